@@ -1,0 +1,441 @@
+//! The configuration file: its shape, where it is found, and errors that name the file, the
+//! line and the key so a user can fix a typo without guessing.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::incident::Severity;
+use crate::monitor::MonitorId;
+use crate::secret::SecretRef;
+
+/// Why a configuration could not be used. Every variant names the file it came from.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{path}: cannot read the configuration: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the configuration file is empty; see the README for a minimal example")]
+    Empty { path: PathBuf },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("no configuration file: looked for {0}")]
+    NotFound(PathBuf),
+}
+
+pub type Result<T> = std::result::Result<T, ConfigError>;
+
+/// The whole configuration. Unknown keys are errors: a misspelt key silently ignored is a
+/// monitor that never alerts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub me: Me,
+    #[serde(default)]
+    pub monitors: Vec<MonitorConfig>,
+    #[serde(default)]
+    pub feeds: Vec<FeedConfig>,
+    #[serde(default)]
+    pub oncall: Option<OncallConfig>,
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub notifications: NotificationConfig,
+}
+
+/// Who the user is, matched against on-call schedules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Me {
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    pub name: toml::Spanned<String>,
+    #[serde(deserialize_with = "checked::http_url")]
+    pub url: String,
+    #[serde(default = "defaults::interval", deserialize_with = "checked::interval")]
+    pub interval: Duration,
+    #[serde(default = "defaults::timeout", deserialize_with = "checked::timeout")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    #[serde(
+        default = "defaults::failure_threshold",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub failure_threshold: u32,
+    #[serde(
+        default = "defaults::success_threshold",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub success_threshold: u32,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+impl MonitorConfig {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+
+    pub fn id(&self) -> MonitorId {
+        MonitorId::from_name(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedKind {
+    Alertmanager,
+    Pagerduty,
+    Datadog,
+    Honeybadger,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub kind: FeedKind,
+    pub url: String,
+    #[serde(default)]
+    pub token: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OncallConfig {
+    /// An iCal URL or a file path.
+    pub calendar: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub url: String,
+    pub from: String,
+    #[serde(default)]
+    pub password: Option<SecretRef>,
+}
+
+/// How the desktop announces changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// Send a native notification when a monitor goes down or comes back.
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+mod defaults {
+    use std::time::Duration;
+    pub fn interval() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn timeout() -> Duration {
+        Duration::from_secs(10)
+    }
+    pub fn failure_threshold() -> u32 {
+        2
+    }
+    pub fn success_threshold() -> u32 {
+        1
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+/// Deserializers that check a value while reading it, so the error carries its position.
+mod checked {
+    use serde::{de::Error, Deserialize, Deserializer};
+    use std::time::Duration;
+
+    /// Durations are written the way people say them: `30s`, `5m`, `1h 30m`.
+    fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            D::Error::custom(format!(
+                "invalid duration {text:?} ({e}); write it like \"30s\", \"5m\" or \"1h\""
+            ))
+        })
+    }
+
+    pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let value = duration(d)?;
+        if value < Duration::from_secs(1) {
+            return Err(D::Error::custom("`interval` must be at least 1s"));
+        }
+        Ok(value)
+    }
+
+    pub fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let value = duration(d)?;
+        if value.is_zero() {
+            return Err(D::Error::custom("`timeout` must be more than 0s"));
+        }
+        Ok(value)
+    }
+
+    pub fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let value = u32::deserialize(d)?;
+        if value == 0 {
+            return Err(D::Error::custom("must be at least 1"));
+        }
+        Ok(value)
+    }
+
+    pub fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let text = String::deserialize(d)?;
+        match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(text),
+            Ok(u) => Err(D::Error::custom(format!(
+                "`url` must be an http:// or https:// URL with a host, not {:?}",
+                u.scheme()
+            ))),
+            Err(e) => Err(D::Error::custom(format!(
+                "{text:?} is not a valid URL: {e}"
+            ))),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ConfigError::NotFound(path.to_owned()),
+            _ => ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses `text` as if it came from `path` (which only labels errors). Values are checked
+    /// while they are read, so toml attaches the offending key's position to every error.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let invalid = |offset: usize, message: String| {
+            let (line, column) = line_col(text, offset);
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        if text.trim().is_empty() {
+            return Err(ConfigError::Empty {
+                path: path.to_owned(),
+            });
+        }
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let message = e.message().trim();
+            match key_at(text, offset) {
+                Some(key)
+                    if !message
+                        .contains(&format!("`{}`", key.rsplit('.').next().unwrap_or(""))) =>
+                {
+                    invalid(offset, format!("`{key}`: {message}"))
+                }
+                _ => invalid(offset, message.to_owned()),
+            }
+        })?;
+        let mut seen = HashSet::new();
+        for (i, m) in config.monitors.iter().enumerate() {
+            let at = m.name.span().start;
+            if m.name().trim().is_empty() {
+                return Err(invalid(
+                    at,
+                    format!("monitors[{i}]: `name` must not be empty"),
+                ));
+            }
+            if !seen.insert(m.id()) {
+                return Err(invalid(
+                    at,
+                    format!(
+                        "monitors[{i}]: another monitor already has the name {:?}",
+                        m.name()
+                    ),
+                ));
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The dotted key whose value starts at `offset`, e.g. `monitors[1].interval`, found from
+/// the text because toml's errors give a position but not always the key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let line = line.split('\n').next().unwrap_or("");
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let mut table = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for header in text[..line_start]
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('['))
+    {
+        let header = header.split('#').next().unwrap_or("").trim();
+        if let Some(name) = header.strip_prefix("[[").and_then(|h| h.strip_suffix("]]")) {
+            let n = counts.entry(name.trim().to_owned()).or_insert(0);
+            table = format!("{}[{}]", name.trim(), *n);
+            *n += 1;
+        } else if let Some(name) = header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            table = name.trim().to_owned();
+        }
+    }
+    Some(if table.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{table}.{key}")
+    })
+}
+
+/// Where the configuration comes from: `--config`, then `$FOGHORN_CONFIG`, then the OS
+/// config dir. `None` when there is no OS config dir (no home directory at all).
+pub fn resolve_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_owned());
+    }
+    if let Some(p) = std::env::var_os("FOGHORN_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    crate::paths::default_config_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("foghorn.toml"))
+    }
+
+    #[test]
+    fn the_design_example_is_valid() {
+        let config = parse(
+            r#"
+[me]
+names = ["Alice Smith", "alice@example.com"]
+
+[[monitors]]
+name = "api"
+url = "https://api.example.com/health"
+interval = "30s"
+timeout = "5s"
+conditions = ["[STATUS] == 200", "[RESPONSE_TIME] < 500", "[BODY].status == ok"]
+failure_threshold = 2
+severity = "critical"
+
+[[feeds]]
+kind = "alertmanager"
+url = "http://127.0.0.1:9093"
+
+[oncall]
+calendar = "https://example.com/oncall.ics"
+
+[smtp]
+url = "smtp://127.0.0.1:2525"
+from = "Alice Smith <alice@example.com>"
+password = "keyring:smtp"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(config.monitors[0].interval, Duration::from_secs(30));
+        assert_eq!(config.monitors[0].severity, Severity::Critical);
+        assert_eq!(config.feeds[0].kind, FeedKind::Alertmanager);
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse("[[monitors]]\nname = \"a\"\nurl = \"http://127.0.0.1/\"\n").expect("ok");
+        let m = &c.monitors[0];
+        assert_eq!(
+            (m.interval, m.failure_threshold, m.success_threshold),
+            (Duration::from_secs(30), 2, 1)
+        );
+        assert_eq!(m.severity, Severity::Major);
+    }
+
+    /// Each bad file must produce an error naming the file, the line and the key.
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nintervall = \"5s\"\n", 4, "intervall"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\ninterval = 5\n", 4, "interval"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\ninterval = \"soon\"\n", 4, "soon"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"ftp://x/\"\n", 3, "ftp"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nseverity = \"huge\"\n", 4, "huge"),
+            (
+                "[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\n\n[[monitors]]\nname = \"a\"\nurl = \"http://y/\"\n",
+                6,
+                "already",
+            ),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfailure_threshold = 0\n", 4, "at least 1"),
+            ("[[feeds]]\nkind = \"alertmanager\"\nurl = \"http://x\"\ntoken = \"hunter2\"\n", 4, "in clear"),
+            ("[me\n", 1, "unclosed table"),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse(text).expect_err(text).to_string();
+            assert!(
+                err.starts_with(&format!("foghorn.toml:{line}:")),
+                "{text:?} → {err}"
+            );
+            assert!(err.contains(needle), "{text:?} → {err} (wanted {needle:?})");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_says_so() {
+        let err = parse("  \n\n").expect_err("empty");
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_where_it_looked() {
+        let err = Config::load(Path::new("/nonexistent/foghorn.toml")).expect_err("missing");
+        assert!(
+            err.to_string().contains("/nonexistent/foghorn.toml"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The demo: a flaky HTTP endpoint served on 127.0.0.1 and a configuration that monitors it,
+//! so someone trying Foghorn for the first time sees a monitor go down and come back within
+//! a minute, with no setup and nothing leaving the machine.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Result};
+
+/// How the flaky endpoint behaves: up for `up`, then `503` for `down`, repeating.
+#[derive(Debug, Clone, Copy)]
+pub struct Flakiness {
+    pub up: Duration,
+    pub down: Duration,
+}
+
+impl Default for Flakiness {
+    fn default() -> Self {
+        Flakiness {
+            up: Duration::from_secs(25),
+            down: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Flakiness {
+    /// Whether the endpoint is healthy `elapsed` after it started.
+    pub fn is_up(&self, elapsed: Duration) -> bool {
+        let period = (self.up + self.down).as_millis().max(1);
+        elapsed.as_millis() % period < self.up.as_millis()
+    }
+}
+
+/// Binds the flaky endpoint. Serve it with [`serve`].
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Answers every request with `200 ok` or `503 down for maintenance`, by the clock. A minimal
+/// HTTP/1.1 responder is enough: the demo only needs a status line.
+pub async fn serve(listener: TcpListener, flakiness: Flakiness) {
+    let started = Instant::now();
+    loop {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let up = flakiness.is_up(started.elapsed());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            // Read the request head (ignored); one read suffices for a health check's GET.
+            let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
+            let (status, body) = if up {
+                ("200 OK", "{\"status\":\"ok\"}")
+            } else {
+                ("503 Service Unavailable", "{\"status\":\"down\"}")
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        });
+    }
+}
+
+/// The demo configuration, monitoring the flaky endpoint at `addr`.
+pub fn config(addr: SocketAddr) -> Result<Config> {
+    let text = format!(
+        r#"# Foghorn's demo: a flaky endpoint served by Foghorn itself on {addr}.
+[[monitors]]
+name = "Demo: flaky endpoint"
+url = "http://{addr}/health"
+interval = "5s"
+timeout = "2s"
+failure_threshold = 2
+severity = "major"
+"#
+    );
+    Config::parse(&text, Path::new("<demo configuration>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flakiness_cycles() {
+        let f = Flakiness {
+            up: Duration::from_secs(10),
+            down: Duration::from_secs(5),
+        };
+        let at = |s| f.is_up(Duration::from_secs(s));
+        assert!(at(0) && at(9) && !at(10) && !at(14) && at(15) && at(24) && !at(25));
+    }
+
+    #[tokio::test]
+    async fn the_demo_endpoint_answers_and_the_demo_config_is_valid() {
+        let listener = bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(serve(listener, Flakiness::default()));
+        let response = reqwest::get(format!("http://{addr}/health"))
+            .await
+            .expect("get");
+        assert_eq!(response.status(), 200);
+        let config = config(addr).expect("valid");
+        assert_eq!(config.monitors.len(), 1);
+    }
+}

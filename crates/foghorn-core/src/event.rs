@@ -1,0 +1,63 @@
+//! What the engine tells the outside world: a full snapshot on request, then one event per
+//! change on a broadcast channel the shell forwards to the window, tray and notifications.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::incident::IncidentView;
+use crate::monitor::MonitorView;
+use crate::mute::Mute;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[ts(export)]
+pub enum EngineEvent {
+    Monitor {
+        monitor: MonitorView,
+    },
+    Incident {
+        incident: IncidentView,
+    },
+    Mute {
+        mute: Mute,
+    },
+    Paused {
+        paused: bool,
+    },
+    /// The one-line summary changed (tray tooltip, window header).
+    Summary {
+        summary: String,
+    },
+    /// Something the user should know about Foghorn itself (no notification daemon, …).
+    Notice {
+        notice: String,
+    },
+}
+
+/// Everything the window needs to draw itself from scratch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Snapshot {
+    pub monitors: Vec<MonitorView>,
+    pub incidents: Vec<IncidentView>,
+    pub mute: Mute,
+    pub paused: bool,
+    pub summary: String,
+    /// Running on the bundled demo configuration.
+    pub demo: bool,
+    pub notices: Vec<String>,
+}
+
+/// Overall health, for the tray icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// Everything up.
+    Ok,
+    /// Something is not right but nobody needs waking: paused, unknown, or acknowledged.
+    Degraded,
+    /// An open, unacknowledged incident.
+    Alarm,
+    /// Notifications are muted.
+    Muted,
+}

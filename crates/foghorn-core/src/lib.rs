@@ -1,0 +1,17 @@
+//! Foghorn's engine: configuration, storage, monitors, incidents and the events the desktop
+//! shell turns into a tray icon, a window and notifications. Nothing here knows about a GUI,
+//! so every behaviour is testable without a display.
+
+pub mod check;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod event;
+pub mod incident;
+pub mod monitor;
+pub mod mute;
+pub mod notify;
+pub mod paths;
+pub mod secret;
+pub mod store;
+pub mod time_fmt;

@@ -1,0 +1,331 @@
+//! The SQLite database: one writer thread that owns the only write connection, and readers on
+//! their own connections. WAL mode lets readers (the window, the CLI in another process)
+//! read while the engine writes.
+
+mod incidents;
+mod migrations;
+mod monitors;
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use incidents::OpenedIncident;
+pub(crate) use incidents::{open_incident, resolve_incident};
+pub(crate) use monitors::record_result;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the data directory {path} is read-only; set FOGHORN_DATA_DIR to a writable directory"
+    )]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "{path} was written by a newer Foghorn (schema version {found}; this build knows up to \
+         {known}); upgrade Foghorn or point FOGHORN_DATA_DIR elsewhere"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    location: Location,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    /// A private in-memory database (shared-cache URI), for when no directory is writable.
+    Memory(String),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.inner.location)
+            .finish()
+    }
+}
+
+pub const DB_FILE: &str = "foghorn.db";
+
+impl Store {
+    /// Opens (creating if needed) `dir/foghorn.db` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| {
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) {
+                StoreError::ReadOnly {
+                    path: dir.to_owned(),
+                }
+            } else {
+                StoreError::CreateDir {
+                    path: dir.to_owned(),
+                    source,
+                }
+            }
+        })?;
+        let path = dir.join(DB_FILE);
+        Self::start(Location::File(path))
+    }
+
+    /// A database that lives only as long as this process: the fallback when the data
+    /// directory cannot be written, and what unit tests use.
+    pub fn in_memory() -> Result<Self> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self::start(Location::Memory(format!(
+            "file:foghorn-mem-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        )))
+    }
+
+    /// The database file, if it is on disk.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.location {
+            Location::File(p) => Some(p),
+            Location::Memory(_) => None,
+        }
+    }
+
+    fn start(location: Location) -> Result<Self> {
+        let mut conn = connect(&location, false)?;
+        migrations::apply(&mut conn, &location_label(&location))?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("foghorn-db-writer".into())
+            .spawn(move || {
+                let mut conn = conn;
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                location,
+                writer: Mutex::new(tx),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer connection inside one transaction, committed if `f` succeeds.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(move |conn| {
+            let _ = tx.send(transact(conn, f));
+        }))?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Like [`Store::write`], for code that is not async (the CLI).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        self.submit(Box::new(move |conn| {
+            let _ = tx.send(transact(conn, f));
+        }))?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn submit(&self, job: Job) -> Result<()> {
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| StoreError::WriterGone)?
+            .send(job)
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Runs `f` on a read connection; never waits for the writer.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.inner.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.inner.location, true)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            if pool.len() < 4 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+}
+
+fn transact<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction()?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+fn location_label(location: &Location) -> PathBuf {
+    match location {
+        Location::File(p) => p.clone(),
+        Location::Memory(_) => PathBuf::from(":memory:"),
+    }
+}
+
+fn connect(location: &Location, read_only: bool) -> Result<Connection> {
+    let label = location_label(location);
+    let open_err = |source: rusqlite::Error| match &source {
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) =>
+        {
+            StoreError::ReadOnly {
+                path: label.parent().map(Path::to_owned).unwrap_or_default(),
+            }
+        }
+        _ => StoreError::Open {
+            path: label.clone(),
+            source,
+        },
+    };
+    let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    flags |= if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    };
+    let conn = match location {
+        Location::File(p) => Connection::open_with_flags(p, flags),
+        Location::Memory(uri) => Connection::open_with_flags(uri, flags),
+    }
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(open_err)?;
+    if !read_only {
+        if matches!(location, Location::File(_)) {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+                .map_err(open_err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%mode, "SQLite refused WAL mode");
+            }
+        }
+        // Durability where it matters: a committed incident or outbox row must survive a
+        // power cut. Check results could use NORMAL; one setting keeps the writer simple.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_in_wal_with_foreign_keys_and_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO settings(key, value) VALUES ('k', 'v')", [])?;
+                Ok(())
+            })
+            .await
+            .expect("write");
+        let (mode, fk): (String, i64) = store
+            .read(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("read");
+        assert_eq!((mode.as_str(), fk), ("wal", 1));
+        drop(store);
+        let again = Store::open(dir.path()).expect("reopen");
+        let v: String = again
+            .read(
+                |c| Ok(c.query_row("SELECT value FROM settings WHERE key='k'", [], |r| r.get(0))?),
+            )
+            .expect("read");
+        assert_eq!(v, "v");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_rolls_back() {
+        let store = Store::in_memory().expect("open");
+        let err = store
+            .write(|tx| {
+                tx.execute("INSERT INTO settings(key, value) VALUES ('a', '1')", [])?;
+                Err::<(), _>(StoreError::Corrupt("stop".into()))
+            })
+            .await;
+        assert!(err.is_err());
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM settings", [], |r| r.get(0))?))
+            .expect("read");
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join(DB_FILE)).expect("create");
+        conn.pragma_update(None, "user_version", 999)
+            .expect("set version");
+        drop(conn);
+        let err = Store::open(dir.path()).expect_err("too new").to_string();
+        assert!(
+            err.contains("newer Foghorn") && err.contains("999"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Small persisted settings: mute and pause survive a restart.
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use super::{Result, Store, StoreError};
+use crate::mute::Mute;
+
+const MUTE: &str = "mute";
+const PAUSED: &str = "paused";
+
+fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+fn set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    pub fn mute(&self) -> Result<Mute> {
+        self.read(|c| match get(c, MUTE)? {
+            None => Ok(Mute::Off),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("setting {MUTE}: {e}"))),
+        })
+    }
+
+    pub async fn set_mute(&self, mute: Mute) -> Result<()> {
+        let json = serde_json::to_string(&mute)
+            .map_err(|e| StoreError::Corrupt(format!("setting {MUTE}: {e}")))?;
+        self.write(move |tx| set(tx, MUTE, &json)).await
+    }
+
+    pub fn paused(&self) -> Result<bool> {
+        self.read(|c| Ok(get(c, PAUSED)?.as_deref() == Some("true")))
+    }
+
+    pub async fn set_paused(&self, paused: bool) -> Result<()> {
+        self.write(move |tx| set(tx, PAUSED, if paused { "true" } else { "false" }))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[tokio::test]
+    async fn mute_and_pause_round_trip() {
+        let store = Store::in_memory().expect("open");
+        assert_eq!(store.mute().expect("mute"), Mute::Off);
+        let m = Mute::Until {
+            until: datetime!(2026-05-01 10:00 UTC),
+        };
+        store.set_mute(m).await.expect("set");
+        assert_eq!(store.mute().expect("mute"), m);
+        assert!(!store.paused().expect("paused"));
+        store.set_paused(true).await.expect("set");
+        assert!(store.paused().expect("paused"));
+    }
+}
