@@ -1,0 +1,36 @@
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
+
+import { getSnapshot, NO_SHELL, setMute, toIpcError } from './api';
+
+describe('toIpcError', () => {
+  it('keeps an IpcError as it is', () => {
+    expect(toIpcError({ code: 'busy', message: 'try later', extra: 1 })).toEqual({
+      code: 'busy',
+      message: 'try later',
+    });
+  });
+
+  it('normalises errors, strings and junk', () => {
+    expect(toIpcError(new Error('boom'))).toEqual({ code: 'internal', message: 'boom' });
+    expect(toIpcError('plain text')).toEqual({ code: 'unknown', message: 'plain text' });
+    expect(toIpcError(undefined).code).toBe('unknown');
+    expect(toIpcError(42).message).toMatch(/went wrong/);
+  });
+});
+
+describe('commands', () => {
+  it('rejects with no_shell outside the Foghorn shell', async () => {
+    await expect(getSnapshot()).rejects.toMatchObject({ code: NO_SHELL });
+  });
+
+  it('passes arguments and normalises rejections', async () => {
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      throw 'engine gone';
+    });
+    await expect(setMute('fourHours')).rejects.toEqual({ code: 'unknown', message: 'engine gone' });
+    expect(calls).toEqual([['set_mute', { choice: 'fourHours' }]]);
+  });
+});

@@ -1,0 +1,81 @@
+// Thin, typed wrappers over the shell's IPC (see docs/ipc.md). Every failure is turned
+// into an `IpcError`, whatever shape it arrived in, so callers branch on `code` and show
+// `message`.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+import type { EngineEvent } from './bindings/EngineEvent';
+import type { IpcError } from './bindings/IpcError';
+import type { Mute } from './bindings/Mute';
+import type { MuteChoice } from './bindings/MuteChoice';
+import type { Snapshot } from './bindings/Snapshot';
+
+export type { UnlistenFn };
+
+/** The event the shell emits to the window on every change. */
+export const ENGINE_EVENT = 'engine-event';
+
+/** `code` used when the page is not running inside the Foghorn shell at all. */
+export const NO_SHELL = 'no_shell';
+
+/** True inside the Foghorn shell (or under `mockIPC`): Tauri's IPC bridge is there. */
+export function inShell(): boolean {
+  if (typeof window === 'undefined') return false;
+  const internals = (window as { __TAURI_INTERNALS__?: { invoke?: unknown } }).__TAURI_INTERNALS__;
+  return typeof internals?.invoke === 'function';
+}
+
+function noShell(): IpcError {
+  return {
+    code: NO_SHELL,
+    message: 'This window is not connected to Foghorn. Open it from the Foghorn tray icon.',
+  };
+}
+
+/** Normalise anything a rejected IPC call may produce into `{ code, message }`. */
+export function toIpcError(err: unknown): IpcError {
+  if (typeof err === 'object' && err !== null) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      return { code, message };
+    }
+    if (typeof message === 'string' && message.length > 0) {
+      return { code: err instanceof Error ? 'internal' : 'unknown', message };
+    }
+  }
+  if (typeof err === 'string' && err.length > 0) {
+    return { code: 'unknown', message: err };
+  }
+  return { code: 'unknown', message: 'Something went wrong, and Foghorn gave no reason.' };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  if (!inShell()) throw noShell();
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (err) {
+    throw toIpcError(err);
+  }
+}
+
+export function getSnapshot(): Promise<Snapshot> {
+  return call<Snapshot>('get_snapshot');
+}
+
+export function setMute(choice: MuteChoice): Promise<Mute> {
+  return call<Mute>('set_mute', { choice });
+}
+
+export function setPaused(paused: boolean): Promise<boolean> {
+  return call<boolean>('set_paused', { paused });
+}
+
+/** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */
+export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {
+  if (!inShell()) throw noShell();
+  try {
+    return await listen<EngineEvent>(ENGINE_EVENT, (e) => cb(e.payload));
+  } catch (err) {
+    throw toIpcError(err);
+  }
+}

@@ -1,0 +1,235 @@
+// Sample data for looking at the window in a plain browser: `index.html?demo` (also
+// `?demo=quiet`, `?demo=paused`, `?demo=empty`, `?demo=error`, `?demo=loading`). Loaded only by a dynamic
+// import in main.ts, and only when the page is not inside the Foghorn shell.
+import { emit } from '@tauri-apps/api/event';
+import { mockIPC } from '@tauri-apps/api/mocks';
+
+import type { EngineEvent } from './bindings/EngineEvent';
+import type { IncidentView } from './bindings/IncidentView';
+import type { MonitorView } from './bindings/MonitorView';
+import type { Mute } from './bindings/Mute';
+import type { MuteChoice } from './bindings/MuteChoice';
+import type { Snapshot } from './bindings/Snapshot';
+
+const MIN = 60_000;
+
+function ago(ms: number): string {
+  return new Date(Date.now() - ms).toISOString();
+}
+
+export function demoSnapshot(variant = ''): Snapshot {
+  if (variant === 'empty') {
+    return {
+      monitors: [],
+      incidents: [],
+      mute: { kind: 'off' },
+      paused: false,
+      summary: 'No monitors configured',
+      demo: false,
+      notices: [],
+    };
+  }
+  const monitors: MonitorView[] = [
+    {
+      id: 'api',
+      name: 'api',
+      target: 'https://api.example.com/health',
+      status: 'up',
+      lastCheckedAt: ago(12_000),
+      latencyMs: 142,
+      lastError: null,
+      since: ago(3 * 60 * MIN + 12 * MIN),
+    },
+    {
+      id: 'flaky',
+      name: 'flaky',
+      target: 'http://127.0.0.1:8787/flaky',
+      status: 'down',
+      lastCheckedAt: ago(4_000),
+      latencyMs: 3,
+      lastError: 'connection refused (os error 111)',
+      since: ago(2 * MIN + 10_000),
+    },
+    {
+      id: 'status-page',
+      name: 'status page',
+      target: 'https://status.example.com/',
+      status: 'up',
+      lastCheckedAt: ago(25_000),
+      latencyMs: 88,
+      lastError: null,
+      since: ago(26 * 60 * MIN),
+    },
+    {
+      id: 'search',
+      name: 'search',
+      target: 'https://search.internal.example.com/ready',
+      status: 'unknown',
+      lastCheckedAt: ago(50_000),
+      latencyMs: null,
+      lastError: null,
+      since: ago(6 * MIN),
+    },
+    {
+      id: 'reports',
+      name: 'nightly reports',
+      target: 'https://reports.example.com/ping',
+      status: 'paused',
+      lastCheckedAt: ago(90 * MIN),
+      latencyMs: 310,
+      lastError: null,
+      since: ago(90 * MIN),
+    },
+    {
+      id: 'new',
+      name: 'billing webhook',
+      target: 'https://billing.example.com/hooks/health',
+      status: 'pending',
+      lastCheckedAt: null,
+      latencyMs: null,
+      lastError: null,
+      since: null,
+    },
+  ];
+  const incidents: IncidentView[] =
+    variant === 'quiet'
+      ? []
+      : [
+          {
+            id: 9,
+            dedupKey: 'status-page:latency',
+            title: 'status page responds slowly',
+            severity: 'minor',
+            state: 'resolved',
+            openedAt: ago(3 * 60 * MIN),
+            resolvedAt: ago(3 * 60 * MIN - 4 * MIN),
+          },
+          {
+            id: 12,
+            dedupKey: 'flaky:down',
+            title: 'flaky is down',
+            severity: 'critical',
+            state: 'triggered',
+            openedAt: ago(2 * MIN + 10_000),
+            resolvedAt: null,
+          },
+          {
+            id: 11,
+            dedupKey: 'api:latency',
+            title: 'api latency above 500 ms',
+            severity: 'major',
+            state: 'acknowledged',
+            openedAt: ago(25 * MIN),
+            resolvedAt: null,
+          },
+          {
+            id: 10,
+            dedupKey: 'feed:cert',
+            title: 'TLS certificate for api.example.com expires in 14 days',
+            severity: 'info',
+            state: 'resolved',
+            openedAt: ago(50 * MIN),
+            resolvedAt: ago(48 * MIN),
+          },
+        ];
+  if (variant === 'quiet') {
+    monitors[1] = { ...monitors[1], status: 'up', lastError: null, latencyMs: 2 };
+  }
+  if (variant === 'paused') {
+    return {
+      monitors: monitors.map((m) => ({ ...m, status: 'paused', lastError: null, since: ago(4 * MIN) })),
+      incidents,
+      mute: { kind: 'indefinite' },
+      paused: true,
+      summary: 'Monitoring paused · 2 open incidents',
+      demo: true,
+      notices: [],
+    };
+  }
+  return {
+    monitors,
+    incidents,
+    mute: variant === 'quiet' ? { kind: 'off' } : { kind: 'until', until: new Date(Date.now() + 47 * MIN).toISOString() },
+    paused: false,
+    summary:
+      variant === 'quiet'
+        ? 'No monitors down · no open incidents'
+        : '1 of 6 monitors down · 2 open incidents',
+    demo: true,
+    notices:
+      variant === 'quiet' ? [] : ['No notification daemon: alerts show here and in the log'],
+  };
+}
+
+function muteFor(choice: MuteChoice): Mute {
+  const hours: Partial<Record<MuteChoice, number>> = { oneHour: 1, fourHours: 4, eightHours: 8 };
+  if (choice === 'off') return { kind: 'off' };
+  if (choice === 'indefinite') return { kind: 'indefinite' };
+  return { kind: 'until', until: new Date(Date.now() + (hours[choice] ?? 1) * 60 * MIN).toISOString() };
+}
+
+export function installDemo(variant: string): void {
+  const snapshot = demoSnapshot(variant);
+
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      switch (cmd) {
+        case 'get_snapshot':
+          if (variant === 'error') {
+            throw { code: 'engine_unavailable', message: 'The monitoring engine is not running (it stopped 2 min ago).' };
+          }
+          if (variant === 'loading') return new Promise(() => {});
+          return snapshot;
+        case 'set_mute':
+          snapshot.mute = muteFor(a.choice as MuteChoice);
+          return snapshot.mute;
+        case 'set_paused':
+          snapshot.paused = Boolean(a.paused);
+          return snapshot.paused;
+        default:
+          throw { code: 'unknown_command', message: `The demo has no command "${cmd}".` };
+      }
+    },
+    { shouldMockEvents: true },
+  );
+
+  if (variant !== '') return;
+
+  // The flaky endpoint flips every 30 s, like the real demo configuration.
+  let down = true;
+  setInterval(() => {
+    down = !down;
+    const now = new Date().toISOString();
+    const flaky = snapshot.monitors[1];
+    const monitor: MonitorView = {
+      ...flaky,
+      status: down ? 'down' : 'up',
+      lastCheckedAt: now,
+      since: now,
+      latencyMs: down ? 3 : 2,
+      lastError: down ? 'connection refused (os error 111)' : null,
+    };
+    snapshot.monitors[1] = monitor;
+    const incident: IncidentView = down
+      ? {
+          id: Date.now(),
+          dedupKey: 'flaky:down',
+          title: 'flaky is down',
+          severity: 'critical',
+          state: 'triggered',
+          openedAt: now,
+          resolvedAt: null,
+        }
+      : { ...(snapshot.incidents.find((i) => i.dedupKey === 'flaky:down' && i.state !== 'resolved') ?? snapshot.incidents[1]), state: 'resolved', resolvedAt: now };
+    snapshot.incidents = [...snapshot.incidents.filter((i) => i.id !== incident.id), incident];
+    const open = snapshot.incidents.filter((i) => i.state !== 'resolved').length;
+    const summary = `${down ? '1 of 6 monitors down' : 'All 6 monitors healthy'} · ${open} open incident${open === 1 ? '' : 's'}`;
+    const events: EngineEvent[] = [
+      { type: 'monitor', monitor },
+      { type: 'incident', incident },
+      { type: 'summary', summary },
+    ];
+    for (const event of events) void emit('engine-event', event);
+  }, 30_000);
+}

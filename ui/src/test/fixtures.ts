@@ -1,0 +1,49 @@
+import type { IncidentView } from '../lib/bindings/IncidentView';
+import type { MonitorView } from '../lib/bindings/MonitorView';
+import type { Snapshot } from '../lib/bindings/Snapshot';
+
+export const T0 = Date.parse('2025-06-01T12:00:00Z');
+
+export function iso(offsetMs: number): string {
+  return new Date(T0 + offsetMs).toISOString();
+}
+
+export function monitor(over: Partial<MonitorView> = {}): MonitorView {
+  return {
+    id: 'api',
+    name: 'api',
+    target: 'https://api.example.com/health',
+    status: 'up',
+    lastCheckedAt: iso(-10_000),
+    latencyMs: 123,
+    lastError: null,
+    since: iso(-3 * 60_000),
+    ...over,
+  };
+}
+
+export function incident(over: Partial<IncidentView> = {}): IncidentView {
+  return {
+    id: 1,
+    dedupKey: 'api:down',
+    title: 'api is down',
+    severity: 'critical',
+    state: 'triggered',
+    openedAt: iso(-3 * 60_000),
+    resolvedAt: null,
+    ...over,
+  };
+}
+
+export function snapshot(over: Partial<Snapshot> = {}): Snapshot {
+  return {
+    monitors: [monitor(), monitor({ id: 'db', name: 'db', target: 'http://127.0.0.1:5432/' })],
+    incidents: [],
+    mute: { kind: 'off' },
+    paused: false,
+    summary: 'All 2 monitors up',
+    demo: false,
+    notices: [],
+    ...over,
+  };
+}
