@@ -35,9 +35,15 @@ impl Flakiness {
     }
 }
 
-/// Binds the flaky endpoint. Serve it with [`serve`].
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+/// Binds the flaky endpoint at `addr` and serves it on the current tokio runtime (the caller
+/// must be inside one). Returns the bound address (`addr` may ask for port 0).
+pub fn spawn(addr: SocketAddr, flakiness: Flakiness) -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(serve(listener, flakiness));
+    Ok(bound)
 }
 
 /// Answers every request with `200 ok` or `503 down for maintenance`, by the clock. A minimal
@@ -100,11 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_demo_endpoint_answers_and_the_demo_config_is_valid() {
-        let listener = bind("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(serve(listener, Flakiness::default()));
+        let addr = spawn("127.0.0.1:0".parse().expect("addr"), Flakiness::default()).expect("bind");
         let response = reqwest::get(format!("http://{addr}/health"))
             .await
             .expect("get");

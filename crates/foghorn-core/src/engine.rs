@@ -232,12 +232,14 @@ impl Engine {
                     config.name(),
                     config.severity,
                     last_error.as_deref(),
-                ));
+                ))
+                .await;
             }
             (Transition::CameUp { down_for }, Some(OpenedIncident::Existing(incident))) => {
                 tracing::info!(monitor = %id, incident = incident.id, "monitor back up");
                 self.publish(EngineEvent::Incident { incident });
-                self.notify(Notification::up(config.name(), *down_for));
+                self.notify(Notification::up(config.name(), *down_for))
+                    .await;
             }
             _ => {}
         }
@@ -245,7 +247,9 @@ impl Engine {
         retry_soon
     }
 
-    fn notify(&self, notification: Notification) {
+    /// Shows `notification` unless muted. Native notification calls may block (D-Bus), so
+    /// they run off the async workers.
+    async fn notify(&self, notification: Notification) {
         if !self.shared.config.notifications.enabled {
             return;
         }
@@ -254,7 +258,16 @@ impl Engine {
             tracing::info!(title = %notification.title, "muted: notification not shown");
             return;
         }
-        if let Err(e) = self.shared.notifier.show(&notification) {
+        let notifier = Arc::clone(&self.shared.notifier);
+        let shown = tokio::task::spawn_blocking(move || {
+            let outcome = notifier.show(&notification);
+            (notification, outcome)
+        })
+        .await;
+        let Ok((notification, outcome)) = shown else {
+            return;
+        };
+        if let Err(e) = outcome {
             tracing::warn!(error = %e, title = %notification.title, "notification not shown");
             let first = {
                 let mut st = lock(&self.shared.state);

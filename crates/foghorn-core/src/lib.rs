@@ -3,6 +3,7 @@
 //! so every behaviour is testable without a display.
 
 pub mod check;
+pub mod condition;
 pub mod config;
 pub mod demo;
 pub mod engine;

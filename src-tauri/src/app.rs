@@ -1,0 +1,125 @@
+//! The tray app: builds Tauri with its plugins, starts the engine on Tauri's runtime, and
+//! keeps living in the tray when the window closes.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use foghorn_core::engine::Engine;
+use tauri::{Manager, RunEvent, Runtime, WindowEvent};
+
+use crate::cli::Cli;
+use crate::notifier::DesktopNotifier;
+use crate::{bridge, commands, startup, tray, window};
+
+pub fn run(cli: &Cli, show_window: bool) -> ExitCode {
+    if let Some(problem) = no_display() {
+        eprintln!("foghorn: {problem}; to run without a window use `foghorn run --headless`");
+        return ExitCode::FAILURE;
+    }
+    let config = cli.config.clone();
+    // GTK panics when it cannot open the display; turn that into a message. The default
+    // hook would print a backtrace prompt first, so it is held back during the build.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        build(tauri::Builder::default(), config, show_window)
+    }));
+    std::panic::set_hook(hook);
+    match built {
+        Ok(Ok(app)) => {
+            app.run(|_app, event| {
+                // Closing the last window must not quit: Foghorn lives in the tray. Only an
+                // explicit exit (the tray's Quit) carries a code.
+                if let RunEvent::ExitRequested {
+                    api, code: None, ..
+                } = event
+                {
+                    api.prevent_exit();
+                }
+            });
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("foghorn: cannot start the tray app: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "foghorn: cannot open a window on this display; to run without a window use \
+                 `foghorn run --headless`"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build<R: Runtime>(
+    builder: tauri::Builder<R>,
+    config: Option<std::path::PathBuf>,
+    show_window: bool,
+) -> tauri::Result<tauri::App<R>> {
+    builder
+        // First, so a second launch only focuses this one.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            window::show(app);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .plugin(tauri_plugin_positioner::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::monitoring::get_snapshot,
+            commands::monitoring::set_mute,
+            commands::monitoring::set_paused,
+        ])
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            // The engine, the demo endpoint and the bridge all run on Tauri's one runtime.
+            let rt = tauri::async_runtime::handle();
+            let _entered = rt.inner().enter();
+            let prepared = startup::prepare(config.as_deref(), true)?;
+            let engine = Engine::start(
+                prepared.config,
+                prepared.store,
+                Arc::new(DesktopNotifier),
+                prepared.options,
+            )?;
+            app.manage(engine.clone());
+            match tray::create(&handle, &engine) {
+                Ok(menu) => {
+                    app.manage(menu);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "no system tray");
+                    engine.add_notice(format!(
+                        "No system tray is available ({e}); this window is Foghorn's only face."
+                    ));
+                    window::show(&handle);
+                }
+            }
+            bridge::spawn(handle.clone(), engine);
+            if show_window {
+                window::show(&handle);
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+}
+
+/// Why no window can be shown, if that is so (Linux without X11 or Wayland).
+fn no_display() -> Option<&'static str> {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|d| d.is_empty())
+    {
+        return Some("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+    }
+    None
+}

@@ -1,0 +1,94 @@
+//! The command line: what `foghorn --help` shows, and the subcommands that need no window.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use foghorn_core::config::{self, Config};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "foghorn",
+    version,
+    about = "Outage handling from your tray: monitors, incidents, on-call alarms.",
+    long_about = "Outage handling from your tray: monitors, incidents, on-call alarms.\n\n\
+                  With no subcommand, starts the tray app. Without a configuration file it \
+                  runs a demo that monitors a flaky endpoint served on 127.0.0.1."
+)]
+pub struct Cli {
+    /// Configuration file [default: $FOGHORN_CONFIG, else the OS config dir's foghorn/foghorn.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Foghorn (the tray app, or with --headless the engine alone, logging to stderr).
+    Run {
+        /// No window and no tray: monitors and incidents only; stops on SIGINT/SIGTERM.
+        #[arg(long)]
+        headless: bool,
+        /// Show the window at start instead of waiting in the tray.
+        #[arg(long, conflicts_with = "headless")]
+        show_window: bool,
+    },
+    /// Work with the configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Serve the demo's flaky endpoint (200, then 503, in turns).
+    DemoTarget {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8099")]
+        listen: SocketAddr,
+        /// How long it answers 200 each turn.
+        #[arg(long, default_value = "25s", value_parser = humantime_duration)]
+        up: Duration,
+        /// How long it answers 503 each turn.
+        #[arg(long, default_value = "20s", value_parser = humantime_duration)]
+        down: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate the configuration; errors name the file, line and key. Exit 0 valid, 1 not.
+    Check,
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// `foghorn config check`.
+pub fn config_check(cli: &Cli) -> ExitCode {
+    let Some(path) = config::resolve_path(cli.config.as_deref()) else {
+        eprintln!(
+            "foghorn: no configuration file given and no OS config directory; use --config PATH"
+        );
+        return ExitCode::from(1);
+    };
+    match Config::load(&path) {
+        Ok(c) => {
+            println!(
+                "{}: OK ({} monitor{}, {} feed{})",
+                path.display(),
+                c.monitors.len(),
+                if c.monitors.len() == 1 { "" } else { "s" },
+                c.feeds.len(),
+                if c.feeds.len() == 1 { "" } else { "s" },
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Tauri commands: short adapters from the window to the engine.
+
+pub mod monitoring;

@@ -1,0 +1,23 @@
+//! The window's view of monitoring: the snapshot, mute and pause.
+
+use foghorn_core::engine::Engine;
+use foghorn_core::event::Snapshot;
+use foghorn_core::mute::{Mute, MuteChoice};
+use tauri::State;
+
+use crate::error::Result;
+
+#[tauri::command]
+pub fn get_snapshot(engine: State<'_, Engine>) -> Result<Snapshot> {
+    Ok(engine.snapshot()?)
+}
+
+#[tauri::command]
+pub async fn set_mute(engine: State<'_, Engine>, choice: MuteChoice) -> Result<Mute> {
+    Ok(engine.set_mute(choice).await?)
+}
+
+#[tauri::command]
+pub async fn set_paused(engine: State<'_, Engine>, paused: bool) -> Result<bool> {
+    Ok(engine.set_paused(paused).await?)
+}

@@ -1,0 +1,30 @@
+//! The one error type that crosses into the window: `{code, message}`, so the UI branches on
+//! a stable code and shows the message.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use foghorn_core::engine::EngineError;
+
+#[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
+#[error("{code}: {message}")]
+#[ts(export)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<EngineError> for IpcError {
+    fn from(e: EngineError) -> Self {
+        let code = match &e {
+            EngineError::Store(_) => "storage",
+            _ => "engine",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, IpcError>;

@@ -1,0 +1,38 @@
+//! Foghorn's desktop shell: the `foghorn` command, the tray icon, the window and native
+//! notifications. It only translates between the core engine and the desktop; the domain
+//! lives in `foghorn-core`.
+
+mod app;
+mod bridge;
+mod cli;
+mod commands;
+mod error;
+mod headless;
+mod notifier;
+mod startup;
+mod tray;
+mod window;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Entry point of the `foghorn` binary.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    startup::init_logging();
+    match cli.command {
+        None => app::run(&cli, false),
+        Some(cli::Command::Run {
+            headless: false,
+            show_window,
+        }) => app::run(&cli, show_window),
+        Some(cli::Command::Run { headless: true, .. }) => headless::run(&cli),
+        Some(cli::Command::Config {
+            action: cli::ConfigAction::Check,
+        }) => cli::config_check(&cli),
+        Some(cli::Command::DemoTarget { listen, up, down }) => {
+            headless::demo_target(listen, up, down)
+        }
+    }
+}

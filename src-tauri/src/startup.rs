@@ -1,0 +1,127 @@
+//! What every way of running the engine shares: logging, finding the configuration (or the
+//! demo), and opening the database (or falling back to memory) — each problem turned into one
+//! clear message instead of a crash.
+
+use std::path::PathBuf;
+
+use foghorn_core::config::{self, Config, ConfigError};
+use foghorn_core::demo;
+use foghorn_core::engine::EngineOptions;
+use foghorn_core::paths;
+use foghorn_core::store::{Store, StoreError};
+
+/// Logs go to stderr; `FOGHORN_LOG` (or `RUST_LOG`) sets the filter, default `info`.
+pub fn init_logging() {
+    let filter = std::env::var("FOGHORN_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Where the monitors come from.
+#[derive(Debug)]
+pub enum Source {
+    File(PathBuf),
+    /// No configuration file exists: the bundled demo.
+    Demo,
+}
+
+/// Finds the configuration. A missing default file means the demo; a file the user named
+/// explicitly must exist.
+fn locate(explicit: Option<&std::path::Path>) -> Result<(Source, Option<Config>), ConfigError> {
+    let explicit = explicit.map(ToOwned::to_owned).or_else(|| {
+        std::env::var_os("FOGHORN_CONFIG")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    let path = match &explicit {
+        Some(p) => p.clone(),
+        None => match config::resolve_path(None) {
+            Some(p) => p,
+            None => return Ok((Source::Demo, None)),
+        },
+    };
+    match Config::load(&path) {
+        Ok(c) => Ok((Source::File(path), Some(c))),
+        Err(ConfigError::NotFound(_)) if explicit.is_none() => Ok((Source::Demo, None)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Starts the demo's flaky endpoint on this runtime and returns its configuration.
+fn start_demo() -> Result<Config, String> {
+    let addr = demo::spawn(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        demo::Flakiness::default(),
+    )
+    .map_err(|e| format!("cannot start the demo endpoint on 127.0.0.1: {e}"))?;
+    tracing::info!(%addr, "demo: serving a flaky endpoint");
+    demo::config(addr).map_err(|e| e.to_string())
+}
+
+/// Opens the database in the data dir; if that fails, an in-memory one and a notice saying
+/// history is not being kept.
+fn open_store(notices: &mut Vec<String>) -> Result<Store, StoreError> {
+    let opened = match paths::data_dir() {
+        Some(dir) => Store::open(&dir).map_err(|e| e.to_string()),
+        None => Err("no data directory: set FOGHORN_DATA_DIR".to_owned()),
+    };
+    match opened {
+        Ok(store) => Ok(store),
+        Err(e) => {
+            tracing::error!(error = %e, "falling back to an in-memory database");
+            notices.push(format!(
+                "History is not being saved: {e}. Foghorn keeps working from memory."
+            ));
+            Store::in_memory()
+        }
+    }
+}
+
+/// Everything the engine needs, found and opened.
+#[derive(Debug)]
+pub struct Prepared {
+    pub config: Config,
+    pub store: Store,
+    pub options: EngineOptions,
+}
+
+/// Finds the configuration (or starts the demo) and opens the database. Must run inside the
+/// tokio runtime (the demo endpoint is served on it). With `tolerate_bad_config`, a broken
+/// file starts an engine with nothing to monitor and a notice saying what is wrong — the tray
+/// app's choice, since it has a window to say so; the headless engine refuses to start.
+pub fn prepare(
+    explicit: Option<&std::path::Path>,
+    tolerate_bad_config: bool,
+) -> Result<Prepared, String> {
+    let mut notices = Vec::new();
+    let mut demo = false;
+    let config = match locate(explicit) {
+        Ok((Source::File(path), Some(config))) => {
+            tracing::info!(config = %path.display(), monitors = config.monitors.len(), "configuration loaded");
+            config
+        }
+        Ok(_) => {
+            tracing::info!("no configuration file: running the demo configuration");
+            demo = true;
+            start_demo()?
+        }
+        Err(e) if tolerate_bad_config => {
+            tracing::error!(error = %e, "configuration not usable");
+            notices.push(format!(
+                "Configuration error — nothing is monitored until it is fixed: {e}"
+            ));
+            Config::default()
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let store = open_store(&mut notices).map_err(|e| format!("foghorn: {e}"))?;
+    Ok(Prepared {
+        config,
+        store,
+        options: EngineOptions { demo, notices },
+    })
+}

@@ -1,0 +1,204 @@
+//! The tray icon: its state picture, its one-line tooltip and its menu.
+
+use foghorn_core::engine::Engine;
+use foghorn_core::event::Health;
+use foghorn_core::mute::{Mute, MuteChoice};
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_autostart::ManagerExt;
+
+use crate::window;
+
+pub const TRAY_ID: &str = "foghorn";
+
+/// Menu item ids; tests find items by label, the handler by these.
+mod id {
+    pub const OPEN: &str = "open";
+    pub const MUTE_1H: &str = "mute-1h";
+    pub const MUTE_4H: &str = "mute-4h";
+    pub const MUTE_8H: &str = "mute-8h";
+    pub const MUTE_FOREVER: &str = "mute-indefinite";
+    pub const UNMUTE: &str = "unmute";
+    pub const PAUSE: &str = "pause";
+    pub const AUTOSTART: &str = "autostart";
+    pub const QUIT: &str = "quit";
+}
+
+/// Menu items whose state changes while the app runs.
+pub struct TrayMenu<R: Runtime> {
+    pause: CheckMenuItem<R>,
+    unmute: MenuItem<R>,
+    autostart: CheckMenuItem<R>,
+}
+
+pub fn icon(health: Health) -> Image<'static> {
+    let bytes: &'static [u8] = match health {
+        Health::Ok => include_bytes!("../../icons/tray-ok.png"),
+        Health::Degraded => include_bytes!("../../icons/tray-degraded.png"),
+        Health::Alarm => include_bytes!("../../icons/tray-alarm.png"),
+        Health::Muted => include_bytes!("../../icons/tray-muted.png"),
+    };
+    // The PNGs are ours and checked by a unit test; a decode failure cannot happen at run time.
+    Image::from_bytes(bytes).unwrap_or_else(|_| Image::new(&[0, 0, 0, 0], 1, 1))
+}
+
+pub fn create<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<TrayMenu<R>> {
+    let open = MenuItem::with_id(app, id::OPEN, "Open Foghorn", true, None::<&str>)?;
+    let unmute = MenuItem::with_id(
+        app,
+        id::UNMUTE,
+        "Unmute",
+        engine.mute() != Mute::Off,
+        None::<&str>,
+    )?;
+    let mute = Submenu::with_items(
+        app,
+        "Mute",
+        true,
+        &[
+            &MenuItem::with_id(app, id::MUTE_1H, "For 1 hour", true, None::<&str>)?,
+            &MenuItem::with_id(app, id::MUTE_4H, "For 4 hours", true, None::<&str>)?,
+            &MenuItem::with_id(app, id::MUTE_8H, "For 8 hours", true, None::<&str>)?,
+            &MenuItem::with_id(app, id::MUTE_FOREVER, "Until I unmute", true, None::<&str>)?,
+            &PredefinedMenuItem::separator(app)?,
+            &unmute,
+        ],
+    )?;
+    let pause = CheckMenuItem::with_id(
+        app,
+        id::PAUSE,
+        "Pause monitoring",
+        true,
+        engine.paused(),
+        None::<&str>,
+    )?;
+    let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
+    let autostart = CheckMenuItem::with_id(
+        app,
+        id::AUTOSTART,
+        "Start at login",
+        true,
+        autostart_on,
+        None::<&str>,
+    )?;
+    let quit = MenuItem::with_id(app, id::QUIT, "Quit Foghorn", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &open,
+            &PredefinedMenuItem::separator(app)?,
+            &mute,
+            &pause,
+            &autostart,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(engine.health()))
+        .tooltip(engine.summary())
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(on_menu)
+        .on_tray_icon_event(on_tray_event)
+        .build(app)?;
+    Ok(TrayMenu {
+        pause,
+        unmute,
+        autostart,
+    })
+}
+
+fn on_tray_event<R: Runtime>(tray: &TrayIcon<R>, event: TrayIconEvent) {
+    tauri_plugin_positioner::on_tray_event(tray.app_handle(), &event);
+    if let TrayIconEvent::Click {
+        button: MouseButton::Left,
+        button_state: MouseButtonState::Up,
+        ..
+    } = event
+    {
+        window::toggle(tray.app_handle());
+    }
+}
+
+fn on_menu<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    let choice = match event.id().as_ref() {
+        id::OPEN => return window::show(app),
+        id::QUIT => return app.exit(0),
+        id::MUTE_1H => MuteChoice::OneHour,
+        id::MUTE_4H => MuteChoice::FourHours,
+        id::MUTE_8H => MuteChoice::EightHours,
+        id::MUTE_FOREVER => MuteChoice::Indefinite,
+        id::UNMUTE => MuteChoice::Off,
+        id::PAUSE => return toggle_pause(app),
+        id::AUTOSTART => return toggle_autostart(app),
+        _ => return,
+    };
+    let engine = app.state::<Engine>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = engine.set_mute(choice).await {
+            tracing::error!(error = %e, "cannot change mute");
+        }
+    });
+}
+
+fn toggle_pause<R: Runtime>(app: &AppHandle<R>) {
+    let engine = app.state::<Engine>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        let paused = !engine.paused();
+        if let Err(e) = engine.set_paused(paused).await {
+            tracing::error!(error = %e, "cannot pause monitoring");
+        }
+    });
+}
+
+/// Start at login is off by default and changed only here, by the user.
+fn toggle_autostart<R: Runtime>(app: &AppHandle<R>) {
+    let launcher = app.autolaunch();
+    let outcome = match launcher.is_enabled() {
+        Ok(true) => launcher.disable(),
+        _ => launcher.enable(),
+    };
+    if let Err(e) = outcome {
+        tracing::error!(error = %e, "cannot change start at login");
+    }
+    if let Some(menu) = app.try_state::<TrayMenu<R>>() {
+        let _ = menu
+            .autostart
+            .set_checked(launcher.is_enabled().unwrap_or(false));
+    }
+}
+
+impl<R: Runtime> TrayMenu<R> {
+    /// Brings the tray in line with the engine: picture, tooltip, and the menu's checks.
+    pub fn refresh(&self, app: &AppHandle<R>, engine: &Engine) {
+        if let Some(tray) = app.tray_by_id(TRAY_ID) {
+            let _ = tray.set_icon(Some(icon(engine.health())));
+            let _ = tray.set_tooltip(Some(engine.summary()));
+        }
+        let _ = self.pause.set_checked(engine.paused());
+        let _ = self.unmute.set_enabled(engine.mute() != Mute::Off);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tray_icon_is_an_rgba_png() {
+        for health in [Health::Ok, Health::Degraded, Health::Alarm, Health::Muted] {
+            let image = icon(health);
+            assert!(
+                image.width() >= 32 && image.width() == image.height(),
+                "{health:?}"
+            );
+            assert_eq!(
+                image.rgba().len(),
+                (image.width() * image.height() * 4) as usize
+            );
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! A monitored endpoint the test controls: answers `200` or `503` as the test says, on
+//! 127.0.0.1, so a test decides exactly when a monitor goes down and comes back.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The endpoint; stops serving when dropped.
+#[derive(Debug)]
+pub struct Target {
+    addr: SocketAddr,
+    healthy: Arc<AtomicBool>,
+    requests: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Target {
+    /// Starts healthy. Must be called inside a tokio runtime.
+    pub async fn start() -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the test target")?;
+        let addr = listener.local_addr()?;
+        let healthy = Arc::new(AtomicBool::new(true));
+        let requests = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(serve(listener, healthy.clone(), requests.clone()));
+        Ok(Self {
+            addr,
+            healthy,
+            requests,
+            task,
+        })
+    }
+
+    /// The URL a monitor should check.
+    pub fn url(&self) -> String {
+        format!("http://{}/health", self.addr)
+    }
+
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(listener: TcpListener, healthy: Arc<AtomicBool>, requests: Arc<AtomicU64>) {
+    while let Ok((mut socket, _)) = listener.accept().await {
+        let healthy = healthy.load(Ordering::SeqCst);
+        requests.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let (status, body) = if healthy {
+                ("200 OK", "ok")
+            } else {
+                ("503 Service Unavailable", "down")
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        });
+    }
+}
+
+/// A config file with one monitor of `url`, checked every second, written into `dir`.
+pub fn write_config(dir: &std::path::Path, name: &str, url: &str) -> Result<std::path::PathBuf> {
+    let path = dir.join("foghorn.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[monitors]]\nname = \"{name}\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\nfailure_threshold = 2\nseverity = \"critical\"\n"
+        ),
+    )
+    .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

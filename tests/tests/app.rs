@@ -1,0 +1,256 @@
+//! The real `foghorn` tray app under an isolated desktop (Xvfb, private D-Bus, dunst, a
+//! StatusNotifierWatcher): the window driven over WebDriver, the tray over D-Bus, and
+//! notifications read back from dunst.
+
+// Each test holds the serial guard for its whole life on its own runtime: the lock is meant
+// to span the awaits (it orders whole tests, not data).
+#![allow(clippy::await_holding_lock)]
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use foghorn_e2e::target::write_config;
+use foghorn_e2e::{
+    artifacts_dir, foghorn_bin, workspace_root, AppLaunch, AppProcess, Desktop, IconImage, Target,
+    Tray, WebDriverSession,
+};
+
+const START: Duration = Duration::from_secs(30);
+/// Long enough for two failing checks one second apart plus the fast retry, with slack for
+/// a loaded 2-core CI machine.
+const OUTAGE: Duration = Duration::from_secs(30);
+
+/// Which of the four tray pictures `icon` is, by exact pixels.
+fn tray_picture(icon: &IconImage) -> Result<Option<&'static str>> {
+    for state in ["ok", "degraded", "alarm", "muted"] {
+        let path = workspace_root().join(format!("icons/tray-{state}.png"));
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path)?));
+        let mut reader = decoder.read_info()?;
+        let mut buf = vec![0; reader.output_buffer_size().context("png size")?];
+        let info = reader.next_frame(&mut buf)?;
+        buf.truncate(info.buffer_size());
+        if info.width == icon.width && info.height == icon.height && buf == icon.rgba {
+            return Ok(Some(state));
+        }
+    }
+    Ok(None)
+}
+
+async fn wait_for_tray_picture(tray: &Tray, want: &str) -> Result<()> {
+    foghorn_e2e::wait_until_async(START, &format!("the tray to show {want}"), || async {
+        let icon = tray.icon_image().await?;
+        Ok((tray_picture(&icon)? == Some(want)).then_some(()))
+    })
+    .await
+}
+
+/// Waits until some element matching `css` has text content satisfying `pred`; returns it.
+/// Reads `textContent` rather than WebDriver's rendered text, which leaves out what is
+/// clipped (ellipsised names) or in a window that is not on screen.
+async fn wait_for_content(
+    driver: &WebDriverSession,
+    css: &str,
+    pred: impl Fn(&str) -> bool,
+    timeout: Duration,
+) -> Result<String> {
+    let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.replace(/\\s+/g, ' ').trim());";
+    let last = std::sync::Mutex::new(Vec::<String>::new());
+    let found = foghorn_e2e::wait_until_async(timeout, &format!("content of {css:?}"), || {
+        let (last, pred) = (&last, &pred);
+        async move {
+            let value = driver.execute(script, vec![serde_json::json!(css)]).await?;
+            let texts: Vec<String> = serde_json::from_value(value)?;
+            let hit = texts.iter().find(|t| pred(t)).cloned();
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = texts;
+            Ok(hit)
+        }
+    })
+    .await;
+    found.with_context(|| {
+        format!(
+            "last seen: {:?}",
+            last.lock().map(|l| l.clone()).unwrap_or_default()
+        )
+    })
+}
+
+fn app_with_config(config: &std::path::Path) -> Result<AppLaunch> {
+    Ok(AppLaunch::new(foghorn_bin()?).env("FOGHORN_CONFIG", config.display().to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_lists_the_demo_monitor() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    // No configuration file anywhere (HOME is a fresh temp dir): the demo runs.
+    let launch = AppLaunch::new(foghorn_bin()?)
+        .arg("run")
+        .arg("--show-window");
+    let driver = WebDriverSession::start(&desktop, &launch).await?;
+    let row = wait_for_content(
+        &driver,
+        "[data-testid=monitor-row]",
+        |t| t.contains("Demo: flaky endpoint"),
+        START,
+    )
+    .await?;
+    ensure!(
+        row.contains("127.0.0.1"),
+        "the demo monitor's target is local: {row}"
+    );
+    let summary = driver.text("[data-testid=summary]").await?;
+    ensure!(!summary.is_empty(), "a one-line summary is shown");
+
+    let tray = Tray::find(&desktop, "foghorn", START).await?;
+    let labels = tray.menu_labels().await?;
+    for want in [
+        "Open Foghorn",
+        "Mute",
+        "Pause monitoring",
+        "Start at login",
+        "Quit Foghorn",
+    ] {
+        ensure!(
+            labels.iter().any(|l| l == want),
+            "tray menu lacks {want:?}: {labels:?}"
+        );
+    }
+    tray.click("Open Foghorn").await?;
+    let shot = desktop.screenshot_window_painted(
+        "^Foghorn$",
+        artifacts_dir()?.join("window.png"),
+        START,
+    )?;
+    ensure!(
+        std::fs::metadata(&shot)?.len() > 10_000,
+        "the screenshot has content"
+    );
+    driver.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_going_down_shows_in_the_window_and_notifies() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), "Checkout API", &target.url())?;
+    let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
+    let tray = Tray::find(&desktop, "foghorn", START).await?;
+    let up = "[data-testid=monitor-row][data-status=up]";
+    wait_for_content(&driver, up, |t| t.contains("Checkout API"), START).await?;
+    wait_for_tray_picture(&tray, "ok").await?;
+
+    target.set_healthy(false);
+    let down = "[data-testid=monitor-row][data-status=down]";
+    let row = wait_for_content(&driver, down, |t| t.contains("Checkout API"), OUTAGE).await?;
+    ensure!(row.contains("503"), "the row says why it is down: {row}");
+    let n = desktop.wait_for_notification(OUTAGE, |n| n.summary == "Checkout API is down")?;
+    ensure!(n.appname == "Foghorn", "from Foghorn: {n:?}");
+    ensure!(n.body.contains("503"), "the notification says why: {n:?}");
+    ensure!(
+        n.urgency.as_deref() == Some("CRITICAL"),
+        "critical monitor, critical urgency: {n:?}"
+    );
+    wait_for_tray_picture(&tray, "alarm").await?;
+
+    target.set_healthy(true);
+    wait_for_content(&driver, up, |t| t.contains("Checkout API"), OUTAGE).await?;
+    let back = desktop.wait_for_notification(OUTAGE, |n| n.summary == "Checkout API is back up")?;
+    ensure!(
+        back.body.starts_with("Down for "),
+        "says how long it lasted: {back:?}"
+    );
+    wait_for_tray_picture(&tray, "ok").await?;
+    let down_notes = desktop
+        .notifications()?
+        .into_iter()
+        .filter(|n| n.summary == "Checkout API is down")
+        .count();
+    ensure!(
+        down_notes == 1,
+        "one outage, one notification (got {down_notes})"
+    );
+    driver.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_from_the_tray_suppresses_the_notification() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), "Billing", &target.url())?;
+    let app = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
+    let tray = Tray::find(&desktop, "foghorn", START).await?;
+    wait_for_tray_picture(&tray, "ok").await?;
+
+    tray.click("For 1 hour").await?;
+    wait_for_tray_picture(&tray, "muted").await?;
+    target.set_healthy(false);
+    // The engine logs the suppressed notification at the moment it would have shown it.
+    foghorn_e2e::wait_until(OUTAGE, "the outage to be detected while muted", || {
+        Ok(app
+            .stderr()
+            .contains("muted: notification not shown")
+            .then_some(()))
+    })?;
+    let shown: Vec<_> = desktop
+        .notifications()?
+        .into_iter()
+        .filter(|n| n.appname == "Foghorn")
+        .collect();
+    ensure!(shown.is_empty(), "muted, yet notified: {shown:?}");
+
+    // Unmuted, the recovery is announced: the mute was what kept it quiet.
+    tray.click("Unmute").await?;
+    wait_for_tray_picture(&tray, "alarm").await?;
+    target.set_healthy(true);
+    desktop.wait_for_notification(OUTAGE, |n| n.summary == "Billing is back up")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_focuses_the_first_and_exits() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), "Search", &target.url())?;
+    let mut first = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
+    Tray::find(&desktop, "foghorn", START).await?;
+    let mut second = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
+    let status = second.wait_for_exit(START)?;
+    ensure!(
+        status.success(),
+        "the second launch exits cleanly: {status}"
+    );
+    desktop.wait_for_window("^Foghorn$", START)?;
+    ensure!(first.is_running(), "the first instance keeps running");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_config_is_explained_in_the_window() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let config = desktop.dir().join("foghorn.toml");
+    std::fs::write(
+        &config,
+        "[[monitors]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nintervall = \"5s\"\n",
+    )?;
+    let driver = WebDriverSession::start(
+        &desktop,
+        &app_with_config(&config)?.arg("run").arg("--show-window"),
+    )
+    .await?;
+    let banner = wait_for_content(
+        &driver,
+        "body",
+        |t| t.contains("Configuration error"),
+        START,
+    )
+    .await?;
+    ensure!(
+        banner.contains("foghorn.toml:4:1") && banner.contains("intervall"),
+        "the notice names file, line and key: {banner}"
+    );
+    driver.close().await
+}
