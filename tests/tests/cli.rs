@@ -1,0 +1,183 @@
+//! The `foghorn` command without a display: help, version, config check, and the headless
+//! engine detecting an outage and stopping cleanly on SIGTERM.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use foghorn_e2e::process::ChildGuard;
+use foghorn_e2e::target::write_config;
+use foghorn_e2e::{foghorn_bin, wait_until, Target};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const OUTAGE: Duration = Duration::from_secs(30);
+
+/// `foghorn ARGS` with no display and a private HOME, so nothing of the machine leaks in.
+fn foghorn(home: &std::path::Path) -> Result<Command> {
+    let mut cmd = Command::new(foghorn_bin()?);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("FOGHORN_LOG", "info");
+    Ok(cmd)
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_and_version_need_no_display() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let help = foghorn(home.path())?.arg("--help").output()?;
+    let (stdout, _) = text(&help);
+    ensure!(help.status.success(), "--help fails: {help:?}");
+    for word in ["run", "config", "demo-target", "--config"] {
+        ensure!(
+            stdout.contains(word),
+            "--help does not mention {word}: {stdout}"
+        );
+    }
+    let version = foghorn(home.path())?.arg("--version").output()?;
+    ensure!(text(&version).0.starts_with("foghorn "), "{version:?}");
+    Ok(())
+}
+
+#[test]
+fn the_tray_app_without_a_display_says_what_to_do() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let out = foghorn(home.path())?.output()?;
+    let (_, stderr) = text(&out);
+    ensure!(!out.status.success(), "must fail without a display");
+    ensure!(
+        stderr.contains("no display") && stderr.contains("run --headless"),
+        "one clear message: {stderr}"
+    );
+    ensure!(!stderr.contains("panicked"), "no panic: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn config_check_names_file_line_and_key() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let good = write_config(home.path(), "api", "http://127.0.0.1:9/health")?;
+    let out = foghorn(home.path())?
+        .args(["config", "check", "--config"])
+        .arg(&good)
+        .output()?;
+    ensure!(out.status.success(), "valid config rejected: {out:?}");
+    ensure!(text(&out).0.contains("OK (1 monitor, 0 feeds)"), "{out:?}");
+
+    let bad = home.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[monitors]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\ninterval = 5\n",
+    )?;
+    let out = foghorn(home.path())?
+        .args(["config", "check"])
+        .env("FOGHORN_CONFIG", &bad)
+        .output()?;
+    let (_, stderr) = text(&out);
+    ensure!(
+        out.status.code() == Some(1),
+        "exit 1 for an invalid config: {out:?}"
+    );
+    ensure!(
+        stderr.contains("bad.toml:4:12") && stderr.contains("monitors[0].interval"),
+        "names file, line, column and key: {stderr}"
+    );
+
+    let empty = home.path().join("empty.toml");
+    std::fs::write(&empty, "\n")?;
+    let out = foghorn(home.path())?
+        .args(["config", "check", "--config"])
+        .arg(&empty)
+        .output()?;
+    ensure!(
+        text(&out).1.contains("empty"),
+        "an empty file says so: {out:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn headless_engine_detects_an_outage_and_stops_on_sigterm() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let config = write_config(home.path(), "Payments", &target.url())?;
+    let mut cmd = foghorn(home.path())?;
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    let mut engine = ChildGuard::spawn("headless", cmd, home.path())?;
+
+    wait_until(OUTAGE, "the first check", || {
+        Ok((target.requests() > 0).then_some(()))
+    })?;
+    target.set_healthy(false);
+    wait_until(OUTAGE, "the outage to be logged", || {
+        Ok(engine.stderr().contains("monitor down").then_some(()))
+    })?;
+    ensure!(
+        engine.stderr().contains("Payments is down"),
+        "headless alerts go to the log: {}",
+        engine.stderr()
+    );
+
+    kill(Pid::from_raw(engine.pid() as i32), Signal::SIGTERM)?;
+    let status = engine.wait_for_exit(Duration::from_secs(10))?;
+    ensure!(status.success(), "clean stop on SIGTERM: {status}");
+    ensure!(engine.stderr().contains("SIGTERM"), "{}", engine.stderr());
+    ensure!(
+        home.path()
+            .join(".local/share/foghorn/foghorn.db")
+            .is_file(),
+        "state is kept in the OS data dir"
+    );
+    Ok(())
+}
+
+#[test]
+fn headless_refuses_a_broken_config_with_exit_2() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let bad = home.path().join("foghorn.toml");
+    std::fs::write(&bad, "[[monitors]]\nname = \"api\"\n")?;
+    let out = foghorn(home.path())?
+        .args(["run", "--headless", "--config"])
+        .arg(&bad)
+        .output()?;
+    ensure!(out.status.code() == Some(2), "{out:?}");
+    ensure!(text(&out).1.contains("missing field `url`"), "{out:?}");
+    Ok(())
+}
+
+#[test]
+fn a_database_from_a_newer_version_falls_back_to_memory_with_a_notice() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data)?;
+    // A database stamped with a schema version this build does not know.
+    rusqlite::Connection::open(data.join("foghorn.db"))?.pragma_update(None, "user_version", 99)?;
+    let config = write_config(home.path(), "api", &target.url())?;
+    let mut cmd = foghorn(home.path())?;
+    cmd.env("FOGHORN_DATA_DIR", &data)
+        .args(["run", "--headless", "--config"])
+        .arg(&config);
+    let engine = ChildGuard::spawn("headless-newer-db", cmd, home.path())?;
+    wait_until(OUTAGE, "the engine to check the target", || {
+        Ok((target.requests() > 0).then_some(()))
+    })?;
+    let stderr = engine.stderr();
+    ensure!(
+        stderr.contains("newer Foghorn") && stderr.contains("in-memory"),
+        "says why and what it does instead: {stderr}"
+    );
+    Ok(())
+}
