@@ -9,7 +9,10 @@ use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 
 use crate::cli::Cli;
 use crate::notifier::DesktopNotifier;
-use crate::{bridge, commands, startup, tray, window};
+use crate::{bridge, commands, platform, startup, tray, window};
+
+/// Marks an app running without a tray icon.
+struct NoTray;
 
 pub fn run(cli: &Cli, show_window: bool) -> ExitCode {
     if let Some(problem) = no_display() {
@@ -74,9 +77,15 @@ fn build<R: Runtime>(
             commands::monitoring::set_paused,
         ])
         .on_window_event(|window, event| {
+            // With a tray, closing hides the window; without one it would be unreachable, so
+            // closing quits.
             if let WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
+                if window.try_state::<NoTray>().is_some() {
+                    window.app_handle().exit(0);
+                } else {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
             }
         })
         .setup(move |app| {
@@ -92,15 +101,21 @@ fn build<R: Runtime>(
                 prepared.options,
             )?;
             app.manage(engine.clone());
-            match tray::create(&handle, &engine) {
+            let host = tauri::async_runtime::block_on(platform::tray_host_available());
+            let tray = match host {
+                Some(false) => Err("no tray host on this desktop (on GNOME, install the AppIndicator extension)".to_owned()),
+                _ => tray::create(&handle, &engine).map_err(|e| e.to_string()),
+            };
+            match tray {
                 Ok(menu) => {
                     app.manage(menu);
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "no system tray");
+                Err(why) => {
+                    tracing::warn!(%why, "no system tray: the window stays open");
                     engine.add_notice(format!(
-                        "No system tray is available ({e}); this window is Foghorn's only face."
+                        "No system tray: {why}. This window is Foghorn's only face; closing it quits."
                     ));
+                    app.manage(NoTray);
                     window::show(&handle);
                 }
             }

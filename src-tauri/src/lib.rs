@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod headless;
 mod notifier;
+mod platform;
 mod startup;
 mod tray;
 mod window;
@@ -31,6 +32,7 @@ pub fn run() -> ExitCode {
         Some(cli::Command::Config {
             action: cli::ConfigAction::Check,
         }) => cli::config_check(&cli),
+        Some(cli::Command::Check(args)) => cli::check(&args),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -276,6 +276,11 @@ impl Desktop {
         Ok(())
     }
 
+    /// Stops the notification daemon, as on a desktop that has none.
+    pub fn stop_notification_daemon(&mut self) {
+        self.dunst.terminate();
+    }
+
     /// StatusNotifierItems registered with this desktop's watcher, oldest first.
     pub fn sni_items(&self) -> Vec<SniItem> {
         self.watcher

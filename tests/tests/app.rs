@@ -254,3 +254,41 @@ async fn a_broken_config_is_explained_in_the_window() -> Result<()> {
     );
     driver.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_notification_daemon_alerts_still_show_in_the_window() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let mut desktop = Desktop::start()?;
+    desktop.stop_notification_daemon();
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), "Ledger", &target.url())?;
+    let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
+    let up = "[data-testid=monitor-row][data-status=up]";
+    wait_for_content(&driver, up, |t| t.contains("Ledger"), START).await?;
+    target.set_healthy(false);
+    let down = "[data-testid=monitor-row][data-status=down]";
+    wait_for_content(&driver, down, |t| t.contains("Ledger"), OUTAGE).await?;
+    wait_for_content(
+        &driver,
+        "body",
+        |t| t.contains("no notification daemon is running"),
+        START,
+    )
+    .await?;
+    driver.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_tray_host_the_window_opens_and_says_so() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start_with(foghorn_e2e::session::DesktopOptions {
+        sni_watcher: false,
+        ..Default::default()
+    })?;
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), "Mail", &target.url())?;
+    let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
+    desktop.wait_for_window("^Foghorn$", START)?;
+    wait_for_content(&driver, "body", |t| t.contains("No system tray"), START).await?;
+    driver.close().await
+}

@@ -181,3 +181,79 @@ fn a_database_from_a_newer_version_falls_back_to_memory_with_a_notice() -> Resul
     );
     Ok(())
 }
+
+#[test]
+fn check_prints_each_condition_with_the_value_it_saw() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let run = |conditions: &[&str]| -> Result<Output> {
+        let mut cmd = foghorn(home.path())?;
+        cmd.arg("check").arg(target.url());
+        for c in conditions {
+            cmd.args(["--condition", c]);
+        }
+        Ok(cmd.output()?)
+    };
+
+    let out = run(&["[STATUS] == 200", "[BODY] == ok", "[RESPONSE_TIME] < 5s"])?;
+    let (stdout, _) = text(&out);
+    ensure!(out.status.code() == Some(0), "all pass → exit 0: {out:?}");
+    ensure!(stdout.contains("✓ [STATUS] (200) == 200"), "{stdout}");
+    ensure!(stdout.contains("✓ [BODY] (ok) == ok"), "{stdout}");
+
+    target.set_healthy(false);
+    let out = run(&["[STATUS] == 200", "[BODY] == pat(*own*)"])?;
+    let (stdout, _) = text(&out);
+    ensure!(out.status.code() == Some(1), "a failure → exit 1: {out:?}");
+    ensure!(stdout.contains("✗ [STATUS] (503) == 200"), "{stdout}");
+    ensure!(stdout.contains("✓ [BODY] (down) == pat(*own*)"), "{stdout}");
+
+    let out = run(&["[STATUS]==200"])?;
+    let (_, stderr) = text(&out);
+    ensure!(
+        out.status.code() == Some(2),
+        "invalid input → exit 2: {out:?}"
+    );
+    ensure!(
+        stderr.contains("[STATUS]==200\n") && stderr.contains("        ^"),
+        "points at the offending character: {stderr}"
+    );
+
+    let mut cmd = foghorn(home.path())?;
+    let out = cmd
+        .args(["check", "--json", "--condition", "[STATUS] < 500"])
+        .arg(target.url())
+        .output()?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    ensure!(
+        json["ok"] == false && json["conditions"].is_null(),
+        "{json}"
+    );
+    ensure!(
+        json["outcomes"][0]["resolved"] == "[STATUS] (503) < 500",
+        "{json}"
+    );
+    Ok(())
+}
+
+#[test]
+fn check_reports_a_refused_connection() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let port = foghorn_e2e::free_port()?;
+    let out = foghorn(home.path())?
+        .args([
+            "check",
+            &format!("http://127.0.0.1:{port}/"),
+            "--condition",
+            "[CONNECTED] == true",
+        ])
+        .output()?;
+    let (stdout, _) = text(&out);
+    ensure!(out.status.code() == Some(1), "{out:?}");
+    ensure!(
+        stdout.contains("✗ [CONNECTED] (false) == true") && stdout.contains("cannot connect"),
+        "{stdout}"
+    );
+    Ok(())
+}

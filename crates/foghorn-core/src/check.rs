@@ -1,14 +1,21 @@
-//! One check of one monitor: the request, the timing and the verdict.
+//! One check of one monitor: the request, the timing and the verdict of its conditions.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::condition::{Body, Condition, Context, Placeholder};
 use crate::config::MonitorConfig;
+
+/// Bodies are read up to this many bytes: enough for any health endpoint, and a target that
+/// streams gigabytes cannot exhaust memory.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The verdict on one condition, with the value it was judged on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionOutcome {
     pub condition: String,
     pub ok: bool,
@@ -18,12 +25,45 @@ pub struct ConditionOutcome {
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CheckResult {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub ok: bool,
     pub latency_ms: Option<u64>,
+    /// Why it failed, in a few words: the transport error, or the first failing condition.
     pub error: Option<String>,
     pub outcomes: Vec<ConditionOutcome>,
+}
+
+/// What to request. Built from a monitor's configuration or from `foghorn check`'s flags.
+#[derive(Debug, Clone)]
+pub struct HttpProbe {
+    pub url: String,
+    pub method: reqwest::Method,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub timeout: Duration,
+    pub conditions: Vec<Condition>,
+}
+
+impl HttpProbe {
+    pub fn from_monitor(m: &MonitorConfig) -> Self {
+        HttpProbe {
+            url: m.url.clone(),
+            method: m.method.clone(),
+            headers: m.headers.clone(),
+            body: m.body.clone(),
+            timeout: m.timeout,
+            conditions: m.conditions.clone(),
+        }
+    }
+
+    fn needs(&self, p: Placeholder) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.placeholders().any(|q| q == p))
+    }
 }
 
 /// The HTTP client every monitor shares.
@@ -54,51 +94,123 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// What the transport observed, before conditions are applied.
+struct Observed {
+    status: Option<u16>,
+    body: Option<String>,
+    ip: Option<String>,
+    connected: bool,
+    error: Option<String>,
+}
+
 /// Runs one HTTP check. Never fails: every problem is a failed result saying what happened.
-pub async fn run_http(client: &reqwest::Client, monitor: &MonitorConfig) -> CheckResult {
+pub async fn run_http(client: &reqwest::Client, probe: &HttpProbe) -> CheckResult {
     let at = OffsetDateTime::now_utc();
     let started = Instant::now();
-    let response = client
-        .get(&monitor.url)
-        .timeout(monitor.timeout)
-        .send()
-        .await;
-    let latency_ms = Some(started.elapsed().as_millis().try_into().unwrap_or(u64::MAX));
-    match response {
-        Ok(r) if r.status().is_success() => CheckResult {
-            at,
-            ok: true,
-            latency_ms,
-            error: None,
-            outcomes: vec![],
-        },
-        Ok(r) if r.status().is_redirection() => {
-            let to = r
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .unwrap_or("?");
-            failed(
-                at,
-                latency_ms,
-                format!(
-                    "HTTP {}: redirected to another host ({to})",
-                    r.status().as_u16()
-                ),
-            )
+    let observed = observe(client, probe).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    judge(at, latency_ms, probe, observed)
+}
+
+async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
+    let mut request = client
+        .request(probe.method.clone(), &probe.url)
+        .timeout(probe.timeout);
+    for (k, v) in &probe.headers {
+        request = request.header(k, v);
+    }
+    if let Some(body) = &probe.body {
+        request = request.body(body.clone());
+    }
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Observed {
+                status: None,
+                body: None,
+                ip: None,
+                connected: !e.is_connect() && !e.is_timeout(),
+                error: Some(describe(&e, probe.timeout)),
+            }
         }
-        Ok(r) => failed(at, latency_ms, format!("HTTP {}", r.status())),
-        Err(e) => failed(at, latency_ms, describe(&e, monitor.timeout)),
+    };
+    let status = response.status();
+    let ip = response.remote_addr().map(|a| a.ip().to_string());
+    let mut error = None;
+    if status.is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("?");
+        error = Some(format!(
+            "HTTP {}: redirected to another host ({to})",
+            status.as_u16()
+        ));
+    }
+    let body = if probe.needs(Placeholder::Body) {
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_BODY - bytes.len();
+                    bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if bytes.len() >= MAX_BODY {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(format!("reading the body: {}", describe(&e, probe.timeout)));
+                    break;
+                }
+            }
+        }
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        None
+    };
+    Observed {
+        status: Some(status.as_u16()),
+        body,
+        ip,
+        connected: true,
+        error: error.or_else(|| {
+            (!status.is_success() && probe.conditions.is_empty()).then(|| format!("HTTP {status}"))
+        }),
     }
 }
 
-fn failed(at: OffsetDateTime, latency_ms: Option<u64>, error: String) -> CheckResult {
+fn judge(at: OffsetDateTime, latency_ms: u64, probe: &HttpProbe, seen: Observed) -> CheckResult {
+    let ctx = Context {
+        status: seen.status,
+        response_time_ms: Some(latency_ms),
+        body: seen.body.as_deref().map(Body::new),
+        ip: seen.ip.as_deref(),
+        connected: Some(seen.connected),
+        certificate_expiration_ms: None,
+        dns_rcode: None,
+    };
+    let outcomes: Vec<ConditionOutcome> =
+        probe.conditions.iter().map(|c| c.evaluate(&ctx)).collect();
+    // Without conditions a monitor is healthy when it answers 2xx.
+    let ok = if outcomes.is_empty() {
+        seen.error.is_none() && seen.status.is_some_and(|s| (200..300).contains(&s))
+    } else {
+        outcomes.iter().all(|o| o.ok)
+    };
+    let error = if ok {
+        None
+    } else {
+        seen.error
+            .or_else(|| outcomes.iter().find(|o| !o.ok).map(|o| o.resolved.clone()))
+    };
     CheckResult {
         at,
-        ok: false,
-        latency_ms,
-        error: Some(error),
-        outcomes: vec![],
+        ok,
+        latency_ms: Some(latency_ms),
+        error,
+        outcomes,
     }
 }
 

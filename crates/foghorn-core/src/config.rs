@@ -72,8 +72,16 @@ pub struct MonitorConfig {
     pub interval: Duration,
     #[serde(default = "defaults::timeout", deserialize_with = "checked::timeout")]
     pub timeout: Duration,
+    /// HTTP method; `GET` unless the endpoint wants another.
+    #[serde(default = "defaults::method", deserialize_with = "checked::method")]
+    pub method: reqwest::Method,
     #[serde(default)]
-    pub conditions: Vec<String>,
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Gatus-style conditions, parsed here so a typo fails the load with a caret under it.
+    #[serde(default)]
+    pub conditions: Vec<crate::condition::Condition>,
     #[serde(
         default = "defaults::failure_threshold",
         deserialize_with = "checked::at_least_one"
@@ -162,6 +170,9 @@ mod defaults {
     pub fn success_threshold() -> u32 {
         1
     }
+    pub fn method() -> reqwest::Method {
+        reqwest::Method::GET
+    }
     pub fn yes() -> bool {
         true
     }
@@ -204,6 +215,18 @@ mod checked {
             return Err(D::Error::custom("must be at least 1"));
         }
         Ok(value)
+    }
+
+    pub fn method<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Method, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.to_ascii_uppercase().as_str() {
+            m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => {
+                reqwest::Method::from_bytes(m.as_bytes()).map_err(D::Error::custom)
+            }
+            _ => Err(D::Error::custom(format!(
+                "unknown HTTP method {text:?}; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS"
+            ))),
+        }
     }
 
     pub fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

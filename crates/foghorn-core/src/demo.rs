@@ -83,6 +83,7 @@ name = "Demo: flaky endpoint"
 url = "http://{addr}/health"
 interval = "5s"
 timeout = "2s"
+conditions = ["[STATUS] == 200", "[BODY].status == ok", "[RESPONSE_TIME] < 1000"]
 failure_threshold = 2
 severity = "major"
 "#

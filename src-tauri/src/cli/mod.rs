@@ -8,6 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use foghorn_core::config::{self, Config};
 
+mod check;
+pub use check::{check, CheckArgs};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "foghorn",
@@ -37,6 +40,10 @@ pub enum Command {
         #[arg(long, conflicts_with = "headless")]
         show_window: bool,
     },
+    /// Check one URL now and print each condition's verdict with the value it saw.
+    ///
+    /// Exit 0 when every condition passes, 1 when any fails, 2 when the input is invalid.
+    Check(CheckArgs),
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -62,7 +69,7 @@ pub enum ConfigAction {
     Check,
 }
 
-fn humantime_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn humantime_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 

@@ -1,0 +1,150 @@
+//! HTTP checks against real local servers: redirects, body caps, methods, headers, refused
+//! connections and timeouts.
+
+use std::time::Duration;
+
+use foghorn_core::check::{http_client, run_http, HttpProbe, MAX_BODY};
+use foghorn_core::condition::Condition;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Serves `respond(request_head)` to every connection; returns the base URL.
+async fn serve(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let respond = std::sync::Arc::new(respond);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let _ = socket.write_all(&respond(&head)).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn probe(url: String, conditions: &[&str]) -> HttpProbe {
+    HttpProbe {
+        url,
+        method: reqwest::Method::GET,
+        headers: Default::default(),
+        body: None,
+        timeout: Duration::from_secs(5),
+        conditions: conditions
+            .iter()
+            .map(|c| c.parse::<Condition>().expect("valid condition"))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_fails_and_says_where() {
+    let other = serve(|_| response("200 OK", "", b"login page")).await;
+    let location = format!(
+        "location: {}/login\r\n",
+        other.replace("127.0.0.1", "localhost")
+    );
+    let url = serve(move |_| response("302 Found", &location, b"")).await;
+    let result = run_http(&http_client(), &probe(format!("{url}/health"), &[])).await;
+    assert!(!result.ok);
+    let error = result.error.expect("an error");
+    assert!(
+        error.contains("redirected to another host") && error.contains("localhost"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_host_is_followed() {
+    let url = serve(|head| {
+        if head.starts_with("GET /health ") {
+            response("301 Moved Permanently", "location: /healthz\r\n", b"")
+        } else {
+            response("200 OK", "", br#"{"status":"ok"}"#)
+        }
+    })
+    .await;
+    let result = run_http(
+        &http_client(),
+        &probe(
+            format!("{url}/health"),
+            &["[STATUS] == 200", "[BODY].status == ok"],
+        ),
+    )
+    .await;
+    assert!(result.ok, "{result:?}");
+}
+
+#[tokio::test]
+async fn a_huge_body_is_read_only_up_to_the_cap() {
+    let huge = vec![b'x'; MAX_BODY * 3];
+    let url = serve(move |_| response("200 OK", "", &huge)).await;
+    let result = run_http(
+        &http_client(),
+        &probe(url, &[&format!("len([BODY]) == {MAX_BODY}")]),
+    )
+    .await;
+    assert!(result.ok, "{:?}", result.outcomes);
+}
+
+#[tokio::test]
+async fn method_headers_and_body_are_sent() {
+    let url = serve(|head| {
+        let ok = head.starts_with("POST /hook ")
+            && head.to_ascii_lowercase().contains("x-token: abc")
+            && head.ends_with("ping");
+        response(if ok { "200 OK" } else { "400 Bad Request" }, "", b"")
+    })
+    .await;
+    let mut p = probe(format!("{url}/hook"), &["[STATUS] == 200"]);
+    p.method = reqwest::Method::POST;
+    p.headers.insert("X-Token".into(), "abc".into());
+    p.body = Some("ping".into());
+    let result = run_http(&http_client(), &p).await;
+    assert!(result.ok, "{result:?}");
+}
+
+#[tokio::test]
+async fn a_slow_target_times_out_with_a_clear_reason() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Accepts and never answers.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let mut p = probe(format!("http://{addr}/"), &["[STATUS] == 200"]);
+    p.timeout = Duration::from_millis(300);
+    let result = run_http(&http_client(), &p).await;
+    assert!(!result.ok);
+    assert_eq!(result.error.as_deref(), Some("timed out after 300ms"));
+    assert_eq!(result.outcomes[0].resolved, "[STATUS] (unavailable) == 200");
+}
+
+#[tokio::test]
+async fn without_conditions_a_non_2xx_answer_fails() {
+    let url = serve(|_| response("500 Internal Server Error", "", b"")).await;
+    let result = run_http(&http_client(), &probe(url, &[])).await;
+    assert!(!result.ok);
+    assert_eq!(
+        result.error.as_deref(),
+        Some("HTTP 500 Internal Server Error")
+    );
+}

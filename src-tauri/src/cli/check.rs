@@ -1,0 +1,166 @@
+//! `foghorn check URL --condition C …`: one check now, one line per condition, so a user can
+//! try a condition before saving it. Errors point at the offending character.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use foghorn_core::check::{self, CheckResult, HttpProbe};
+use foghorn_core::condition::Condition;
+use serde::Serialize;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The URL to check (http:// or https://).
+    pub url: String,
+    /// A Gatus-style condition, e.g. "[STATUS] == 200"; repeat for several.
+    #[arg(long = "condition", short = 'c', value_name = "CONDITION")]
+    pub conditions: Vec<String>,
+    /// HTTP method.
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// A request header, "Name: value"; repeat for several.
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// The request body.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Give up after this long.
+    #[arg(long, default_value = "10s", value_parser = super::humantime_duration)]
+    pub timeout: Duration,
+    /// Print one JSON document instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit codes, as documented in `--help`.
+const FAILED: u8 = 1;
+const INVALID: u8 = 2;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    url: &'a str,
+    #[serde(flatten)]
+    result: &'a CheckResult,
+}
+
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let probe = match probe(args) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("foghorn check: {message}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("foghorn check: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(check::run_http(&check::http_client(), &probe));
+    if args.json {
+        let report = Report {
+            url: &probe.url,
+            result: &result,
+        };
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("foghorn check: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print_lines(&probe, &result);
+    }
+    if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
+}
+
+fn print_lines(probe: &HttpProbe, result: &CheckResult) {
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mark = |ok: bool| match (ok, colour) {
+        (true, true) => "\x1b[32m✓\x1b[0m",
+        (false, true) => "\x1b[31m✗\x1b[0m",
+        (true, false) => "✓",
+        (false, false) => "✗",
+    };
+    for outcome in &result.outcomes {
+        println!("{} {}", mark(outcome.ok), outcome.resolved);
+    }
+    // A transport problem (refused, timed out, redirected away) is not one of the conditions.
+    if let Some(error) = &result.error {
+        if !result.outcomes.iter().any(|o| &o.resolved == error) {
+            println!("{} {error}", mark(false));
+        }
+    }
+    let latency = result
+        .latency_ms
+        .map_or(String::new(), |l| format!(" in {l} ms"));
+    println!(
+        "{}: {} {}{latency}",
+        if result.ok { "PASS" } else { "FAIL" },
+        probe.method,
+        probe.url
+    );
+}
+
+fn probe(args: &CheckArgs) -> Result<HttpProbe, String> {
+    match url::Url::parse(&args.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(u) => {
+            return Err(format!(
+                "{:?}: only http:// and https:// URLs can be checked, not {}://",
+                args.url,
+                u.scheme()
+            ))
+        }
+        Err(e) => return Err(format!("{:?} is not a valid URL: {e}", args.url)),
+    }
+    let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("{:?} is not an HTTP method", args.method))?;
+    let mut headers = BTreeMap::new();
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("header {h:?} must be written \"Name: value\""))?;
+        let name = name.trim();
+        reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("header {h:?}: {name:?} is not a valid header name"))?;
+        headers.insert(name.to_owned(), value.trim().to_owned());
+    }
+    let conditions = args
+        .conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.parse::<Condition>().map_err(|e| {
+                format!(
+                    "condition {} is invalid: {}\n  {}",
+                    i + 1,
+                    e.message,
+                    e.caret().replace('\n', "\n  ")
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpProbe {
+        url: args.url.clone(),
+        method,
+        headers,
+        body: args.body.clone(),
+        timeout: args.timeout,
+        conditions,
+    })
+}
