@@ -66,7 +66,7 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     pub name: toml::Spanned<String>,
-    #[serde(deserialize_with = "checked::http_url")]
+    #[serde(deserialize_with = "checked::monitor_url")]
     pub url: String,
     #[serde(default = "defaults::interval", deserialize_with = "checked::interval")]
     pub interval: Duration,
@@ -229,12 +229,16 @@ mod checked {
         }
     }
 
-    pub fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    pub fn monitor_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         let text = String::deserialize(d)?;
         match url::Url::parse(&text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(text),
+            Ok(u) if u.scheme() == "tcp" && u.host().is_some() && u.port().is_some() => Ok(text),
+            Ok(u) if u.scheme() == "tcp" => Err(D::Error::custom(format!(
+                "{text:?}: a TCP monitor needs a host and a port, e.g. \"tcp://db.internal:5432\""
+            ))),
             Ok(u) => Err(D::Error::custom(format!(
-                "`url` must be an http:// or https:// URL with a host, not {:?}",
+                "`url` must be an http://, https:// or tcp:// URL with a host, not {:?}",
                 u.scheme()
             ))),
             Err(e) => Err(D::Error::custom(format!(
@@ -427,6 +431,12 @@ password = "keyring:smtp"
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\ninterval = 5\n", 4, "interval"),
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\ninterval = \"soon\"\n", 4, "soon"),
             ("[[monitors]]\nname = \"a\"\nurl = \"ftp://x/\"\n", 3, "ftp"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"tcp://db.internal\"\n", 3, "needs a host and a port"),
+            (
+                "[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nconditions = [\"[STATUS]==200\"]\n",
+                4,
+                "a space on both sides",
+            ),
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nseverity = \"huge\"\n", 4, "huge"),
             (
                 "[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\n\n[[monitors]]\nname = \"a\"\nurl = \"http://y/\"\n",

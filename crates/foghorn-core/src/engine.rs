@@ -142,7 +142,7 @@ impl Engine {
 
     async fn run_monitor(&self, monitor: MonitorConfig, client: reqwest::Client, first: Duration) {
         let id = monitor.id();
-        let probe = check::HttpProbe::from_monitor(&monitor);
+        let probe = check::Probe::from_monitor(&monitor);
         let mut paused = self.shared.paused.subscribe();
         tokio::time::sleep(first).await;
         loop {
@@ -152,7 +152,7 @@ impl Engine {
                 }
                 continue;
             }
-            let result = check::run_http(&client, &probe).await;
+            let result = probe.run(&client).await;
             // A pause that arrived during the check wins: its result would be stale.
             if *paused.borrow() {
                 continue;

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use foghorn_core::check::{self, CheckResult, HttpProbe};
+use foghorn_core::check::{self, CheckResult, HttpProbe, Probe, TcpProbe};
 use foghorn_core::condition::Condition;
 use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The URL to check (http:// or https://).
+    /// The URL to check: http://, https://, or tcp://host:port for a TCP connect.
     pub url: String,
     /// A Gatus-style condition, e.g. "[STATUS] == 200"; repeat for several.
     #[arg(long = "condition", short = 'c', value_name = "CONDITION")]
@@ -65,10 +65,10 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(check::run_http(&check::http_client(), &probe));
+    let result = runtime.block_on(probe.run(&check::http_client()));
     if args.json {
         let report = Report {
-            url: &probe.url,
+            url: &args.url,
             result: &result,
         };
         match serde_json::to_string_pretty(&report) {
@@ -79,7 +79,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             }
         }
     } else {
-        print_lines(&probe, &result);
+        print_lines(&args.url, &result);
     }
     if result.ok {
         ExitCode::SUCCESS
@@ -88,7 +88,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn print_lines(probe: &HttpProbe, result: &CheckResult) {
+fn print_lines(url: &str, result: &CheckResult) {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mark = |ok: bool| match (ok, colour) {
         (true, true) => "\x1b[32m✓\x1b[0m",
@@ -109,24 +109,33 @@ fn print_lines(probe: &HttpProbe, result: &CheckResult) {
         .latency_ms
         .map_or(String::new(), |l| format!(" in {l} ms"));
     println!(
-        "{}: {} {}{latency}",
-        if result.ok { "PASS" } else { "FAIL" },
-        probe.method,
-        probe.url
+        "{}: {url}{latency}",
+        if result.ok { "PASS" } else { "FAIL" }
     );
 }
 
-fn probe(args: &CheckArgs) -> Result<HttpProbe, String> {
-    match url::Url::parse(&args.url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        Ok(u) => {
+fn probe(args: &CheckArgs) -> Result<Probe, String> {
+    let url = url::Url::parse(&args.url)
+        .map_err(|e| format!("{:?} is not a valid URL: {e}", args.url))?;
+    let conditions = conditions(args)?;
+    match (url.scheme(), url.host_str(), url.port()) {
+        ("http" | "https", Some(_), _) => {}
+        ("http" | "https", None, _) => return Err(format!("{:?} has no host", args.url)),
+        ("tcp", Some(host), Some(port)) => {
+            return Ok(Probe::Tcp(TcpProbe {
+                host: host.trim_matches(['[', ']']).to_owned(),
+                port,
+                timeout: args.timeout,
+                conditions,
+            }))
+        }
+        ("tcp", _, _) => return Err(format!("{:?}: a TCP check needs tcp://HOST:PORT", args.url)),
+        (scheme, _, _) => {
             return Err(format!(
-                "{:?}: only http:// and https:// URLs can be checked, not {}://",
-                args.url,
-                u.scheme()
+                "{:?}: only http://, https:// and tcp:// URLs can be checked, not {scheme}://",
+                args.url
             ))
         }
-        Err(e) => return Err(format!("{:?} is not a valid URL: {e}", args.url)),
     }
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("{:?} is not an HTTP method", args.method))?;
@@ -140,8 +149,19 @@ fn probe(args: &CheckArgs) -> Result<HttpProbe, String> {
             .map_err(|_| format!("header {h:?}: {name:?} is not a valid header name"))?;
         headers.insert(name.to_owned(), value.trim().to_owned());
     }
-    let conditions = args
-        .conditions
+    Ok(Probe::Http(HttpProbe {
+        url: args.url.clone(),
+        method,
+        headers,
+        body: args.body.clone(),
+        timeout: args.timeout,
+        conditions,
+    }))
+}
+
+/// Parses every `--condition`; the first invalid one is reported with a caret.
+fn conditions(args: &CheckArgs) -> Result<Vec<Condition>, String> {
+    args.conditions
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -154,13 +174,5 @@ fn probe(args: &CheckArgs) -> Result<HttpProbe, String> {
                 )
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpProbe {
-        url: args.url.clone(),
-        method,
-        headers,
-        body: args.body.clone(),
-        timeout: args.timeout,
-        conditions,
-    })
+        .collect()
 }

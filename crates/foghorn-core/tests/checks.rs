@@ -1,9 +1,9 @@
-//! HTTP checks against real local servers: redirects, body caps, methods, headers, refused
-//! connections and timeouts.
+//! Checks against real local servers: HTTP redirects, body caps, methods, headers, timeouts;
+//! TCP connects.
 
 use std::time::Duration;
 
-use foghorn_core::check::{http_client, run_http, HttpProbe, MAX_BODY};
+use foghorn_core::check::{http_client, run_http, run_tcp, HttpProbe, TcpProbe, MAX_BODY};
 use foghorn_core::condition::Condition;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -147,4 +147,29 @@ async fn without_conditions_a_non_2xx_answer_fails() {
         result.error.as_deref(),
         Some("HTTP 500 Internal Server Error")
     );
+}
+
+fn tcp(port: u16, conditions: &[&str]) -> TcpProbe {
+    TcpProbe {
+        host: "127.0.0.1".into(),
+        port,
+        timeout: Duration::from_secs(2),
+        conditions: conditions
+            .iter()
+            .map(|c| c.parse::<Condition>().expect("valid condition"))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn tcp_checks_report_connected_and_ip() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let result = run_tcp(&tcp(port, &["[CONNECTED] == true", "[IP] == 127.0.0.1"])).await;
+    assert!(result.ok, "{result:?}");
+    drop(listener);
+    let result = run_tcp(&tcp(port, &["[CONNECTED] == true"])).await;
+    assert!(!result.ok);
+    assert_eq!(result.outcomes[0].resolved, "[CONNECTED] (false) == true");
+    assert!(result.error.expect("error").starts_with("cannot connect"));
 }

@@ -1,40 +1,17 @@
-//! One check of one monitor: the request, the timing and the verdict of its conditions.
+//! HTTP(S) checks: the request, the body (read only when a condition needs it), the verdict.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::{verdict, CheckResult};
 use crate::condition::{Body, Condition, Context, Placeholder};
 use crate::config::MonitorConfig;
 
 /// Bodies are read up to this many bytes: enough for any health endpoint, and a target that
 /// streams gigabytes cannot exhaust memory.
 pub const MAX_BODY: usize = 1024 * 1024;
-
-/// The verdict on one condition, with the value it was judged on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConditionOutcome {
-    pub condition: String,
-    pub ok: bool,
-    /// The condition with its left side resolved, e.g. `[STATUS] (500) == 200`.
-    pub resolved: String,
-}
-
-/// The result of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckResult {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub ok: bool,
-    pub latency_ms: Option<u64>,
-    /// Why it failed, in a few words: the transport error, or the first failing condition.
-    pub error: Option<String>,
-    pub outcomes: Vec<ConditionOutcome>,
-}
 
 /// What to request. Built from a monitor's configuration or from `foghorn check`'s flags.
 #[derive(Debug, Clone)]
@@ -191,31 +168,12 @@ fn judge(at: OffsetDateTime, latency_ms: u64, probe: &HttpProbe, seen: Observed)
         certificate_expiration_ms: None,
         dns_rcode: None,
     };
-    let outcomes: Vec<ConditionOutcome> =
-        probe.conditions.iter().map(|c| c.evaluate(&ctx)).collect();
-    // Without conditions a monitor is healthy when it answers 2xx.
-    let ok = if outcomes.is_empty() {
-        seen.error.is_none() && seen.status.is_some_and(|s| (200..300).contains(&s))
-    } else {
-        outcomes.iter().all(|o| o.ok)
-    };
-    let error = if ok {
-        None
-    } else {
-        seen.error
-            .or_else(|| outcomes.iter().find(|o| !o.ok).map(|o| o.resolved.clone()))
-    };
-    CheckResult {
-        at,
-        ok,
-        latency_ms: Some(latency_ms),
-        error,
-        outcomes,
-    }
+    let healthy = seen.error.is_none() && seen.status.is_some_and(|s| (200..300).contains(&s));
+    verdict(at, latency_ms, &probe.conditions, &ctx, healthy, seen.error)
 }
 
 /// A short, human reason: "connection refused" rather than reqwest's nested chain.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+pub(super) fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("timed out after {}", humantime::format_duration(timeout));
     }

@@ -1,0 +1,92 @@
+//! One check of one monitor: what was observed and the verdict of its conditions. One module
+//! per kind of target (HTTP, TCP); all end in the same [`CheckResult`].
+
+mod http;
+mod tcp;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use http::{http_client, run_http, HttpProbe, MAX_BODY};
+pub use tcp::{run_tcp, TcpProbe};
+
+use crate::condition::{Condition, Context};
+use crate::config::MonitorConfig;
+
+/// The verdict on one condition, with the value it was judged on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionOutcome {
+    pub condition: String,
+    pub ok: bool,
+    /// The condition with its left side resolved, e.g. `[STATUS] (500) == 200`.
+    pub resolved: String,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub ok: bool,
+    pub latency_ms: Option<u64>,
+    /// Why it failed, in a few words: the transport error, or the first failing condition.
+    pub error: Option<String>,
+    pub outcomes: Vec<ConditionOutcome>,
+}
+
+/// What a monitor checks.
+#[derive(Debug, Clone)]
+pub enum Probe {
+    Http(HttpProbe),
+    Tcp(TcpProbe),
+}
+
+impl Probe {
+    /// `tcp://host:port` is a TCP connect check (as in Gatus); anything else is HTTP(S).
+    pub fn from_monitor(m: &MonitorConfig) -> Self {
+        match TcpProbe::from_monitor(m) {
+            Some(tcp) => Probe::Tcp(tcp),
+            None => Probe::Http(HttpProbe::from_monitor(m)),
+        }
+    }
+
+    pub async fn run(&self, client: &reqwest::Client) -> CheckResult {
+        match self {
+            Probe::Http(p) => run_http(client, p).await,
+            Probe::Tcp(p) => run_tcp(p).await,
+        }
+    }
+}
+
+/// Judges `ctx` by `conditions`; without conditions the check passes when `healthy` (the
+/// kind's own default: a 2xx answer, a connection made). `error` is the transport problem, if
+/// any; otherwise a failure is explained by the first failing condition.
+fn verdict(
+    at: OffsetDateTime,
+    latency_ms: u64,
+    conditions: &[Condition],
+    ctx: &Context<'_>,
+    healthy: bool,
+    error: Option<String>,
+) -> CheckResult {
+    let outcomes: Vec<ConditionOutcome> = conditions.iter().map(|c| c.evaluate(ctx)).collect();
+    let ok = if outcomes.is_empty() {
+        healthy
+    } else {
+        outcomes.iter().all(|o| o.ok)
+    };
+    let error = if ok {
+        None
+    } else {
+        error.or_else(|| outcomes.iter().find(|o| !o.ok).map(|o| o.resolved.clone()))
+    };
+    CheckResult {
+        at,
+        ok,
+        latency_ms: Some(latency_ms),
+        error,
+        outcomes,
+    }
+}
