@@ -257,3 +257,52 @@ fn check_reports_a_refused_connection() -> Result<()> {
     );
     Ok(())
 }
+
+/// A read-only mount, unmounted on drop.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    fn new(at: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(at)?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(at)
+            .status()?;
+        ensure!(
+            status.success(),
+            "mounting a read-only tmpfs needs root: {status}"
+        );
+        Ok(Self(at.to_owned()))
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_read_only_data_dir_falls_back_to_memory_with_a_notice() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let data = home.path().join("data");
+    let _mount = ReadOnlyMount::new(&data)?;
+    let config = write_config(home.path(), "api", &target.url())?;
+    let mut cmd = foghorn(home.path())?;
+    cmd.env("FOGHORN_DATA_DIR", &data)
+        .args(["run", "--headless", "--config"])
+        .arg(&config);
+    let mut engine = ChildGuard::spawn("headless-read-only", cmd, home.path())?;
+    wait_until(OUTAGE, "the engine to check the target", || {
+        Ok((target.requests() > 0).then_some(()))
+    })?;
+    let stderr = engine.stderr();
+    ensure!(
+        stderr.contains("is read-only") && stderr.contains("in-memory"),
+        "says why and what it does instead: {stderr}"
+    );
+    engine.terminate();
+    Ok(())
+}

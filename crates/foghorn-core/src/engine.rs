@@ -374,7 +374,7 @@ impl Engine {
     pub fn health(&self) -> Health {
         let now = OffsetDateTime::now_utc();
         let paused = self.paused();
-        let st = lock(&self.shared.state);
+        // Read before taking the state lock: monitor tasks must never wait on a query.
         let open: Vec<IncidentView> = self
             .shared
             .store
@@ -383,6 +383,7 @@ impl Engine {
             .into_iter()
             .filter(|i| i.state != IncidentState::Resolved)
             .collect();
+        let st = lock(&self.shared.state);
         if st.mute.is_active(now) {
             Health::Muted
         } else if open.iter().any(|i| i.state == IncidentState::Triggered) {
