@@ -13,23 +13,44 @@ const RUNS: usize = 5;
 /// Idle memory is read after the app has had this long to settle (GC, lazy loading).
 const SETTLE: Duration = Duration::from_secs(10);
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+/// A `kB` field of `/proc/<pid>/<file>`, e.g. `VmRSS` of `status` or `Pss` of `smaps_rollup`.
+fn kib(pid: u32, file: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// (main process RSS, sum of the WebKit helper processes' RSS), in MiB.
-fn memory(app_pid: u32) -> (f64, f64) {
-    let main = rss_kib(app_pid).unwrap_or(0);
-    let webview: u64 = all_processes()
+/// Memory of the app and of its WebKit helpers, in MiB: RSS (counts shared libraries in
+/// full, in every process) and PSS (shares them out, so the two parts add up honestly).
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    app_rss: f64,
+    app_pss: f64,
+    webview_rss: f64,
+    webview_pss: f64,
+}
+
+fn memory(app_pid: u32) -> Memory {
+    let helpers: Vec<u32> = all_processes()
         .into_iter()
         .filter(|p| p.pgid == app_pid && p.pid != app_pid && p.comm.starts_with("WebKit"))
-        .filter_map(|p| rss_kib(p.pid))
-        .sum();
-    (main as f64 / 1024.0, webview as f64 / 1024.0)
+        .map(|p| p.pid)
+        .collect();
+    let sum = |file: &str, field: &str| -> f64 {
+        helpers
+            .iter()
+            .filter_map(|&p| kib(p, file, field))
+            .sum::<u64>() as f64
+            / 1024.0
+    };
+    let own = |file: &str, field: &str| kib(app_pid, file, field).unwrap_or(0) as f64 / 1024.0;
+    Memory {
+        app_rss: own("status", "VmRSS"),
+        app_pss: own("smaps_rollup", "Pss"),
+        webview_rss: sum("status", "VmRSS"),
+        webview_pss: sum("smaps_rollup", "Pss"),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -46,8 +67,8 @@ fn main() -> Result<()> {
         .len();
     let rt = tokio::runtime::Runtime::new()?;
     let mut starts = Vec::new();
-    let mut closed = (0.0, 0.0);
-    let mut open = (0.0, 0.0);
+    let mut closed = Memory::default();
+    let mut open = Memory::default();
     for run in 0..RUNS {
         let desktop = Desktop::start()?;
         let began = Instant::now();
@@ -80,13 +101,15 @@ fn main() -> Result<()> {
         starts.iter().copied().fold(f64::MAX, f64::min),
         starts.iter().copied().fold(0.0, f64::max)
     );
-    println!(
-        "| idle RSS, window closed: app / webview processes | {:.1} MiB / {:.1} MiB |",
-        closed.0, closed.1
-    );
-    println!(
-        "| idle RSS, window open: app / webview processes | {:.1} MiB / {:.1} MiB |",
-        open.0, open.1
-    );
+    for (state, m) in [("closed", closed), ("open", open)] {
+        println!(
+            "| idle memory, window {state}: app process | RSS {:.1} MiB, PSS {:.1} MiB |",
+            m.app_rss, m.app_pss
+        );
+        println!(
+            "| idle memory, window {state}: WebKit processes | RSS {:.1} MiB, PSS {:.1} MiB |",
+            m.webview_rss, m.webview_pss
+        );
+    }
     Ok(())
 }
