@@ -306,3 +306,67 @@ fn a_read_only_data_dir_falls_back_to_memory_with_a_notice() -> Result<()> {
     engine.terminate();
     Ok(())
 }
+
+/// Incidents in the database at `data`: (id, dedup key, state).
+fn incidents(data: &std::path::Path) -> Result<Vec<(i64, String, String)>> {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("foghorn.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mut stmt = db.prepare("SELECT id, dedup_key, state FROM incidents ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[test]
+fn sigkill_mid_outage_then_restart_keeps_one_incident_and_resolves_it() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let data = home.path().join("data");
+    let config = write_config(home.path(), "Orders", &target.url())?;
+    let start = |name: &str| -> Result<ChildGuard> {
+        let mut cmd = foghorn(home.path())?;
+        cmd.env("FOGHORN_DATA_DIR", &data)
+            .args(["run", "--headless", "--config"])
+            .arg(&config);
+        ChildGuard::spawn(name, cmd, home.path())
+    };
+
+    let first = start("before-kill")?;
+    target.set_healthy(false);
+    wait_until(OUTAGE, "the outage to be recorded", || {
+        Ok(first.stderr().contains("monitor down").then_some(()))
+    })?;
+    kill(Pid::from_raw(first.pid() as i32), Signal::SIGKILL)?;
+    drop(first);
+    let before = incidents(&data)?;
+    ensure!(
+        before == [(1, "monitor:orders".to_owned(), "triggered".to_owned())],
+        "{before:?}"
+    );
+
+    // Still down after the restart: the engine must know it already opened the incident.
+    let second = start("after-kill")?;
+    let seen = target.requests();
+    wait_until(OUTAGE, "three more failing checks", || {
+        Ok((target.requests() >= seen + 3).then_some(()))
+    })?;
+    ensure!(
+        !second.stderr().contains("monitor down"),
+        "no second 'down' after a restart: {}",
+        second.stderr()
+    );
+    ensure!(incidents(&data)? == before, "no duplicate incident");
+
+    target.set_healthy(true);
+    wait_until(OUTAGE, "the recovery", || {
+        Ok(second.stderr().contains("monitor back up").then_some(()))
+    })?;
+    let after = incidents(&data)?;
+    ensure!(
+        after == [(1, "monitor:orders".to_owned(), "resolved".to_owned())],
+        "the same incident resolves: {after:?}"
+    );
+    Ok(())
+}
