@@ -79,6 +79,13 @@ pub struct MonitorConfig {
     pub headers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<String>,
+    /// Accept any certificate (self-signed, expired, wrong host). For internal endpoints
+    /// only; `[CERTIFICATE_EXPIRATION]` still reads the certificate's date.
+    #[serde(default)]
+    pub insecure: bool,
+    /// A PEM file of extra certificate authorities to trust, for internal CAs.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Gatus-style conditions, parsed here so a typo fails the load with a caret under it.
     #[serde(default)]
     pub conditions: Vec<crate::condition::Condition>,

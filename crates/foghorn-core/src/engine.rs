@@ -126,7 +126,7 @@ impl Engine {
     }
 
     fn spawn_monitors(&self) {
-        let client = check::http_client();
+        let clients = Arc::new(check::Clients::default());
         let count = self.shared.config.monitors.len().max(1) as u32;
         let mut tasks = lock(&self.shared.tasks);
         for (index, monitor) in self.shared.config.monitors.iter().enumerate() {
@@ -134,13 +134,18 @@ impl Engine {
             // fire in the same millisecond.
             let spread = monitor.interval.min(Duration::from_secs(10)) / count * index as u32;
             let engine = self.clone();
-            let client = client.clone();
+            let clients = Arc::clone(&clients);
             let monitor = monitor.clone();
-            tasks.spawn(async move { engine.run_monitor(monitor, client, spread).await });
+            tasks.spawn(async move { engine.run_monitor(monitor, clients, spread).await });
         }
     }
 
-    async fn run_monitor(&self, monitor: MonitorConfig, client: reqwest::Client, first: Duration) {
+    async fn run_monitor(
+        &self,
+        monitor: MonitorConfig,
+        clients: Arc<check::Clients>,
+        first: Duration,
+    ) {
         let id = monitor.id();
         let probe = check::Probe::from_monitor(&monitor);
         let mut paused = self.shared.paused.subscribe();
@@ -152,7 +157,7 @@ impl Engine {
                 }
                 continue;
             }
-            let result = probe.run(&client).await;
+            let result = probe.run(&clients).await;
             // A pause that arrived during the check wins: its result would be stale.
             if *paused.borrow() {
                 continue;

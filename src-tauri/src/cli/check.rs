@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use foghorn_core::check::{self, CheckResult, HttpProbe, Probe, TcpProbe};
+use foghorn_core::check::{self, CheckResult, HttpProbe, Probe, TcpProbe, TlsOptions};
 use foghorn_core::condition::Condition;
 use serde::Serialize;
 
@@ -30,6 +30,12 @@ pub struct CheckArgs {
     /// Give up after this long.
     #[arg(long, default_value = "10s", value_parser = super::humantime_duration)]
     pub timeout: Duration,
+    /// Accept any TLS certificate (self-signed, expired, wrong host).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the certificate authorities in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Print one JSON document instead of lines.
     #[arg(long)]
     pub json: bool,
@@ -65,7 +71,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(probe.run(&check::http_client()));
+    let result = runtime.block_on(probe.run(&check::Clients::default()));
     if args.json {
         let report = Report {
             url: &args.url,
@@ -156,6 +162,10 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
         body: args.body.clone(),
         timeout: args.timeout,
         conditions,
+        tls: TlsOptions {
+            insecure: args.insecure,
+            ca_file: args.ca_file.clone(),
+        },
     }))
 }
 

@@ -13,6 +13,32 @@ use crate::config::MonitorConfig;
 /// streams gigabytes cannot exhaust memory.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// How a monitor trusts certificates. Monitors with the same options share one client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TlsOptions {
+    pub insecure: bool,
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// One HTTP client per distinct [`TlsOptions`], built on first use.
+#[derive(Debug, Default)]
+pub struct Clients {
+    built: std::sync::Mutex<std::collections::HashMap<TlsOptions, reqwest::Client>>,
+}
+
+impl Clients {
+    /// The client for `tls`; an unreadable or invalid CA file is an error naming it.
+    pub fn get(&self, tls: &TlsOptions) -> Result<reqwest::Client, String> {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = built.get(tls) {
+            return Ok(client.clone());
+        }
+        let client = http_client(tls)?;
+        built.insert(tls.clone(), client.clone());
+        Ok(client)
+    }
+}
+
 /// What to request. Built from a monitor's configuration or from `foghorn check`'s flags.
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
@@ -22,6 +48,7 @@ pub struct HttpProbe {
     pub body: Option<String>,
     pub timeout: Duration,
     pub conditions: Vec<Condition>,
+    pub tls: TlsOptions,
 }
 
 impl HttpProbe {
@@ -33,6 +60,10 @@ impl HttpProbe {
             body: m.body.clone(),
             timeout: m.timeout,
             conditions: m.conditions.clone(),
+            tls: TlsOptions {
+                insecure: m.insecure,
+                ca_file: m.ca_file.clone(),
+            },
         }
     }
 
@@ -43,11 +74,11 @@ impl HttpProbe {
     }
 }
 
-/// The HTTP client every monitor shares.
+/// An HTTP client for monitors with these TLS options.
 ///
 /// Redirects are followed only within the same host: a health URL that suddenly redirects
 /// to a login page on another host is a failure the user must see, not a success.
-pub fn http_client() -> reqwest::Client {
+pub fn http_client(tls: &TlsOptions) -> Result<reqwest::Client, String> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let same_host = attempt
             .previous()
@@ -61,14 +92,39 @@ pub fn http_client() -> reqwest::Client {
             attempt.stop()
         }
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(policy)
         .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
         // A fresh connection per check, like blackbox_exporter: a reused connection would
         // hide DNS and TLS handshake failures.
         .pool_max_idle_per_host(0)
+        // The peer certificate, for `[CERTIFICATE_EXPIRATION]`.
+        .tls_info(true)
+        .danger_accept_invalid_certs(tls.insecure);
+    if let Some(path) = &tls.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{}: not a PEM certificate bundle: {e}", path.display()))?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Milliseconds until the peer certificate expires (negative once expired).
+fn certificate_expiration_ms(response: &reqwest::Response) -> Option<i64> {
+    let der = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()?
+        .peer_certificate()?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = certificate.validity().not_after.timestamp();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    not_after.checked_sub(now)?.checked_mul(1000)
 }
 
 /// What the transport observed, before conditions are applied.
@@ -76,6 +132,7 @@ struct Observed {
     status: Option<u16>,
     body: Option<String>,
     ip: Option<String>,
+    certificate_expiration_ms: Option<i64>,
     connected: bool,
     error: Option<String>,
 }
@@ -106,6 +163,7 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
                 status: None,
                 body: None,
                 ip: None,
+                certificate_expiration_ms: None,
                 connected: !e.is_connect() && !e.is_timeout(),
                 error: Some(describe(&e, probe.timeout)),
             }
@@ -113,6 +171,7 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
     };
     let status = response.status();
     let ip = response.remote_addr().map(|a| a.ip().to_string());
+    let certificate_expiration_ms = certificate_expiration_ms(&response);
     let mut error = None;
     if status.is_redirection() {
         let to = response
@@ -151,6 +210,7 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
         status: Some(status.as_u16()),
         body,
         ip,
+        certificate_expiration_ms,
         connected: true,
         error: error.or_else(|| {
             (!status.is_success() && probe.conditions.is_empty()).then(|| format!("HTTP {status}"))
@@ -165,7 +225,7 @@ fn judge(at: OffsetDateTime, latency_ms: u64, probe: &HttpProbe, seen: Observed)
         body: seen.body.as_deref().map(Body::new),
         ip: seen.ip.as_deref(),
         connected: Some(seen.connected),
-        certificate_expiration_ms: None,
+        certificate_expiration_ms: seen.certificate_expiration_ms,
         dns_rcode: None,
     };
     let healthy = seen.error.is_none() && seen.status.is_some_and(|s| (200..300).contains(&s));

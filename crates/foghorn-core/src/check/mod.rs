@@ -7,7 +7,7 @@ mod tcp;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use http::{http_client, run_http, HttpProbe, MAX_BODY};
+pub use http::{http_client, run_http, Clients, HttpProbe, TlsOptions, MAX_BODY};
 pub use tcp::{run_tcp, TcpProbe};
 
 use crate::condition::{Condition, Context};
@@ -52,9 +52,18 @@ impl Probe {
         }
     }
 
-    pub async fn run(&self, client: &reqwest::Client) -> CheckResult {
+    pub async fn run(&self, clients: &Clients) -> CheckResult {
         match self {
-            Probe::Http(p) => run_http(client, p).await,
+            Probe::Http(p) => match clients.get(&p.tls) {
+                Ok(client) => run_http(&client, p).await,
+                Err(e) => CheckResult {
+                    at: OffsetDateTime::now_utc(),
+                    ok: false,
+                    latency_ms: None,
+                    error: Some(e),
+                    outcomes: Vec::new(),
+                },
+            },
             Probe::Tcp(p) => run_tcp(p).await,
         }
     }
