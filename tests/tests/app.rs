@@ -74,6 +74,13 @@ async fn wait_for_content(
     })
 }
 
+/// A healthy target and a config monitoring it as `name`, written into the desktop's dir.
+async fn monitored(desktop: &Desktop, name: &str) -> Result<(Target, std::path::PathBuf)> {
+    let target = Target::start().await?;
+    let config = write_config(desktop.dir(), name, &target.url())?;
+    Ok((target, config))
+}
+
 fn app_with_config(config: &std::path::Path) -> Result<AppLaunch> {
     Ok(AppLaunch::new(foghorn_bin()?).env("FOGHORN_CONFIG", config.display().to_string()))
 }
@@ -132,8 +139,7 @@ async fn the_window_lists_the_demo_monitor() -> Result<()> {
 async fn a_monitor_going_down_shows_in_the_window_and_notifies() -> Result<()> {
     let _serial = foghorn_e2e::serial();
     let desktop = Desktop::start()?;
-    let target = Target::start().await?;
-    let config = write_config(desktop.dir(), "Checkout API", &target.url())?;
+    let (target, config) = monitored(&desktop, "Checkout API").await?;
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     let tray = Tray::find(&desktop, "foghorn", START).await?;
     let up = "[data-testid=monitor-row][data-status=up]";
@@ -177,8 +183,7 @@ async fn a_monitor_going_down_shows_in_the_window_and_notifies() -> Result<()> {
 async fn mute_from_the_tray_suppresses_the_notification() -> Result<()> {
     let _serial = foghorn_e2e::serial();
     let desktop = Desktop::start()?;
-    let target = Target::start().await?;
-    let config = write_config(desktop.dir(), "Billing", &target.url())?;
+    let (target, config) = monitored(&desktop, "Billing").await?;
     let app = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
     let tray = Tray::find(&desktop, "foghorn", START).await?;
     wait_for_tray_picture(&tray, "ok").await?;
@@ -212,8 +217,7 @@ async fn mute_from_the_tray_suppresses_the_notification() -> Result<()> {
 async fn a_second_launch_focuses_the_first_and_exits() -> Result<()> {
     let _serial = foghorn_e2e::serial();
     let desktop = Desktop::start()?;
-    let target = Target::start().await?;
-    let config = write_config(desktop.dir(), "Search", &target.url())?;
+    let (_target, config) = monitored(&desktop, "Search").await?;
     let mut first = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
     Tray::find(&desktop, "foghorn", START).await?;
     let mut second = AppProcess::spawn(&desktop, &app_with_config(&config)?)?;
@@ -260,8 +264,7 @@ async fn without_a_notification_daemon_alerts_still_show_in_the_window() -> Resu
     let _serial = foghorn_e2e::serial();
     let mut desktop = Desktop::start()?;
     desktop.stop_notification_daemon();
-    let target = Target::start().await?;
-    let config = write_config(desktop.dir(), "Ledger", &target.url())?;
+    let (target, config) = monitored(&desktop, "Ledger").await?;
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     let up = "[data-testid=monitor-row][data-status=up]";
     wait_for_content(&driver, up, |t| t.contains("Ledger"), START).await?;
@@ -285,8 +288,7 @@ async fn without_a_tray_host_the_window_opens_and_says_so() -> Result<()> {
         sni_watcher: false,
         ..Default::default()
     })?;
-    let target = Target::start().await?;
-    let config = write_config(desktop.dir(), "Mail", &target.url())?;
+    let (_target, config) = monitored(&desktop, "Mail").await?;
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     desktop.wait_for_window("^Foghorn$", START)?;
     wait_for_content(&driver, "body", |t| t.contains("No system tray"), START).await?;

@@ -25,6 +25,45 @@ fn foghorn(home: &std::path::Path) -> Result<Command> {
     Ok(cmd)
 }
 
+/// Starts `foghorn run --headless --config CONFIG`, its database in `data` if given (else the
+/// OS data dir under `home`).
+fn headless(
+    name: &str,
+    home: &std::path::Path,
+    config: &std::path::Path,
+    data: Option<&std::path::Path>,
+) -> Result<ChildGuard> {
+    let mut cmd = foghorn(home)?;
+    if let Some(data) = data {
+        cmd.env("FOGHORN_DATA_DIR", data);
+    }
+    cmd.args(["run", "--headless", "--config"]).arg(config);
+    ChildGuard::spawn(name, cmd, home)
+}
+
+/// Runs the headless engine with its data in `data`, which cannot be used, and checks that it
+/// says `why` and keeps monitoring from memory.
+fn assert_falls_back_to_memory(
+    home: &std::path::Path,
+    data: &std::path::Path,
+    why: &str,
+) -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let config = write_config(home, "api", &target.url())?;
+    let mut engine = headless("headless-fallback", home, &config, Some(data))?;
+    wait_until(OUTAGE, "the engine to check the target", || {
+        Ok((target.requests() > 0).then_some(()))
+    })?;
+    let stderr = engine.stderr();
+    engine.terminate();
+    ensure!(
+        stderr.contains(why) && stderr.contains("in-memory"),
+        "says why ({why}) and what it does instead: {stderr}"
+    );
+    Ok(())
+}
+
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -112,9 +151,7 @@ fn headless_engine_detects_an_outage_and_stops_on_sigterm() -> Result<()> {
     let target = rt.block_on(Target::start())?;
     let home = tempfile::tempdir()?;
     let config = write_config(home.path(), "Payments", &target.url())?;
-    let mut cmd = foghorn(home.path())?;
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let mut engine = ChildGuard::spawn("headless", cmd, home.path())?;
+    let mut engine = headless("headless", home.path(), &config, None)?;
 
     wait_until(OUTAGE, "the first check", || {
         Ok((target.requests() > 0).then_some(()))
@@ -158,28 +195,12 @@ fn headless_refuses_a_broken_config_with_exit_2() -> Result<()> {
 
 #[test]
 fn a_database_from_a_newer_version_falls_back_to_memory_with_a_notice() -> Result<()> {
-    let rt = tokio::runtime::Runtime::new()?;
-    let target = rt.block_on(Target::start())?;
     let home = tempfile::tempdir()?;
     let data = home.path().join("data");
     std::fs::create_dir_all(&data)?;
     // A database stamped with a schema version this build does not know.
     rusqlite::Connection::open(data.join("foghorn.db"))?.pragma_update(None, "user_version", 99)?;
-    let config = write_config(home.path(), "api", &target.url())?;
-    let mut cmd = foghorn(home.path())?;
-    cmd.env("FOGHORN_DATA_DIR", &data)
-        .args(["run", "--headless", "--config"])
-        .arg(&config);
-    let engine = ChildGuard::spawn("headless-newer-db", cmd, home.path())?;
-    wait_until(OUTAGE, "the engine to check the target", || {
-        Ok((target.requests() > 0).then_some(()))
-    })?;
-    let stderr = engine.stderr();
-    ensure!(
-        stderr.contains("newer Foghorn") && stderr.contains("in-memory"),
-        "says why and what it does instead: {stderr}"
-    );
-    Ok(())
+    assert_falls_back_to_memory(home.path(), &data, "newer Foghorn")
 }
 
 #[test]
@@ -284,27 +305,10 @@ impl Drop for ReadOnlyMount {
 
 #[test]
 fn a_read_only_data_dir_falls_back_to_memory_with_a_notice() -> Result<()> {
-    let rt = tokio::runtime::Runtime::new()?;
-    let target = rt.block_on(Target::start())?;
     let home = tempfile::tempdir()?;
     let data = home.path().join("data");
     let _mount = ReadOnlyMount::new(&data)?;
-    let config = write_config(home.path(), "api", &target.url())?;
-    let mut cmd = foghorn(home.path())?;
-    cmd.env("FOGHORN_DATA_DIR", &data)
-        .args(["run", "--headless", "--config"])
-        .arg(&config);
-    let mut engine = ChildGuard::spawn("headless-read-only", cmd, home.path())?;
-    wait_until(OUTAGE, "the engine to check the target", || {
-        Ok((target.requests() > 0).then_some(()))
-    })?;
-    let stderr = engine.stderr();
-    ensure!(
-        stderr.contains("is read-only") && stderr.contains("in-memory"),
-        "says why and what it does instead: {stderr}"
-    );
-    engine.terminate();
-    Ok(())
+    assert_falls_back_to_memory(home.path(), &data, "is read-only")
 }
 
 /// Incidents in the database at `data`: (id, dedup key, state).
@@ -325,13 +329,7 @@ fn sigkill_mid_outage_then_restart_keeps_one_incident_and_resolves_it() -> Resul
     let home = tempfile::tempdir()?;
     let data = home.path().join("data");
     let config = write_config(home.path(), "Orders", &target.url())?;
-    let start = |name: &str| -> Result<ChildGuard> {
-        let mut cmd = foghorn(home.path())?;
-        cmd.env("FOGHORN_DATA_DIR", &data)
-            .args(["run", "--headless", "--config"])
-            .arg(&config);
-        ChildGuard::spawn(name, cmd, home.path())
-    };
+    let start = |name: &str| headless(name, home.path(), &config, Some(&data));
 
     let first = start("before-kill")?;
     target.set_healthy(false);
