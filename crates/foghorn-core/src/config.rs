@@ -52,6 +52,25 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     #[serde(default)]
     pub notifications: NotificationConfig,
+    #[serde(default)]
+    pub history: HistoryConfig,
+}
+
+/// How long check results are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Raw results are kept this long; older ones live on as hourly roll-ups.
+    #[serde(default = "defaults::keep_raw", deserialize_with = "checked::interval")]
+    pub keep_raw: Duration,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            keep_raw: defaults::keep_raw(),
+        }
+    }
 }
 
 /// Who the user is, matched against on-call schedules.
@@ -176,6 +195,9 @@ mod defaults {
     }
     pub fn success_threshold() -> u32 {
         1
+    }
+    pub fn keep_raw() -> Duration {
+        Duration::from_secs(48 * 3600)
     }
     pub fn method() -> reqwest::Method {
         reqwest::Method::GET

@@ -21,6 +21,8 @@ use crate::store::{self, OpenedIncident, Store, StoreError};
 /// How soon a failing check is repeated, so a real outage is confirmed in seconds rather
 /// than a full interval later.
 const FAST_RETRY: Duration = Duration::from_secs(5);
+/// How often complete hours are rolled up and old raw results pruned.
+const HISTORY_MAINTENANCE: Duration = Duration::from_secs(300);
 /// Incidents listed in a snapshot.
 const RECENT_INCIDENTS: usize = 50;
 
@@ -129,6 +131,8 @@ impl Engine {
         let clients = Arc::new(check::Clients::default());
         let count = self.shared.config.monitors.len().max(1) as u32;
         let mut tasks = lock(&self.shared.tasks);
+        let engine = self.clone();
+        tasks.spawn(async move { engine.maintain_history().await });
         for (index, monitor) in self.shared.config.monitors.iter().enumerate() {
             // Spread first checks over the shortest interval so a thousand monitors don't
             // fire in the same millisecond.
@@ -172,6 +176,19 @@ impl Engine {
                 () = tokio::time::sleep(wait) => {}
                 changed = paused.changed() => if changed.is_err() { return },
             }
+        }
+    }
+
+    /// Keeps the database small: roll-ups, then retention, every few minutes.
+    async fn maintain_history(&self) {
+        let keep_raw =
+            i64::try_from(self.shared.config.history.keep_raw.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            if let Err(e) = self.shared.store.maintain_history(now_ms, keep_raw).await {
+                tracing::warn!(error = %e, "history maintenance failed; will retry");
+            }
+            tokio::time::sleep(HISTORY_MAINTENANCE).await;
         }
     }
 

@@ -57,6 +57,22 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX timeline_by_incident ON timeline(incident_id, id);
     "#,
+    // 2: hourly roll-ups, so raw results can be dropped after a short window while uptime
+    // and latency history stay for years in a few hundred bytes per monitor-day.
+    r#"
+    CREATE TABLE check_hourly (
+        monitor_id  TEXT NOT NULL,
+        hour        INTEGER NOT NULL,  -- unix seconds at the start of the UTC hour
+        checks      INTEGER NOT NULL,
+        failures    INTEGER NOT NULL,
+        latency_min INTEGER,
+        latency_avg INTEGER,
+        latency_p95 INTEGER,
+        latency_max INTEGER,
+        PRIMARY KEY (monitor_id, hour)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX check_results_by_time ON check_results(at);
+    "#,
 ];
 
 /// The schema version this build writes.

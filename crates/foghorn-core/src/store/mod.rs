@@ -2,6 +2,7 @@
 //! their own connections. WAL mode lets readers (the window, the CLI in another process)
 //! read while the engine writes.
 
+mod history;
 mod incidents;
 mod migrations;
 mod monitors;
@@ -12,6 +13,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use history::HourlyRollup;
 pub use incidents::OpenedIncident;
 pub(crate) use incidents::{open_incident, resolve_incident};
 pub(crate) use monitors::record_result;

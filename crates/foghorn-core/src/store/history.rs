@@ -1,0 +1,278 @@
+//! Check history: raw results for a short window, hourly roll-ups for the long run, and
+//! uptime computed across the two without counting anything twice.
+//!
+//! Invariant: every raw result older than the `rolled_up_to` mark is counted in
+//! `check_hourly`, and none newer is. The mark only moves forward, in the same transaction
+//! that writes the roll-ups, so a crash never loses or double-counts an hour.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{Result, Store};
+
+const ROLLED_UP_TO: &str = "history.rolled_up_to_ms";
+const HOUR_MS: i64 = 3_600_000;
+/// Raw rows deleted per transaction, so retention never holds the writer for long.
+pub const DELETE_BATCH: usize = 5_000;
+
+/// One hour of one monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyRollup {
+    pub monitor_id: String,
+    /// Unix seconds at the start of the hour.
+    pub hour: i64,
+    pub checks: i64,
+    pub failures: i64,
+    pub latency_min: Option<i64>,
+    pub latency_avg: Option<i64>,
+    pub latency_p95: Option<i64>,
+    pub latency_max: Option<i64>,
+}
+
+fn rolled_up_to(conn: &rusqlite::Connection) -> Result<i64> {
+    let mark: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [ROLLED_UP_TO],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(mark.and_then(|m| m.parse().ok()).unwrap_or(0))
+}
+
+/// Rolls every complete hour before `now_ms` into `check_hourly`; returns the hours written.
+pub(crate) fn roll_up(tx: &Transaction<'_>, now_ms: i64) -> Result<usize> {
+    let from = rolled_up_to(tx)?;
+    let until = now_ms.div_euclid(HOUR_MS) * HOUR_MS;
+    if until <= from {
+        return Ok(0);
+    }
+    let mut groups: BTreeMap<(String, i64), (i64, i64, Vec<i64>)> = BTreeMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT monitor_id, at, ok, latency_ms FROM check_results WHERE at >= ?1 AND at < ?2",
+        )?;
+        let mut rows = stmt.query(params![from, until])?;
+        while let Some(row) = rows.next()? {
+            let at: i64 = row.get(1)?;
+            let ok: bool = row.get(2)?;
+            let latency: Option<i64> = row.get(3)?;
+            let entry = groups
+                .entry((row.get(0)?, at.div_euclid(HOUR_MS) * 3600))
+                .or_insert((0, 0, Vec::new()));
+            entry.0 += 1;
+            entry.1 += i64::from(!ok);
+            entry.2.extend(latency);
+        }
+    }
+    let written = groups.len();
+    for ((monitor_id, hour), (checks, failures, mut latencies)) in groups {
+        latencies.sort_unstable();
+        let n = latencies.len();
+        let avg = (n > 0).then(|| latencies.iter().sum::<i64>() / n as i64);
+        // Nearest-rank percentile.
+        let p95 = (n > 0).then(|| latencies[(n * 95).div_ceil(100).max(1) - 1]);
+        tx.execute(
+            "INSERT INTO check_hourly(monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(monitor_id, hour) DO UPDATE SET
+                checks = checks + excluded.checks,
+                failures = failures + excluded.failures,
+                latency_min = min(coalesce(latency_min, excluded.latency_min), coalesce(excluded.latency_min, latency_min)),
+                latency_max = max(coalesce(latency_max, excluded.latency_max), coalesce(excluded.latency_max, latency_max)),
+                latency_avg = coalesce(excluded.latency_avg, latency_avg),
+                latency_p95 = coalesce(excluded.latency_p95, latency_p95)",
+            params![monitor_id, hour, checks, failures, latencies.first(), avg, p95, latencies.last()],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![ROLLED_UP_TO, until.to_string()],
+    )?;
+    Ok(written)
+}
+
+/// Deletes up to [`DELETE_BATCH`] raw results older than `before_ms` that are already rolled
+/// up; returns how many. Call until it returns less than a batch.
+pub(crate) fn prune_raw(tx: &Transaction<'_>, before_ms: i64) -> Result<usize> {
+    let limit = before_ms.min(rolled_up_to(tx)?);
+    Ok(tx.execute(
+        "DELETE FROM check_results WHERE id IN
+            (SELECT id FROM check_results WHERE at < ?1 ORDER BY at LIMIT ?2)",
+        params![limit, DELETE_BATCH as i64],
+    )?)
+}
+
+impl Store {
+    /// Rolls up complete hours, then drops raw results older than `keep_raw_ms`, in small
+    /// transactions so the engine's writes interleave.
+    pub async fn maintain_history(&self, now_ms: i64, keep_raw_ms: i64) -> Result<()> {
+        self.write(move |tx| roll_up(tx, now_ms).map(drop)).await?;
+        let before = now_ms - keep_raw_ms;
+        while self.write(move |tx| prune_raw(tx, before)).await? == DELETE_BATCH {}
+        Ok(())
+    }
+
+    /// The share of successful checks of `monitor_id` since `since_ms`, from roll-ups before
+    /// the roll-up mark and raw results after it; `None` without any check.
+    pub fn uptime(&self, monitor_id: &str, since_ms: i64) -> Result<Option<f64>> {
+        self.read(|c| {
+            let mark = rolled_up_to(c)?;
+            // Whole hours only: an hour that started before `since` counts from its start.
+            let since_hour = since_ms.div_euclid(HOUR_MS) * 3600;
+            let (rolled_checks, rolled_failures): (i64, i64) = c.query_row(
+                "SELECT coalesce(sum(checks), 0), coalesce(sum(failures), 0) FROM check_hourly
+                 WHERE monitor_id = ?1 AND hour >= ?2 AND hour * 1000 < ?3",
+                params![monitor_id, since_hour, mark],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (raw_checks, raw_failures): (i64, i64) = c.query_row(
+                "SELECT count(*), coalesce(sum(NOT ok), 0) FROM check_results
+                 WHERE monitor_id = ?1 AND at >= ?2",
+                params![monitor_id, since_ms.max(mark)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let checks = rolled_checks + raw_checks;
+            Ok((checks > 0).then(|| 1.0 - (rolled_failures + raw_failures) as f64 / checks as f64))
+        })
+    }
+
+    /// The roll-ups of `monitor_id`, oldest first.
+    pub fn hourly(&self, monitor_id: &str) -> Result<Vec<HourlyRollup>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max
+                 FROM check_hourly WHERE monitor_id = ?1 ORDER BY hour",
+            )?;
+            let rows = stmt.query_map([monitor_id], |r| {
+                Ok(HourlyRollup {
+                    monitor_id: r.get(0)?,
+                    hour: r.get(1)?,
+                    checks: r.get(2)?,
+                    failures: r.get(3)?,
+                    latency_min: r.get(4)?,
+                    latency_avg: r.get(5)?,
+                    latency_p95: r.get(6)?,
+                    latency_max: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00 UTC, an hour boundary
+
+    async fn insert(store: &Store, rows: Vec<(i64, bool, i64)>) {
+        store
+            .write(move |tx| {
+                for (at, ok, latency) in rows {
+                    tx.execute(
+                        "INSERT INTO check_results(monitor_id, at, ok, latency_ms) VALUES ('api', ?1, ?2, ?3)",
+                        params![at, ok, latency],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("insert");
+    }
+
+    fn raw_count(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM check_results", [], |r| r.get(0))?))
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn hours_roll_up_with_latency_statistics() {
+        let store = Store::in_memory().expect("open");
+        // Hour 0: latencies 1..=20 ms, two failures. Hour 1: one check. Hour 2: still open.
+        let mut rows: Vec<(i64, bool, i64)> = (1..=20)
+            .map(|i| (T0 + i * 60_000, i % 10 != 0, i))
+            .collect();
+        rows.push((T0 + HOUR_MS + 5, true, 7));
+        rows.push((T0 + 2 * HOUR_MS + 5, false, 9));
+        insert(&store, rows).await;
+        let written = store
+            .write(|tx| roll_up(tx, T0 + 2 * HOUR_MS + 10))
+            .await
+            .expect("roll up");
+        assert_eq!(written, 2);
+        let hours = store.hourly("api").expect("hourly");
+        assert_eq!(
+            hours[0],
+            HourlyRollup {
+                monitor_id: "api".into(),
+                hour: T0 / 1000,
+                checks: 20,
+                failures: 2,
+                latency_min: Some(1),
+                latency_avg: Some(10),
+                latency_p95: Some(19),
+                latency_max: Some(20),
+            }
+        );
+        assert_eq!((hours[1].checks, hours[1].failures), (1, 0));
+        // Rolling up again changes nothing: each hour is counted once.
+        store
+            .write(|tx| roll_up(tx, T0 + 2 * HOUR_MS + 20))
+            .await
+            .expect("again");
+        assert_eq!(store.hourly("api").expect("hourly"), hours);
+    }
+
+    #[tokio::test]
+    async fn uptime_is_the_same_before_and_after_raw_results_are_pruned() {
+        let store = Store::in_memory().expect("open");
+        // 3 hours with 3 failures in 30, then a current hour with 1 failure in 2: 28 of 32 good.
+        let mut rows: Vec<(i64, bool, i64)> = (0..30)
+            .map(|i| (T0 + i * 360_000, i % 10 != 3, 5))
+            .collect();
+        rows.extend([
+            (T0 + 3 * HOUR_MS + 1, true, 5),
+            (T0 + 3 * HOUR_MS + 2, false, 5),
+        ]);
+        insert(&store, rows).await;
+        let now = T0 + 3 * HOUR_MS + 100;
+        let before = store.uptime("api", T0).expect("uptime").expect("some");
+        assert!((before - 28.0 / 32.0).abs() < 1e-9, "{before}");
+
+        store.maintain_history(now, 0).await.expect("maintain");
+        assert_eq!(raw_count(&store), 2, "only the open hour stays raw");
+        let after = store.uptime("api", T0).expect("uptime").expect("some");
+        assert!((after - before).abs() < 1e-9, "{before} vs {after}");
+        assert_eq!(store.uptime("nobody", T0).expect("uptime"), None);
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_raw_window_and_never_drops_unrolled_results() {
+        let store = Store::in_memory().expect("open");
+        let rows: Vec<(i64, bool, i64)> = (0..(DELETE_BATCH as i64 + 10))
+            .map(|i| (T0 + i, true, 1))
+            .collect();
+        insert(&store, rows).await;
+        // Nothing rolled up yet: nothing may go, however old.
+        let deleted = store
+            .write(|tx| prune_raw(tx, T0 + 10 * HOUR_MS))
+            .await
+            .expect("prune");
+        assert_eq!(deleted, 0);
+        // Rolled up and older than the window: deleted in batches until gone.
+        store
+            .maintain_history(T0 + 50 * HOUR_MS, 48 * HOUR_MS)
+            .await
+            .expect("maintain");
+        assert_eq!(raw_count(&store), 0);
+        assert_eq!(
+            store.hourly("api").expect("hourly")[0].checks,
+            DELETE_BATCH as i64 + 10
+        );
+    }
+}
