@@ -120,6 +120,23 @@ pub struct MonitorConfig {
     pub success_threshold: u32,
     #[serde(default)]
     pub severity: Severity,
+    /// Optional flap detection: `flap = { changes = 4, within = "10m" }`.
+    #[serde(default)]
+    pub flap: Option<FlapConfig>,
+}
+
+/// After `changes` ups and downs within `within`, one "flapping" notification replaces the
+/// individual ones until the monitor has been stable for `within`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapConfig {
+    #[serde(deserialize_with = "checked::at_least_one")]
+    pub changes: u32,
+    #[serde(
+        default = "defaults::flap_within",
+        deserialize_with = "checked::interval"
+    )]
+    pub within: Duration,
 }
 
 impl MonitorConfig {
@@ -195,6 +212,9 @@ mod defaults {
     }
     pub fn success_threshold() -> u32 {
         1
+    }
+    pub fn flap_within() -> Duration {
+        Duration::from_secs(600)
     }
     pub fn keep_raw() -> Duration {
         Duration::from_secs(48 * 3600)

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use crate::check::{self, CheckResult};
 use crate::config::{Config, MonitorConfig};
 use crate::event::{EngineEvent, Health, Snapshot};
+use crate::flap::{FlapDetector, Flapping};
 use crate::incident::{IncidentState, IncidentView};
 use crate::monitor::{MonitorId, MonitorState, MonitorStatus, MonitorView, Transition};
 use crate::mute::{Mute, MuteChoice};
@@ -75,6 +76,7 @@ struct State {
 struct MonitorEntry {
     config: MonitorConfig,
     state: MonitorState,
+    flap: FlapDetector,
 }
 
 impl Engine {
@@ -94,11 +96,21 @@ impl Engine {
             .map(|m| {
                 let id = m.id();
                 let state = saved.remove(&id).unwrap_or_default();
+                let flap =
+                    m.flap
+                        .as_ref()
+                        .map_or(FlapDetector::new(0, time::Duration::ZERO), |f| {
+                            FlapDetector::new(
+                                f.changes as usize,
+                                time::Duration::try_from(f.within).unwrap_or(time::Duration::MAX),
+                            )
+                        });
                 (
                     id,
                     MonitorEntry {
                         config: m.clone(),
                         state,
+                        flap,
                     },
                 )
             })
@@ -195,7 +207,7 @@ impl Engine {
     /// Folds a result into the monitor's state, persists both, and announces what changed.
     /// Returns whether the monitor is failing but not yet down (so it deserves a fast retry).
     async fn record(&self, id: &MonitorId, result: CheckResult) -> bool {
-        let (config, state, transition) = {
+        let (config, state, transition, flapping, settled) = {
             let mut st = lock(&self.shared.state);
             let Some(entry) = st.monitors.get_mut(id) else {
                 return false;
@@ -205,9 +217,20 @@ impl Engine {
                 entry.config.failure_threshold,
                 entry.config.success_threshold,
             );
-            (entry.config.clone(), entry.state.clone(), transition)
+            let (flapping, settled) = match transition {
+                Transition::None => (Flapping::No, entry.flap.settle(result.at)),
+                _ => (entry.flap.change(result.at), false),
+            };
+            (
+                entry.config.clone(),
+                entry.state.clone(),
+                transition,
+                flapping,
+                settled,
+            )
         };
         let retry_soon = !result.ok && state.status != MonitorStatus::Down;
+        let now_up = state.status == MonitorStatus::Up;
         let dedup_key = format!("monitor:{id}");
         let write_id = id.clone();
         let title = format!("{} is down", config.name());
@@ -243,7 +266,28 @@ impl Engine {
         self.publish(EngineEvent::Monitor {
             monitor: self.view(id),
         });
+        if settled {
+            self.notify(Notification::settled(config.name(), now_up))
+                .await;
+        }
+        if let Flapping::Started { changes } = flapping {
+            let within = config.flap.as_ref().map_or(Duration::ZERO, |f| f.within);
+            tracing::warn!(monitor = %id, changes, "monitor flapping");
+            self.notify(Notification::flapping(
+                config.name(),
+                changes,
+                time::Duration::try_from(within).unwrap_or(time::Duration::MAX),
+            ))
+            .await;
+        }
+        let quiet = flapping != Flapping::No;
         match (&transition, incident) {
+            (Transition::WentDown, Some(OpenedIncident::New(incident))) if quiet => {
+                self.publish(EngineEvent::Incident { incident });
+            }
+            (Transition::CameUp { .. }, Some(OpenedIncident::Existing(incident))) if quiet => {
+                self.publish(EngineEvent::Incident { incident });
+            }
             (Transition::WentDown, Some(OpenedIncident::New(incident))) => {
                 tracing::warn!(monitor = %id, incident = incident.id, "monitor down");
                 let last_error = lock(&self.shared.state)

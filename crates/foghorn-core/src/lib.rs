@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod event;
+pub mod flap;
 pub mod incident;
 pub mod monitor;
 pub mod mute;

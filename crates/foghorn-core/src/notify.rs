@@ -41,6 +41,27 @@ impl Notification {
     }
 }
 
+impl Notification {
+    pub fn flapping(name: &str, changes: usize, within: time::Duration) -> Self {
+        Notification {
+            title: format!("{name} is flapping"),
+            body: format!(
+                "{changes} ups and downs in {}; further changes stay quiet until it settles",
+                human_duration(within)
+            ),
+            urgency: Urgency::Normal,
+        }
+    }
+
+    pub fn settled(name: &str, up: bool) -> Self {
+        Notification {
+            title: format!("{name} has stopped flapping"),
+            body: if up { "It is up." } else { "It is down." }.to_owned(),
+            urgency: if up { Urgency::Low } else { Urgency::Normal },
+        }
+    }
+}
+
 /// `1h 2m`, `3m 5s`, `40s`: the precision a person wants in a notification.
 pub fn human_duration(d: time::Duration) -> String {
     let secs = d.whole_seconds().max(0);

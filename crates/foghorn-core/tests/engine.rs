@@ -1,0 +1,113 @@
+//! The engine end to end against a local target: notifications for down, up and flapping.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use foghorn_core::config::Config;
+use foghorn_core::engine::{Engine, EngineOptions};
+use foghorn_core::event::EngineEvent;
+use foghorn_core::monitor::MonitorStatus;
+use foghorn_core::notify::{Notification, Notifier, NotifyError};
+use foghorn_core::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Keeps every notification it is asked to show.
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Notifier for Recorder {
+    fn show(&self, n: &Notification) -> Result<(), NotifyError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(n.title.clone());
+        Ok(())
+    }
+}
+
+/// A target answering 200 or 503 as `healthy` says.
+async fn target(healthy: Arc<AtomicBool>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let status = if healthy.load(Ordering::SeqCst) {
+                "200 OK"
+            } else {
+                "503 Down"
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+/// Waits for the monitor to report `status`.
+async fn wait_for(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    status: MonitorStatus,
+) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(EngineEvent::Monitor { monitor }) = events.recv().await {
+                if monitor.status == status {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the monitor to change state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_is_one_notification_not_one_per_change() {
+    let healthy = Arc::new(AtomicBool::new(true));
+    let url = target(healthy.clone()).await;
+    let config = Config::parse(
+        &format!(
+            "[[monitors]]\nname = \"Cart\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\nflap = {{ changes = 3, within = \"10m\" }}\n"
+        ),
+        Path::new("test.toml"),
+    )
+    .expect("config");
+    let recorder = Arc::new(Recorder::default());
+    let engine = Engine::start(
+        config,
+        Store::in_memory().expect("store"),
+        recorder.clone(),
+        EngineOptions::default(),
+    )
+    .expect("engine");
+    let mut events = engine.subscribe();
+    wait_for(&mut events, MonitorStatus::Up).await;
+    for (up, status) in [
+        (false, MonitorStatus::Down),
+        (true, MonitorStatus::Up),
+        (false, MonitorStatus::Down),
+        (true, MonitorStatus::Up),
+    ] {
+        healthy.store(up, Ordering::SeqCst);
+        wait_for(&mut events, status).await;
+    }
+    engine.shutdown().await;
+    let shown = recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(
+        shown,
+        ["Cart is down", "Cart is back up", "Cart is flapping"]
+    );
+}
