@@ -237,25 +237,27 @@ impl Engine {
         let severity = config.severity;
         let evidence = result.error.clone().unwrap_or_default();
         let at = result.at;
-        let written = self
-            .shared
-            .store
-            .write(move |tx| {
-                store::record_result(tx, &write_id, &result, &state)?;
-                match transition {
-                    Transition::WentDown => Ok(Some(store::open_incident(
-                        tx, &dedup_key, &title, severity, at, &evidence,
-                    )?)),
-                    Transition::CameUp { down_for } => {
-                        let detail =
-                            format!("back up after {}", crate::notify::human_duration(down_for));
-                        Ok(store::resolve_incident(tx, &dedup_key, at, &detail)?
-                            .map(OpenedIncident::Existing))
-                    }
-                    Transition::None => Ok(None),
+        let job = move |tx: &rusqlite::Transaction<'_>| {
+            store::record_result(tx, &write_id, &result, &state)?;
+            match transition {
+                Transition::WentDown => Ok(Some(store::open_incident(
+                    tx, &dedup_key, &title, severity, at, &evidence,
+                )?)),
+                Transition::CameUp { down_for } => {
+                    let detail =
+                        format!("back up after {}", crate::notify::human_duration(down_for));
+                    Ok(store::resolve_incident(tx, &dedup_key, at, &detail)?
+                        .map(OpenedIncident::Existing))
                 }
-            })
-            .await;
+                Transition::None => Ok(None),
+            }
+        };
+        // An incident opening or closing must survive a power cut; a routine result need not.
+        let written = if transition == Transition::None {
+            self.shared.store.write_relaxed(job).await
+        } else {
+            self.shared.store.write(job).await
+        };
         let incident = match written {
             Ok(incident) => incident,
             Err(e) => {

@@ -161,6 +161,28 @@ impl Store {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Like [`Store::write`], but committed without waiting for the disk (`synchronous =
+    /// NORMAL` in WAL mode): a power cut may lose the last moments, never corrupt the file.
+    /// For routine check results, of which there are many; anything a user was told about
+    /// (incidents, outgoing messages) goes through [`Store::write`].
+    pub async fn write_relaxed<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(move |conn| {
+            let relaxed = conn.pragma_update(None, "synchronous", "NORMAL");
+            let out = relaxed
+                .map_err(StoreError::from)
+                .and_then(|()| transact(conn, f));
+            // Back to full durability for whatever comes next, whatever happened.
+            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            let _ = tx.send(out.and_then(|v| restored.map(|()| v).map_err(StoreError::from)));
+        }))?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Like [`Store::write`], for code that is not async (the CLI).
     pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
     where
@@ -260,7 +282,7 @@ fn connect(location: &Location, read_only: bool) -> Result<Connection> {
             }
         }
         // Durability where it matters: a committed incident or outbox row must survive a
-        // power cut. Check results could use NORMAL; one setting keeps the writer simple.
+        // power cut. Routine check results opt out per transaction (`write_relaxed`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
     }
@@ -299,6 +321,38 @@ mod tests {
             )
             .expect("read");
         assert_eq!(v, "v");
+    }
+
+    #[tokio::test]
+    async fn relaxed_writes_commit_and_restore_full_durability() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .write_relaxed(|tx| {
+                let during: i64 = tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+                tx.execute(
+                    "INSERT INTO settings(key, value) VALUES ('r', ?1)",
+                    [during],
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("relaxed write");
+        let after: i64 = store
+            .write(|tx| Ok(tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            .await
+            .expect("read pragma");
+        let during: String = store
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT value FROM settings WHERE key = 'r'", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .expect("committed");
+        // 1 = NORMAL, 2 = FULL.
+        assert_eq!((during.as_str(), after), ("1", 2));
     }
 
     #[tokio::test]
