@@ -154,11 +154,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(Box::new(move |conn| {
-            let _ = tx.send(transact(conn, f));
-        }))?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        self.on_writer(move |conn| transact(conn, f)).await
     }
 
     /// Like [`Store::write`], but committed without waiting for the disk (`synchronous =
@@ -170,15 +166,26 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(Box::new(move |conn| {
+        self.on_writer(move |conn| {
             let relaxed = conn.pragma_update(None, "synchronous", "NORMAL");
             let out = relaxed
                 .map_err(StoreError::from)
                 .and_then(|()| transact(conn, f));
             // Back to full durability for whatever comes next, whatever happened.
             let restored = conn.pragma_update(None, "synchronous", "FULL");
-            let _ = tx.send(out.and_then(|v| restored.map(|()| v).map_err(StoreError::from)));
+            out.and_then(|v| restored.map(|()| v).map_err(StoreError::from))
+        })
+        .await
+    }
+
+    /// Runs `job` on the writer thread and waits for its result.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(move |conn| {
+            let _ = tx.send(job(conn));
         }))?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
