@@ -54,6 +54,30 @@ pub struct Config {
     pub notifications: NotificationConfig,
     #[serde(default)]
     pub history: HistoryConfig,
+    #[serde(default)]
+    pub heartbeats: HeartbeatsConfig,
+}
+
+/// Where heartbeat (push) monitors are pinged: `POST http://{listen}/heartbeat/{monitor-id}`.
+/// Loopback by default: a job on another machine reaches it through whatever tunnel the
+/// team already uses, never through a port Foghorn opens to the network on its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatsConfig {
+    #[serde(default = "defaults::heartbeat_listen")]
+    pub listen: std::net::SocketAddr,
+    /// Optional shared token the job sends as `Authorization: Bearer …` or `?token=`.
+    #[serde(default)]
+    pub token: Option<SecretRef>,
+}
+
+impl Default for HeartbeatsConfig {
+    fn default() -> Self {
+        Self {
+            listen: defaults::heartbeat_listen(),
+            token: None,
+        }
+    }
 }
 
 /// How long check results are kept.
@@ -85,8 +109,23 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     pub name: toml::Spanned<String>,
-    #[serde(deserialize_with = "checked::monitor_url")]
+    /// Shown as a heading in the window; monitors without one are listed first.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// `http(s)://…`, `tcp://host:port` or `dns://resolver[:port]`. Empty for heartbeat
+    /// monitors, which are pinged rather than polled.
+    #[serde(default, deserialize_with = "checked::monitor_url")]
     pub url: String,
+    /// The query of a `dns://` monitor.
+    #[serde(default)]
+    pub dns: Option<DnsQuery>,
+    /// A push monitor: the job pings Foghorn at least this often or an incident opens.
+    #[serde(default, deserialize_with = "checked::heartbeat")]
+    pub heartbeat: Option<Duration>,
+    /// Redirects are followed only to the same host unless this is `"any"`; `"none"`
+    /// reports the redirect itself.
+    #[serde(default)]
+    pub follow_redirects: FollowRedirects,
     #[serde(default = "defaults::interval", deserialize_with = "checked::interval")]
     pub interval: Duration,
     #[serde(default = "defaults::timeout", deserialize_with = "checked::timeout")]
@@ -123,6 +162,26 @@ pub struct MonitorConfig {
     /// Optional flap detection: `flap = { changes = 4, within = "10m" }`.
     #[serde(default)]
     pub flap: Option<FlapConfig>,
+}
+
+/// What a DNS monitor asks its resolver.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsQuery {
+    pub query_name: String,
+    #[serde(default = "defaults::query_type", deserialize_with = "checked::query_type")]
+    pub query_type: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowRedirects {
+    /// Follow redirects within the same host only: a health URL that suddenly redirects to
+    /// a login page on another host is a failure, not a 200.
+    #[default]
+    SameHost,
+    Any,
+    None,
 }
 
 /// After `changes` ups and downs within `within`, one "flapping" notification replaces the
@@ -216,6 +275,12 @@ mod defaults {
     pub fn flap_within() -> Duration {
         Duration::from_secs(600)
     }
+    pub fn heartbeat_listen() -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], 7291))
+    }
+    pub fn query_type() -> String {
+        "A".to_owned()
+    }
     pub fn keep_raw() -> Duration {
         Duration::from_secs(48 * 3600)
     }
@@ -258,6 +323,32 @@ mod checked {
         Ok(value)
     }
 
+    pub fn heartbeat<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let value = duration(d)?;
+        if value < Duration::from_secs(10) {
+            return Err(D::Error::custom("`heartbeat` must be at least 10s"));
+        }
+        Ok(Some(value))
+    }
+
+    /// The record types a DNS monitor can ask for.
+    pub const QUERY_TYPES: &[&str] = &[
+        "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
+    ];
+
+    pub fn query_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let text = String::deserialize(d)?;
+        let upper = text.to_ascii_uppercase();
+        if QUERY_TYPES.contains(&upper.as_str()) {
+            Ok(upper)
+        } else {
+            Err(D::Error::custom(format!(
+                "unknown DNS query type {text:?}; use one of {}",
+                QUERY_TYPES.join(", ")
+            )))
+        }
+    }
+
     pub fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         let value = u32::deserialize(d)?;
         if value == 0 {
@@ -283,11 +374,12 @@ mod checked {
         match url::Url::parse(&text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(text),
             Ok(u) if u.scheme() == "tcp" && u.host().is_some() && u.port().is_some() => Ok(text),
+            Ok(u) if u.scheme() == "dns" && u.host().is_some() => Ok(text),
             Ok(u) if u.scheme() == "tcp" => Err(D::Error::custom(format!(
                 "{text:?}: a TCP monitor needs a host and a port, e.g. \"tcp://db.internal:5432\""
             ))),
             Ok(u) => Err(D::Error::custom(format!(
-                "`url` must be an http://, https:// or tcp:// URL with a host, not {:?}",
+                "`url` must be an http://, https://, tcp:// or dns:// URL with a host, not {:?}",
                 u.scheme()
             ))),
             Err(e) => Err(D::Error::custom(format!(
@@ -348,6 +440,17 @@ impl Config {
                     at,
                     format!("monitors[{i}]: `name` must not be empty"),
                 ));
+            }
+            let dns = m.url.starts_with("dns://");
+            let problem = match (m.url.is_empty(), m.heartbeat.is_some(), dns, m.dns.is_some()) {
+                (true, false, _, _) => Some("needs a `url` (or `heartbeat = \"1h\"` for a job that pings Foghorn)"),
+                (false, true, _, _) => Some("has both `url` and `heartbeat`: a heartbeat monitor is pinged, not polled; remove one"),
+                (false, false, true, false) => Some("is a dns:// monitor without a query: add `dns = { query_name = \"example.org\", query_type = \"A\" }`"),
+                (false, false, false, true) => Some("has a `dns` query but its `url` is not dns://RESOLVER"),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(at, format!("monitors[{i}] ({:?}) {problem}", m.name())));
             }
             if !seen.insert(m.id()) {
                 return Err(invalid(
@@ -495,6 +598,15 @@ password = "keyring:smtp"
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfailure_threshold = 0\n", 4, "at least 1"),
             ("[[feeds]]\nkind = \"alertmanager\"\nurl = \"http://x\"\ntoken = \"hunter2\"\n", 4, "in clear"),
             ("[me\n", 1, "unclosed table"),
+            ("[[monitors]]\nname = \"a\"\n", 2, "needs a `url`"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nheartbeat = \"1h\"\n", 2, "both `url` and `heartbeat`"),
+            ("[[monitors]]\nname = \"a\"\nurl = \"dns://127.0.0.1\"\n", 2, "without a query"),
+            (
+                "[[monitors]]\nname = \"a\"\nurl = \"dns://1.1.1.1\"\ndns = { query_name = \"x.org\", query_type = \"AXFR\" }\n",
+                4,
+                "unknown DNS query type",
+            ),
+            ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfollow_redirects = \"all\"\n", 4, "same-host"),
         ];
         for (text, line, needle) in cases {
             let err = parse(text).expect_err(text).to_string();
@@ -504,6 +616,18 @@ password = "keyring:smtp"
             );
             assert!(err.contains(needle), "{text:?} → {err} (wanted {needle:?})");
         }
+    }
+
+    #[test]
+    fn dns_and_heartbeat_monitors() {
+        let c = parse(
+            "[[monitors]]\nname = \"dns\"\nurl = \"dns://127.0.0.1:5353\"\ndns = { query_name = \"example.org\", query_type = \"aaaa\" }\n\n\
+             [[monitors]]\nname = \"backup\"\nheartbeat = \"24h\"\n",
+        )
+        .expect("valid");
+        assert_eq!(c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()), Some("AAAA"));
+        assert_eq!(c.monitors[1].heartbeat, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(c.heartbeats.listen.port(), 7291);
     }
 
     #[test]

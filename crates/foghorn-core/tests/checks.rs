@@ -7,6 +7,7 @@ use foghorn_core::check::{
     http_client, run_http, run_tcp, HttpProbe, TcpProbe, TlsOptions, MAX_BODY,
 };
 use foghorn_core::condition::Condition;
+use foghorn_core::config::FollowRedirects;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -73,6 +74,39 @@ async fn a_redirect_to_another_host_fails_and_says_where() {
     assert!(
         error.contains("redirected to another host") && error.contains("localhost"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn follow_redirects_any_follows_to_another_host_and_none_follows_nothing() {
+    let other = serve(|_| response("200 OK", "", b"moved here")).await;
+    let location = format!(
+        "location: {}/new\r\n",
+        other.replace("127.0.0.1", "localhost")
+    );
+    let url = serve(move |_| response("302 Found", &location, b"")).await;
+    let any = http_client(&TlsOptions {
+        redirects: FollowRedirects::Any,
+        ..TlsOptions::default()
+    })
+    .expect("client");
+    let result = run_http(&any, &probe(format!("{url}/old"), &["[STATUS] == 200"])).await;
+    assert!(result.ok, "{result:?}");
+
+    let none = TlsOptions {
+        redirects: FollowRedirects::None,
+        ..TlsOptions::default()
+    };
+    let mut same_host = probe(format!("{url}/old"), &[]);
+    same_host.tls = none.clone();
+    let result = run_http(&http_client(&none).expect("client"), &same_host).await;
+    assert!(!result.ok);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("does not follow redirects")),
+        "{result:?}"
     );
 }
 
@@ -274,6 +308,7 @@ fn an_unreadable_ca_file_is_named() {
     let err = http_client(&TlsOptions {
         insecure: false,
         ca_file: Some("/nonexistent/ca.pem".into()),
+        ..TlsOptions::default()
     })
     .expect_err("missing file");
     assert!(err.contains("/nonexistent/ca.pem"), "{err}");

@@ -165,6 +165,7 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
         tls: TlsOptions {
             insecure: args.insecure,
             ca_file: args.ca_file.clone(),
+            ..TlsOptions::default()
         },
     }))
 }

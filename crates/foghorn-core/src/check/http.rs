@@ -7,17 +7,19 @@ use time::OffsetDateTime;
 
 use super::{verdict, CheckResult};
 use crate::condition::{Body, Condition, Context, Placeholder};
-use crate::config::MonitorConfig;
+use crate::config::{FollowRedirects, MonitorConfig};
 
 /// Bodies are read up to this many bytes: enough for any health endpoint, and a target that
 /// streams gigabytes cannot exhaust memory.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// How a monitor trusts certificates. Monitors with the same options share one client.
+/// How a monitor trusts certificates and follows redirects: the settings that live in the
+/// HTTP client itself. Monitors with the same options share one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TlsOptions {
     pub insecure: bool,
     pub ca_file: Option<std::path::PathBuf>,
+    pub redirects: FollowRedirects,
 }
 
 /// One HTTP client per distinct [`TlsOptions`], built on first use.
@@ -63,6 +65,7 @@ impl HttpProbe {
             tls: TlsOptions {
                 insecure: m.insecure,
                 ca_file: m.ca_file.clone(),
+                redirects: m.follow_redirects,
             },
         }
     }
@@ -76,22 +79,28 @@ impl HttpProbe {
 
 /// An HTTP client for monitors with these TLS options.
 ///
-/// Redirects are followed only within the same host: a health URL that suddenly redirects
-/// to a login page on another host is a failure the user must see, not a success.
+/// Redirects are followed only within the same host unless the monitor says otherwise: a
+/// health URL that suddenly redirects to a login page on another host is a failure the user
+/// must see, not a success.
 pub fn http_client(tls: &TlsOptions) -> Result<reqwest::Client, String> {
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
+    let any_host = tls.redirects == FollowRedirects::Any;
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
         let same_host = attempt
             .previous()
             .first()
             .is_some_and(|first| first.host_str() == attempt.url().host_str());
         if attempt.previous().len() >= 10 {
             attempt.error("more than 10 redirects")
-        } else if same_host {
+        } else if same_host || any_host {
             attempt.follow()
         } else {
             attempt.stop()
         }
     });
+    let policy = match tls.redirects {
+        FollowRedirects::None => reqwest::redirect::Policy::none(),
+        _ => policy,
+    };
     let mut builder = reqwest::Client::builder()
         .redirect(policy)
         .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
@@ -179,10 +188,11 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
             .unwrap_or("?");
-        error = Some(format!(
-            "HTTP {}: redirected to another host ({to})",
-            status.as_u16()
-        ));
+        let why = match probe.tls.redirects {
+            FollowRedirects::None => "redirected; this monitor does not follow redirects",
+            _ => "redirected to another host; set follow_redirects = \"any\" to follow it",
+        };
+        error = Some(format!("HTTP {}: {why} ({to})", status.as_u16()));
     }
     let body = if probe.needs(Placeholder::Body) {
         let mut bytes = Vec::new();
