@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Foghorn needs and is missing. `deps.sh run`: to build and run the app;
-# `deps.sh test`: also what the tests drive (Xvfb, a notification daemon, WebDriver, …).
+# `deps.sh test`: also what the tests drive (Xvfb, a notification daemon, WebDriver, …);
+# `deps.sh bench`: what the tests drive plus the peer `make bench` measures against.
 # On Debian/Ubuntu it uses apt when run as root or with sudo; elsewhere it says what to install.
 set -euo pipefail
 mode=${1:-run}
@@ -10,6 +11,7 @@ build_pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-de
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev libasound2-dev)
 test_pkgs=(xvfb dbus-x11 dunst libnotify-bin webkit2gtk-driver imagemagick pulseaudio
   pulseaudio-utils prometheus-alertmanager python3-aiosmtpd x11-utils xdotool)
+bench_pkgs=(prometheus-blackbox-exporter)
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -23,7 +25,10 @@ case "$(uname -s)" in
 esac
 
 pkgs=("${build_pkgs[@]}")
-[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+case "$mode" in
+  test) pkgs+=("${test_pkgs[@]}") ;;
+  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
