@@ -169,7 +169,10 @@ pub struct MonitorConfig {
 #[serde(deny_unknown_fields)]
 pub struct DnsQuery {
     pub query_name: String,
-    #[serde(default = "defaults::query_type", deserialize_with = "checked::query_type")]
+    #[serde(
+        default = "defaults::query_type",
+        deserialize_with = "checked::query_type"
+    )]
     pub query_type: String,
 }
 
@@ -450,7 +453,10 @@ impl Config {
                 _ => None,
             };
             if let Some(problem) = problem {
-                return Err(invalid(at, format!("monitors[{i}] ({:?}) {problem}", m.name())));
+                return Err(invalid(
+                    at,
+                    format!("monitors[{i}] ({:?}) {problem}", m.name()),
+                ));
             }
             if !seen.insert(m.id()) {
                 return Err(invalid(
@@ -625,8 +631,14 @@ password = "keyring:smtp"
              [[monitors]]\nname = \"backup\"\nheartbeat = \"24h\"\n",
         )
         .expect("valid");
-        assert_eq!(c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()), Some("AAAA"));
-        assert_eq!(c.monitors[1].heartbeat, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()),
+            Some("AAAA")
+        );
+        assert_eq!(
+            c.monitors[1].heartbeat,
+            Some(Duration::from_secs(24 * 3600))
+        );
         assert_eq!(c.heartbeats.listen.port(), 7291);
     }
 
