@@ -9,6 +9,7 @@ pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod flap;
+pub mod import;
 pub mod incident;
 pub mod monitor;
 pub mod mute;
