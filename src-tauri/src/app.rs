@@ -75,6 +75,7 @@ fn build<R: Runtime>(
             commands::monitoring::get_snapshot,
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
+            commands::monitoring::set_monitor_paused,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so

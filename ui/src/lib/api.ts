@@ -70,6 +70,11 @@ export function setPaused(paused: boolean): Promise<boolean> {
   return call<boolean>('set_paused', { paused });
 }
 
+/** Pauses or resumes one monitor. */
+export function setMonitorPaused(id: string, paused: boolean): Promise<void> {
+  return call<void>('set_monitor_paused', { id, paused });
+}
+
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {
   if (!inShell()) throw noShell();
