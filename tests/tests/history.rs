@@ -500,7 +500,7 @@ async fn twenty_monitors_with_a_month_of_history() -> Result<()> {
     let rows = wait_until_async(CATCH_UP, "every row to show its uptime", || {
         let (last, data, driver) = (&last, &data, &driver);
         async move {
-            let shown = row_uptimes(&driver).await?;
+            let shown = row_uptimes(driver).await?;
             let db = open_db(data)?;
             let since = now_ms()? - DAY_MS;
             let mut compared = Vec::new();
