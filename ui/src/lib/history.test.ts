@@ -77,9 +77,10 @@ describe('chartShape', () => {
       ]),
       { width: 100, height: 22, pad: 1 },
     );
-    // y: 20 ms (the highest) at the top (1), 10 ms half-way (11).
-    expect(shape.line).toBe('M5 11L15 1M45 1h0M85 11h0');
-    expect(shape.area).toBe('M5 11L15 1L15 21L5 21Z');
+    // y: the scale tops at 24 ms (20 ms and a fifth more), 1 px to 21 px: 20 ms at 4.3,
+    // 10 ms at 12.7. A lone point is a 3 px dash.
+    expect(shape.line).toBe('M5 12.7L15 4.3M43.5 4.3h3M83.5 12.7h3');
+    expect(shape.area).toBe('M5 12.7L15 4.3L15 21L5 21Z');
     expect(shape.failures).toEqual([
       { x: 30, width: 10, at: T0 + 300, checks: 2, failures: 2 },
       { x: 40, width: 10, at: T0 + 400, checks: 2, failures: 1 },
@@ -89,7 +90,7 @@ describe('chartShape', () => {
 
   it('leaves out points outside the chart and keeps the newest bucket inside it', () => {
     const shape = chartShape(series([pt(T0 - 500, 99), pt(T0 + 950, 10, 1, 1)]), { width: 100, height: 10, pad: 0 });
-    expect(shape.line).toBe('M100 0h0');
+    expect(shape.line).toBe('M97 1.7h3');
     expect(shape.failures).toEqual([{ x: 95, width: 5, at: T0 + 950, checks: 1, failures: 1 }]);
     expect(shape.maxLatency).toBe(10);
   });

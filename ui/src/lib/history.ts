@@ -160,7 +160,8 @@ export function chartShape(series: Series, size: ChartSize): ChartShape {
       measured += p.checks;
     }
   }
-  const top = maxLatency > 0 ? maxLatency : 1;
+  // Headroom above the highest point, so the line never runs along the top edge.
+  const top = maxLatency > 0 ? maxLatency * 1.2 : 1;
   const yOf = (ms: number) => pad + (1 - ms / top) * (height - 2 * pad);
 
   const segments: { x: number; y: number }[][] = [];
@@ -179,9 +180,14 @@ export function chartShape(series: Series, size: ChartSize): ChartShape {
   }
   if (current.length > 0) segments.push(current);
 
-  // A lone point is a zero-length segment: with round caps it shows as a dot.
+  // A lone point (a monitor checked for the first time, or between two gaps) is drawn as a
+  // short dash, so it is seen.
   const line = segments
-    .map((s) => `M${s[0].x} ${s[0].y}` + (s.length === 1 ? 'h0' : s.slice(1).map((q) => `L${q.x} ${q.y}`).join('')))
+    .map((s) =>
+      s.length === 1
+        ? `M${round(Math.min(Math.max(s[0].x - 1.5, 0), width - 3))} ${s[0].y}h3`
+        : `M${s[0].x} ${s[0].y}` + s.slice(1).map((q) => `L${q.x} ${q.y}`).join(''),
+    )
     .join('');
   const base = round(height - pad);
   const area = segments
