@@ -9,6 +9,12 @@ import { Throttle } from './history';
 
 /** The least time between two reads of the same monitor's history. */
 export const REFRESH_MS = 5_000;
+/**
+ * How long after a monitor's event its history is read. The engine announces a check at
+ * once but writes routine results in batches about once a second: read sooner and the check
+ * is not in the database yet.
+ */
+export const SETTLE_MS = 1_500;
 
 export type FetchHistory = (id: string) => Promise<MonitorHistory>;
 
@@ -38,20 +44,20 @@ export class HistoryStore {
     }
   }
 
-  /** Reads `id`'s history again, as soon as the throttle allows. */
-  refresh(id: string): void {
+  /** Reads `id`'s history again, `settleMs` from now or as soon as the throttle allows. */
+  refresh(id: string, settleMs = 0): void {
     let throttle = this.#throttles.get(id);
     if (!throttle) {
       throttle = new Throttle(() => this.#load(id), this.#minIntervalMs);
       this.#throttles.set(id, throttle);
     }
-    throttle.request();
+    throttle.request(settleMs);
   }
 
-  /** A monitor event means a check was recorded (or its state changed): read it again. */
+  /** A monitor event means a check was made (or its state changed): read it again. */
   apply(event: EngineEvent): void {
     if (event.type === 'monitor' && this.#throttles.has(event.monitor.id)) {
-      this.refresh(event.monitor.id);
+      this.refresh(event.monitor.id, SETTLE_MS);
     }
   }
 

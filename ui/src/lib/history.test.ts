@@ -180,6 +180,47 @@ describe('Throttle', () => {
     expect(run).toHaveBeenCalledTimes(2);
   });
 
+  it('waits for a settle time when asked, and reads again for a request its read came too early for', async () => {
+    vi.useFakeTimers();
+    const run = vi.fn(() => Promise.resolve());
+    const t = new Throttle(run, 5_000);
+    t.request(1_500);
+    await vi.advanceTimersByTimeAsync(1_499);
+    expect(run).toHaveBeenCalledTimes(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run).toHaveBeenCalledTimes(1);
+
+    // Asked at 2 s and 3 s to read after 3.5 s and 4.5 s: one read, at 6.5 s (the rate).
+    await vi.advanceTimersByTimeAsync(500);
+    t.request(1_500);
+    await vi.advanceTimersByTimeAsync(1_000);
+    t.request(1_500);
+    await vi.advanceTimersByTimeAsync(3_499);
+    expect(run).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(run).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps a settle time asked for while a read is already scheduled', async () => {
+    vi.useFakeTimers();
+    const run = vi.fn(() => Promise.resolve());
+    const t = new Throttle(run, 5_000);
+    t.request(1_500);
+    await vi.advanceTimersByTimeAsync(1_000);
+    // The read due at 1.5 s cannot see what this asks for (ready at 2.5 s): a second one follows.
+    t.request(1_500);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(run).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(run).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(run).toHaveBeenCalledTimes(2);
+  });
+
   it('does nothing once disposed', async () => {
     vi.useFakeTimers();
     const run = vi.fn(() => Promise.resolve());

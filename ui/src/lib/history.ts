@@ -227,15 +227,17 @@ export function chartShape(series: Series, size: ChartSize): ChartShape {
 }
 
 /**
- * Keeps one monitor's history fresh without flooding the shell: at most one request in
- * flight, and at most one every `minIntervalMs`. A request asked for too soon is not dropped
- * but deferred, so the newest data always arrives in the end.
+ * Keeps one monitor's history fresh without flooding the shell: at most one read in flight,
+ * and at most one every `minIntervalMs`. A read asked for too soon is deferred, never
+ * dropped; and a request may ask for a read that starts no sooner than `settleMs` from now
+ * (see `request`), which the throttle keeps even when a read is already on its way.
  */
 export class Throttle {
   #last = -Infinity;
+  /** The next read must start at or after this (ms), or null when nothing is asked for. */
+  #needBy: number | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #running = false;
-  #again = false;
   #disposed = false;
   readonly #run: () => Promise<void>;
   readonly #minIntervalMs: number;
@@ -247,15 +249,18 @@ export class Throttle {
     this.#now = now;
   }
 
-  /** Asks for a run: now if allowed, else once the interval has passed. */
-  request(): void {
+  /** Asks for a read starting `settleMs` from now at the earliest, or later as the rate allows. */
+  request(settleMs = 0): void {
     if (this.#disposed) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    if (this.#timer !== null) return;
-    const wait = this.#last + this.#minIntervalMs - this.#now();
+    const needBy = this.#now() + settleMs;
+    this.#needBy = Math.max(this.#needBy ?? needBy, needBy);
+    // A read in progress or already scheduled checks `needBy` when it starts or ends.
+    if (!this.#running && this.#timer === null) this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#disposed || this.#needBy === null) return;
+    const wait = Math.max(this.#needBy, this.#last + this.#minIntervalMs) - this.#now();
     if (wait <= 0) {
       void this.#fire();
     } else {
@@ -267,16 +272,17 @@ export class Throttle {
   }
 
   async #fire(): Promise<void> {
+    if (this.#disposed) return;
     this.#running = true;
-    this.#last = this.#now();
+    const start = this.#now();
+    this.#last = start;
     try {
       await this.#run();
     } finally {
       this.#running = false;
-      if (this.#again) {
-        this.#again = false;
-        this.request();
-      }
+      // Asked for something this read started too early to see: read again.
+      if (this.#needBy !== null && this.#needBy > start) this.#schedule();
+      else this.#needBy = null;
     }
   }
 
