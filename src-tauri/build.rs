@@ -6,6 +6,7 @@ fn main() {
             "get_snapshot",
             "set_mute",
             "set_paused",
+            "set_monitor_paused",
             "get_monitor_history",
         ]),
     ))

@@ -75,6 +75,7 @@ fn build<R: Runtime>(
             commands::monitoring::get_snapshot,
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
+            commands::monitoring::set_monitor_paused,
             commands::history::get_monitor_history,
         ])
         .on_window_event(|window, event| {

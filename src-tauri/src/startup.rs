@@ -124,6 +124,10 @@ pub fn prepare(
     Ok(Prepared {
         config,
         store,
-        options: EngineOptions { demo, notices },
+        options: EngineOptions {
+            demo,
+            notices,
+            ..EngineOptions::default()
+        },
     })
 }

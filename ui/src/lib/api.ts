@@ -71,6 +71,11 @@ export function setPaused(paused: boolean): Promise<boolean> {
   return call<boolean>('set_paused', { paused });
 }
 
+/** Pauses or resumes one monitor. */
+export function setMonitorPaused(id: string, paused: boolean): Promise<void> {
+  return call<void>('set_monitor_paused', { id, paused });
+}
+
 /** One monitor's uptime and latency history (see docs/ipc.md). */
 export function getMonitorHistory(id: string): Promise<MonitorHistory> {
   return call<MonitorHistory>('get_monitor_history', { id });
