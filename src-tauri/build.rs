@@ -7,6 +7,7 @@ fn main() {
             "set_mute",
             "set_paused",
             "set_monitor_paused",
+            "get_monitor_history",
         ]),
     ))
     .expect("tauri build script");

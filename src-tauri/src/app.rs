@@ -76,6 +76,7 @@ fn build<R: Runtime>(
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
             commands::monitoring::set_monitor_paused,
+            commands::history::get_monitor_history,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -95,6 +96,8 @@ fn build<R: Runtime>(
             let rt = tauri::async_runtime::handle();
             let _entered = rt.inner().enter();
             let prepared = startup::prepare(config.as_deref(), true)?;
+            // Read-only queries (history) go straight to the store, not through the engine.
+            app.manage(prepared.store.clone());
             let engine = Engine::start(
                 prepared.config,
                 prepared.store,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use foghorn_core::engine::EngineError;
+use foghorn_core::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -23,6 +24,15 @@ impl From<EngineError> for IpcError {
         };
         IpcError {
             code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for IpcError {
+    fn from(e: StoreError) -> Self {
+        IpcError {
+            code: "storage".to_owned(),
             message: e.to_string(),
         }
     }

@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 import type { EngineEvent } from './bindings/EngineEvent';
 import type { IpcError } from './bindings/IpcError';
+import type { MonitorHistory } from './bindings/MonitorHistory';
 import type { Mute } from './bindings/Mute';
 import type { MuteChoice } from './bindings/MuteChoice';
 import type { Snapshot } from './bindings/Snapshot';
@@ -73,6 +74,11 @@ export function setPaused(paused: boolean): Promise<boolean> {
 /** Pauses or resumes one monitor. */
 export function setMonitorPaused(id: string, paused: boolean): Promise<void> {
   return call<void>('set_monitor_paused', { id, paused });
+}
+
+/** One monitor's uptime and latency history (see docs/ipc.md). */
+export function getMonitorHistory(id: string): Promise<MonitorHistory> {
+  return call<MonitorHistory>('get_monitor_history', { id });
 }
 
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */

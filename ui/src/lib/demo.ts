@@ -6,6 +6,8 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 
 import type { EngineEvent } from './bindings/EngineEvent';
 import type { IncidentView } from './bindings/IncidentView';
+import type { LatencyPoint } from './bindings/LatencyPoint';
+import type { MonitorHistory } from './bindings/MonitorHistory';
 import type { MonitorView } from './bindings/MonitorView';
 import type { Mute } from './bindings/Mute';
 import type { MuteChoice } from './bindings/MuteChoice';
@@ -161,6 +163,81 @@ export function demoSnapshot(variant = ''): Snapshot {
   };
 }
 
+/** A small deterministic generator, so each demo monitor always draws the same history. */
+function random(seed: string): () => number {
+  let h = 2166136261;
+  for (const c of seed) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return () => {
+    h ^= h << 13;
+    h ^= h >>> 17;
+    h ^= h << 5;
+    return (h >>> 0) / 4294967296;
+  };
+}
+
+function share(points: readonly LatencyPoint[]): number | null {
+  const checks = points.reduce((n, p) => n + p.checks, 0);
+  const failures = points.reduce((n, p) => n + p.failures, 0);
+  return checks === 0 ? null : 1 - failures / checks;
+}
+
+/**
+ * A made-up but plausible history for a demo monitor: a daily latency wave with noise, and
+ * failures that fit its story (the flaky one flaps, the status page had a short outage three
+ * hours ago, the paused one stopped 90 minutes ago, the new one has none yet).
+ */
+export function demoHistory(monitor: MonitorView, now: number): MonitorHistory {
+  const rand = random(monitor.id);
+  const bucket = 5 * MIN;
+  const hour = 60 * MIN;
+  const base = monitor.latencyMs ?? 120;
+  const latencyAt = (t: number) =>
+    Math.round(base * (1 + 0.22 * Math.sin((2 * Math.PI * t) / (24 * hour))) * (0.85 + 0.3 * rand()) * (rand() < 0.03 ? 2.2 : 1));
+  const stopped = monitor.status === 'paused' ? 90 * MIN : 0;
+  const empty = monitor.status === 'pending';
+
+  const recent: LatencyPoint[] = [];
+  const current = Math.floor(now / bucket) * bucket;
+  for (let i = 287; i >= 0 && !empty; i--) {
+    const at = current - i * bucket;
+    if (now - at < stopped) continue;
+    if (monitor.id === 'search' && (i < 2 || (i > 200 && i < 216))) continue;
+    const checks = 10;
+    let failures = 0;
+    if (monitor.id === 'flaky') failures = i % 12 === 7 || i % 12 === 8 || i === 0 ? checks : i % 12 === 9 ? 3 : 0;
+    if (monitor.id === 'status-page' && i >= 36 && i <= 38) failures = i === 37 ? checks : 4;
+    if (monitor.id === 'api' && i === 170) failures = 1;
+    recent.push({
+      at: new Date(at).toISOString(),
+      latencyMs: failures === checks ? null : latencyAt(at),
+      checks,
+      failures,
+    });
+  }
+
+  const hourly: LatencyPoint[] = [];
+  const currentHour = Math.floor(now / hour) * hour;
+  for (let i = 167; i >= 0 && !empty; i--) {
+    const at = currentHour - i * hour;
+    if (now - at < stopped) continue;
+    const checks = 120;
+    const failures =
+      monitor.id === 'flaky' ? 24 + Math.floor(rand() * 8) : rand() < 0.04 ? 1 + Math.floor(rand() * 3) : 0;
+    hourly.push({ at: new Date(at).toISOString(), latencyMs: latencyAt(at), checks, failures });
+  }
+
+  const week = share(hourly);
+  const older = (drift: number) => (week === null ? null : Math.min(1, week + drift));
+  return {
+    monitorId: monitor.id,
+    at: new Date(now).toISOString(),
+    uptime: { last24h: share(recent), last7d: week, last30d: older(0.0004), last90d: older(0.0007) },
+    recentBucketSecs: bucket / 1000,
+    recent,
+    hourly,
+  };
+}
+
 function muteFor(choice: MuteChoice): Mute {
   const hours: Partial<Record<MuteChoice, number>> = { oneHour: 1, fourHours: 4, eightHours: 8 };
   if (choice === 'off') return { kind: 'off' };
@@ -187,6 +264,11 @@ export function installDemo(variant: string): void {
         case 'set_paused':
           snapshot.paused = Boolean(a.paused);
           return snapshot.paused;
+        case 'get_monitor_history': {
+          const monitor = snapshot.monitors.find((m) => m.id === a.id);
+          if (!monitor) throw { code: 'not_found', message: `No monitor "${String(a.id)}".` };
+          return demoHistory(monitor, Date.now());
+        }
         default:
           throw { code: 'unknown_command', message: `The demo has no command "${cmd}".` };
       }

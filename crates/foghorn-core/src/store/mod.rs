@@ -3,6 +3,7 @@
 //! read while the engine writes.
 
 mod history;
+mod history_view;
 mod incidents;
 mod migrations;
 mod monitors;
@@ -14,6 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 pub use history::HourlyRollup;
+pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
 pub use incidents::OpenedIncident;
 pub(crate) use incidents::{open_incident, resolve_incident};
 pub(crate) use monitors::record_result;
