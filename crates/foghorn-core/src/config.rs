@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::incident::Severity;
 use crate::monitor::MonitorId;
@@ -169,12 +170,16 @@ pub struct MonitorConfig {
 #[serde(deny_unknown_fields)]
 pub struct DnsQuery {
     pub query_name: String,
-    #[serde(default = "defaults::query_type", deserialize_with = "checked::query_type")]
+    #[serde(
+        default = "defaults::query_type",
+        deserialize_with = "checked::query_type"
+    )]
     pub query_type: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export)]
 pub enum FollowRedirects {
     /// Follow redirects within the same host only: a health URL that suddenly redirects to
     /// a login page on another host is a failure, not a 200.
@@ -258,7 +263,8 @@ impl Default for NotificationConfig {
     }
 }
 
-mod defaults {
+/// What a key left out of a monitor means; the window's editor leaves such keys out too.
+pub(crate) mod defaults {
     use std::time::Duration;
     pub fn interval() -> Duration {
         Duration::from_secs(30)
@@ -450,7 +456,10 @@ impl Config {
                 _ => None,
             };
             if let Some(problem) = problem {
-                return Err(invalid(at, format!("monitors[{i}] ({:?}) {problem}", m.name())));
+                return Err(invalid(
+                    at,
+                    format!("monitors[{i}] ({:?}) {problem}", m.name()),
+                ));
             }
             if !seen.insert(m.id()) {
                 return Err(invalid(
@@ -625,8 +634,14 @@ password = "keyring:smtp"
              [[monitors]]\nname = \"backup\"\nheartbeat = \"24h\"\n",
         )
         .expect("valid");
-        assert_eq!(c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()), Some("AAAA"));
-        assert_eq!(c.monitors[1].heartbeat, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()),
+            Some("AAAA")
+        );
+        assert_eq!(
+            c.monitors[1].heartbeat,
+            Some(Duration::from_secs(24 * 3600))
+        );
         assert_eq!(c.heartbeats.listen.port(), 7291);
     }
 
