@@ -4,6 +4,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
 
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
@@ -19,6 +20,23 @@ impl From<EngineError> for IpcError {
         let code = match &e {
             EngineError::Store(_) => "storage",
             _ => "engine",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<EditError> for IpcError {
+    fn from(e: EditError) -> Self {
+        let code = match &e {
+            EditError::NotFound(_) => "not_found",
+            EditError::Duplicate(_) => "duplicate_name",
+            EditError::Draft(_) => "invalid_draft",
+            EditError::ChangedOnDisk(_) => "changed_on_disk",
+            EditError::Io { .. } => "io",
+            _ => "invalid_config",
         };
         IpcError {
             code: code.to_owned(),

@@ -1,3 +1,4 @@
 //! Tauri commands: short adapters from the window to the engine.
 
+pub mod editor;
 pub mod monitoring;

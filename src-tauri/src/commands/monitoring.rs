@@ -5,11 +5,15 @@ use foghorn_core::event::Snapshot;
 use foghorn_core::mute::{Mute, MuteChoice};
 use tauri::State;
 
+use super::editor::ConfigFile;
 use crate::error::Result;
 
 #[tauri::command]
-pub fn get_snapshot(engine: State<'_, Engine>) -> Result<Snapshot> {
-    Ok(engine.snapshot()?)
+pub fn get_snapshot(engine: State<'_, Engine>, file: State<'_, ConfigFile>) -> Result<Snapshot> {
+    let mut snapshot = engine.snapshot()?;
+    // The demo ends with the first monitor saved from the window.
+    snapshot.demo &= file.demo();
+    Ok(snapshot)
 }
 
 #[tauri::command]
