@@ -96,7 +96,10 @@ async fn wait_for_enabled(
     enabled: bool,
     timeout: Duration,
 ) -> Result<()> {
-    let what = format!("{css:?} to be {}", if enabled { "enabled" } else { "disabled" });
+    let what = format!(
+        "{css:?} to be {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
     foghorn_e2e::wait_until_async(timeout, &what, || async {
         let el = driver.find(css).await?;
         Ok((el.is_enabled().await? == enabled).then_some(()))
@@ -120,7 +123,9 @@ async fn next_frames(driver: &WebDriverSession) -> Result<()> {
 /// Types into a field as a person would: select what is there, then type over it.
 async fn type_over(driver: &WebDriverSession, css: &str, text: &str) -> Result<()> {
     let el = driver.wait_for_element(css, STEP).await?;
-    el.click().await.with_context(|| format!("focusing {css:?}"))?;
+    el.click()
+        .await
+        .with_context(|| format!("focusing {css:?}"))?;
     el.send_keys(&(Key::Control + "a")).await?;
     el.send_keys(&Key::Backspace.to_string()).await?;
     el.send_keys(text)
@@ -229,7 +234,8 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
     .await?;
     let saved = read(&config)?;
     ensure_comments_kept(&saved)?;
-    let table = monitor_table(&saved, "Inventory").context(format!("no Inventory table:\n{saved}"))?;
+    let table =
+        monitor_table(&saved, "Inventory").context(format!("no Inventory table:\n{saved}"))?;
     ensure!(
         table.contains(&format!("url = \"{}\"", inventory.url()))
             && table.contains("interval = \"5s\"")

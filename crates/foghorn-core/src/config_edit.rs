@@ -786,7 +786,9 @@ enabled = true   # native notifications
     #[test]
     fn edits_change_only_their_own_lines() {
         type Edit = fn(&mut MonitorDraft);
-        let cases: &[(&str, &str, Edit, &[(&str, &str)])] = &[
+        /// What the edit is, the monitor, the edit, and each line it turns into another.
+        type Case<'a> = (&'a str, &'a str, Edit, &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
             (
                 "interval keeps its comment",
                 "api",
