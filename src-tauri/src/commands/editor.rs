@@ -47,6 +47,42 @@ impl ConfigFile {
     fn lock(&self) -> MutexGuard<'_, FileState> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn draft(&self, id: Option<&str>) -> Result<MonitorDraft> {
+        let mut st = self.lock();
+        let on_disk = match st.path {
+            Some(_) => st.reread()?,
+            None => None,
+        };
+        let text = st.demo_text.clone().or(on_disk);
+        match id {
+            None => Ok(MonitorDraft::default()),
+            Some(id) => Ok(config_edit::read_draft(
+                text.as_deref().unwrap_or_default(),
+                id,
+            )?),
+        }
+    }
+
+    fn upsert(&self, original: Option<String>, draft: &MonitorDraft) -> Result<Edited> {
+        let mut st = self.lock();
+        // The demo's monitor is not in any file: editing it starts the user's own.
+        let original = original.filter(|_| st.demo_text.is_none());
+        st.save(|text, path| config_edit::upsert_monitor(text, path, original.as_deref(), draft))
+    }
+
+    fn delete(&self, id: &str) -> Result<Edited> {
+        let mut st = self.lock();
+        if st.demo_text.is_some() {
+            return Err(IpcError {
+                code: "demo".to_owned(),
+                message: "The demo monitor is not in a configuration file, so there is \
+                          nothing to delete. Add a monitor of your own and the demo ends."
+                    .to_owned(),
+            });
+        }
+        st.save(|text, path| config_edit::delete_monitor(text, path, id))
+    }
 }
 
 impl FileState {
@@ -103,19 +139,7 @@ pub async fn get_monitor_draft(
     file: State<'_, ConfigFile>,
     id: Option<String>,
 ) -> Result<MonitorDraft> {
-    let mut st = file.lock();
-    let on_disk = match st.path {
-        Some(_) => st.reread()?,
-        None => None,
-    };
-    let text = st.demo_text.clone().or(on_disk);
-    match id {
-        None => Ok(MonitorDraft::default()),
-        Some(id) => Ok(config_edit::read_draft(
-            text.as_deref().unwrap_or_default(),
-            &id,
-        )?),
-    }
+    file.draft(id.as_deref())
 }
 
 /// `null` when the condition parses, else what is wrong and where.
@@ -151,14 +175,9 @@ pub async fn save_monitor(
 ) -> Result<String> {
     let id = MonitorId::from_name(&draft.name).to_string();
     let file = file.inner().clone();
-    let edited = tauri::async_runtime::spawn_blocking(move || {
-        let mut st = file.lock();
-        // The demo's monitor is not in any file: editing it starts the user's own.
-        let original = original.filter(|_| st.demo_text.is_none());
-        st.save(|text, path| config_edit::upsert_monitor(text, path, original.as_deref(), &draft))
-    })
-    .await
-    .map_err(joined)??;
+    let edited = tauri::async_runtime::spawn_blocking(move || file.upsert(original, &draft))
+        .await
+        .map_err(joined)??;
     apply(&engine, edited.config.monitors)?;
     Ok(id)
 }
@@ -171,20 +190,9 @@ pub async fn delete_monitor(
     id: String,
 ) -> Result<()> {
     let file = file.inner().clone();
-    let edited = tauri::async_runtime::spawn_blocking(move || {
-        let mut st = file.lock();
-        if st.demo_text.is_some() {
-            return Err(IpcError {
-                code: "demo".to_owned(),
-                message: "The demo monitor is not in a configuration file, so there is \
-                          nothing to delete. Add a monitor of your own and the demo ends."
-                    .to_owned(),
-            });
-        }
-        st.save(|text, path| config_edit::delete_monitor(text, path, &id))
-    })
-    .await
-    .map_err(joined)??;
+    let edited = tauri::async_runtime::spawn_blocking(move || file.delete(&id))
+        .await
+        .map_err(joined)??;
     apply(&engine, edited.config.monitors)
 }
 
@@ -199,5 +207,86 @@ fn joined(e: tauri::Error) -> IpcError {
     IpcError {
         code: "internal".to_owned(),
         message: format!("the save did not finish: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(name: &str) -> MonitorDraft {
+        MonitorDraft {
+            name: name.to_owned(),
+            url: "http://127.0.0.1:9/health".to_owned(),
+            ..MonitorDraft::default()
+        }
+    }
+
+    fn file_at(path: &Path, demo_text: Option<String>) -> ConfigFile {
+        ConfigFile::new(startup::ConfigFile {
+            path: Some(path.to_owned()),
+            demo_text,
+        })
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).expect("read the config")
+    }
+
+    #[test]
+    fn the_first_save_in_the_demo_creates_the_file_with_only_the_new_monitor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("foghorn/foghorn.toml");
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let file = file_at(&path, Some(demo));
+        assert!(file.demo());
+        // The demo's monitor opens in the editor like any other...
+        let shown = file.draft(Some("demo-flaky-endpoint")).expect("demo draft");
+        assert_eq!(shown.interval, "5s");
+        // ...and saving it, or anything else, starts the user's own file.
+        let edited = file
+            .upsert(Some("demo-flaky-endpoint".into()), &draft("api"))
+            .expect("first save");
+        let written = read(&path);
+        assert_eq!(written, edited.text);
+        assert!(
+            written.starts_with("[[monitors]]\nname = \"api\""),
+            "{written}"
+        );
+        assert!(!written.contains("Demo"), "{written}");
+        assert!(!file.demo(), "the demo is over");
+    }
+
+    #[test]
+    fn deleting_the_demo_monitor_is_refused() {
+        let file = file_at(Path::new("/nonexistent/foghorn.toml"), Some(String::new()));
+        let err = file.delete("demo-flaky-endpoint").expect_err("refused");
+        assert_eq!(err.code, "demo");
+    }
+
+    #[test]
+    fn a_file_changed_after_the_editor_opened_is_not_overwritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("foghorn.toml");
+        let original = "# mine\n[[monitors]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/\"\n";
+        std::fs::write(&path, original).expect("write");
+        let file = file_at(&path, None);
+        file.draft(Some("a")).expect("open the editor");
+        let by_hand = format!("{original}# edited by hand\n");
+        std::fs::write(&path, &by_hand).expect("edit by hand");
+
+        let err = file.upsert(None, &draft("b")).expect_err("refused");
+        assert_eq!(err.code, "changed_on_disk");
+        assert!(err.message.contains("reopen the editor"), "{}", err.message);
+        assert_eq!(read(&path), by_hand);
+
+        // Reopened, the edit starts from the current file and keeps the change by hand.
+        file.draft(None).expect("reopen");
+        file.upsert(None, &draft("b")).expect("save");
+        let saved = read(&path);
+        assert!(
+            saved.contains("# edited by hand") && saved.contains("name = \"b\""),
+            "{saved}"
+        );
     }
 }
