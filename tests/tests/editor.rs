@@ -198,6 +198,12 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
         "the error points at the character: {error}"
     );
     wait_for_enabled(&driver, "[data-testid=editor-save]", false, STEP).await?;
+    next_frames(&driver).await?;
+    desktop.screenshot_window_painted(
+        "^Foghorn$",
+        artifacts_dir()?.join("editor-condition-error.png"),
+        STEP,
+    )?;
 
     // Fixed, the error goes and Save comes back.
     type_over(&driver, "[data-testid=editor-condition]", "[STATUS] == 200").await?;
