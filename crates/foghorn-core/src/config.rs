@@ -57,6 +57,36 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub heartbeats: HeartbeatsConfig,
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+}
+
+/// Limits that keep thousands of monitors from hammering anything, this laptop included.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Checks in flight at once, over all monitors.
+    #[serde(
+        default = "defaults::max_concurrent",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub max_concurrent_checks: u32,
+    /// Checks in flight at once against one host, so many monitors of one service never
+    /// look like a flood to it.
+    #[serde(
+        default = "defaults::max_per_host",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub max_per_host: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_checks: defaults::max_concurrent(),
+            max_per_host: defaults::max_per_host(),
+        }
+    }
 }
 
 /// Where heartbeat (push) monitors are pinged: `POST http://{listen}/heartbeat/{monitor-id}`.
@@ -211,6 +241,25 @@ impl MonitorConfig {
     pub fn id(&self) -> MonitorId {
         MonitorId::from_name(self.name())
     }
+
+    /// Failures before the monitor is down. A missed heartbeat is already conclusive: the
+    /// deadline itself is the grace period.
+    pub fn effective_failure_threshold(&self) -> u32 {
+        if self.heartbeat.is_some() {
+            1
+        } else {
+            self.failure_threshold
+        }
+    }
+
+    /// What the window shows as the monitor's target.
+    pub fn target(&self) -> String {
+        match (&self.heartbeat, &self.dns) {
+            (Some(every), _) => format!("heartbeat every {}", humantime::format_duration(*every)),
+            (None, Some(q)) => format!("{} {} via {}", q.query_type, q.query_name, self.url),
+            (None, None) => self.url.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -283,6 +332,12 @@ pub(crate) mod defaults {
     }
     pub fn heartbeat_listen() -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], 7291))
+    }
+    pub fn max_concurrent() -> u32 {
+        256
+    }
+    pub fn max_per_host() -> u32 {
+        16
     }
     pub fn query_type() -> String {
         "A".to_owned()

@@ -178,6 +178,16 @@ impl Store {
         .await
     }
 
+    /// Copies the write-ahead log into the database and truncates it, so the `-wal` file
+    /// stays small however many results were written since.
+    pub async fn checkpoint(&self) -> Result<()> {
+        self.on_writer(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `job` on the writer thread and waits for its result.
     async fn on_writer<T: Send + 'static>(
         &self,
