@@ -131,7 +131,11 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
     Ok(Prepared {
         config,
         store,
-        options: EngineOptions { demo, notices },
+        options: EngineOptions {
+            demo,
+            notices,
+            ..EngineOptions::default()
+        },
         file,
     })
 }

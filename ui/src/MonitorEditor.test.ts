@@ -77,6 +77,7 @@ describe('the monitor editor', () => {
       latencyMs: 4,
       error: null,
       outcomes: [{ condition: '[STATUS] == 200', ok: true, resolved: '[STATUS] (200) == 200' }],
+      unreachable: false,
     };
     let listed = snapshot();
     const calls = shell(

@@ -196,11 +196,9 @@ pub async fn delete_monitor(
     apply(&engine, edited.config.monitors)
 }
 
-/// Hands the file's monitors to the running engine.
+/// Hands the file's monitors to the running engine, which restarts only those that changed.
 fn apply(engine: &Engine, monitors: Vec<MonitorConfig>) -> Result<()> {
-    // The engine cannot swap monitors in place yet: they take effect at the next start.
-    let _ = (engine, monitors);
-    Ok(())
+    Ok(engine.reconfigure(monitors)?)
 }
 
 fn joined(e: tauri::Error) -> IpcError {

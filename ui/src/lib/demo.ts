@@ -264,6 +264,7 @@ function demoTest(draft: MonitorDraft): CheckResult {
     latencyMs: 42,
     error: ok ? null : (outcomes.find((o) => !o.ok)?.resolved ?? 'HTTP 503'),
     outcomes,
+    unreachable: false,
   };
 }
 

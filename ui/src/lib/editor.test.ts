@@ -134,6 +134,7 @@ describe('testLines', () => {
     latencyMs: 12,
     error: null,
     outcomes: [],
+    unreachable: false,
     ...over,
   });
 

@@ -8,4 +8,9 @@ export type CheckResult = { at: string, ok: boolean, latencyMs: number | null,
 /**
  * Why it failed, in a few words: the transport error, or the first failing condition.
  */
-error: string | null, outcomes: Array<ConditionOutcome>, };
+error: string | null, outcomes: Array<ConditionOutcome>, 
+/**
+ * The target could not be reached at all (no connection, no DNS answer, timed out):
+ * the one kind of failure the local network itself can cause.
+ */
+unreachable: boolean, };
