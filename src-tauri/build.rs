@@ -11,6 +11,7 @@ fn main() {
             "test_monitor",
             "save_monitor",
             "delete_monitor",
+            "set_monitor_paused",
         ]),
     ))
     .expect("tauri build script");

@@ -80,6 +80,7 @@ fn build<R: Runtime>(
             commands::editor::test_monitor,
             commands::editor::save_monitor,
             commands::editor::delete_monitor,
+            commands::monitoring::set_monitor_paused,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so

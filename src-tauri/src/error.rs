@@ -19,6 +19,7 @@ impl From<EngineError> for IpcError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
             EngineError::Store(_) => "storage",
+            EngineError::UnknownMonitor(_) | EngineError::NotHeartbeat(_) => "not_found",
             _ => "engine",
         };
         IpcError {

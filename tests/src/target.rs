@@ -22,9 +22,15 @@ pub struct Target {
 impl Target {
     /// Starts healthy. Must be called inside a tokio runtime.
     pub async fn start() -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// Starts healthy on a loopback address of its own (`127.0.0.2`, …), so that several
+    /// targets are different hosts as far as a monitor can tell.
+    pub async fn start_on(ip: &str) -> Result<Self> {
+        let listener = TcpListener::bind((ip, 0))
             .await
-            .context("binding the test target")?;
+            .with_context(|| format!("binding the test target on {ip}"))?;
         let addr = listener.local_addr()?;
         let healthy = Arc::new(AtomicBool::new(true));
         let requests = Arc::new(AtomicU64::new(0));

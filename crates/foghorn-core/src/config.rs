@@ -195,6 +195,11 @@ pub struct MonitorConfig {
     pub flap: Option<FlapConfig>,
 }
 
+/// The record types a DNS monitor can ask for.
+pub const DNS_QUERY_TYPES: &[&str] = &[
+    "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
+];
+
 /// What a DNS monitor asks its resolver.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -392,10 +397,7 @@ mod checked {
         Ok(Some(value))
     }
 
-    /// The record types a DNS monitor can ask for.
-    pub const QUERY_TYPES: &[&str] = &[
-        "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
-    ];
+    use super::DNS_QUERY_TYPES as QUERY_TYPES;
 
     pub fn query_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         let text = String::deserialize(d)?;

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod event;
 pub mod flap;
 pub mod heartbeat;
+pub mod import;
 pub mod incident;
 pub mod monitor;
 pub mod mute;

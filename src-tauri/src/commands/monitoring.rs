@@ -21,6 +21,12 @@ pub async fn set_mute(engine: State<'_, Engine>, choice: MuteChoice) -> Result<M
     Ok(engine.set_mute(choice).await?)
 }
 
+/// Pauses or resumes one monitor (by id).
+#[tauri::command]
+pub async fn set_monitor_paused(engine: State<'_, Engine>, id: String, paused: bool) -> Result<()> {
+    Ok(engine.set_monitor_paused(&id, paused).await?)
+}
+
 #[tauri::command]
 pub async fn set_paused(engine: State<'_, Engine>, paused: bool) -> Result<bool> {
     Ok(engine.set_paused(paused).await?)

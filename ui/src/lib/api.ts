@@ -97,6 +97,11 @@ export function deleteMonitor(id: string): Promise<void> {
   return call<void>('delete_monitor', { id });
 }
 
+/** Pauses or resumes one monitor. */
+export function setMonitorPaused(id: string, paused: boolean): Promise<void> {
+  return call<void>('set_monitor_paused', { id, paused });
+}
+
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {
   if (!inShell()) throw noShell();
