@@ -174,10 +174,12 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
                 conditions,
             }));
         }
-        (scheme, _, _) => return Err(format!(
+        (scheme, _, _) => {
+            return Err(format!(
             "{:?}: only http://, https://, tcp:// and dns:// URLs can be checked, not {scheme}://",
             args.url
-        )),
+        ))
+        }
     }
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("{:?} is not an HTTP method", args.method))?;
