@@ -238,6 +238,12 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
         START,
     )
     .await?;
+    next_frames(&driver).await?;
+    desktop.screenshot_window_painted(
+        "^Foghorn$",
+        artifacts_dir()?.join("editor-saved.png"),
+        STEP,
+    )?;
     let saved = read(&config)?;
     ensure_comments_kept(&saved)?;
     let table =
