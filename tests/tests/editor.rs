@@ -298,3 +298,59 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
     );
     driver.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_save_in_the_demo_creates_the_configuration_file() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let target = Target::start().await?;
+    // No configuration file anywhere (HOME is a fresh temp dir): the demo runs.
+    let launch = AppLaunch::new(foghorn_bin()?)
+        .arg("run")
+        .arg("--show-window");
+    let driver = WebDriverSession::start(&desktop, &launch).await?;
+    wait_for_content(
+        &driver,
+        "[data-testid=monitor-row]",
+        |t| t.contains("Demo: flaky endpoint"),
+        START,
+    )
+    .await?;
+    driver
+        .wait_for_element("[data-testid=demo-line]", STEP)
+        .await?;
+
+    driver.click("[data-testid=add-monitor]").await?;
+    type_over(&driver, "[data-testid=editor-name]", "Mine").await?;
+    type_over(&driver, "[data-testid=editor-url]", &target.url()).await?;
+    wait_for_enabled(&driver, "[data-testid=editor-save]", true, STEP).await?;
+    driver.click("[data-testid=editor-save]").await?;
+    wait_for_absence(&driver, "[data-testid=monitor-editor]", STEP).await?;
+
+    // The user's monitor replaces the demo's, and the window stops saying it is a demo.
+    wait_for_content(
+        &driver,
+        "[data-testid=monitor-row][data-monitor-id=mine][data-status=up]",
+        |t| t.contains("Mine"),
+        START,
+    )
+    .await?;
+    wait_for_absence(&driver, "[data-testid=demo-line]", STEP).await?;
+    wait_for_absence(
+        &driver,
+        "[data-testid=monitor-row][data-monitor-id=demo-flaky-endpoint]",
+        STEP,
+    )
+    .await?;
+    let file = desktop.home_dir().join(".config/foghorn/foghorn.toml");
+    let written = read(&file)?;
+    ensure!(
+        written
+            == format!(
+                "[[monitors]]\nname = \"Mine\"\nurl = \"{}\"\n",
+                target.url()
+            ),
+        "only the new monitor is written:\n{written}"
+    );
+    driver.close().await
+}
