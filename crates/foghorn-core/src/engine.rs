@@ -170,6 +170,22 @@ impl MonitorEntry {
     }
 }
 
+/// What `record` needs of a monitor's configuration, without cloning all of it per result.
+#[derive(Debug)]
+struct Facts {
+    name: String,
+    severity: crate::incident::Severity,
+    flap_within: Duration,
+}
+
+fn facts(m: &MonitorConfig) -> Facts {
+    Facts {
+        name: m.name().to_owned(),
+        severity: m.severity,
+        flap_within: m.flap.as_ref().map_or(Duration::ZERO, |f| f.within),
+    }
+}
+
 /// Everything about a monitor that decides how it is checked: a change restarts it.
 fn check_key(m: &MonitorConfig) -> String {
     let conditions: Vec<String> = m.conditions.iter().map(ToString::to_string).collect();
@@ -661,12 +677,13 @@ impl Engine {
         } else {
             self.shared.network.network_works();
         }
-        let (config, state, transition, flapping, settled, was_unknown) = {
+        let (config, state, transition, flapping, settled, visible_change) = {
             let mut st = lock(&self.shared.state);
             let Some(entry) = st.monitors.get_mut(id) else {
                 return false;
             };
             let was_unknown = entry.unknown.take().is_some();
+            let before = entry.state.status;
             let transition = entry.state.apply(
                 &result,
                 entry.config.effective_failure_threshold(),
@@ -676,19 +693,20 @@ impl Engine {
                 Transition::None => (Flapping::No, entry.flap.settle(result.at)),
                 _ => (entry.flap.change(result.at), false),
             };
+            let config = facts(&entry.config);
             (
-                entry.config.clone(),
+                config,
                 entry.state.clone(),
                 transition,
                 flapping,
                 settled,
-                was_unknown,
+                was_unknown || before != entry.state.status,
             )
         };
         let retry_soon = !result.ok && state.status != MonitorStatus::Down;
         let now_up = state.status == MonitorStatus::Up;
         let dedup_key = format!("monitor:{id}");
-        let title = format!("{} is down", config.name());
+        let title = format!("{} is down", config.name);
         let severity = config.severity;
         let evidence = result.error.clone().unwrap_or_default();
         let at = result.at;
@@ -719,21 +737,18 @@ impl Engine {
                 .await
                 .flatten(),
         };
-        if was_unknown {
-            self.refresh_summary();
-        }
         self.publish(EngineEvent::Monitor {
             monitor: self.view(id),
         });
         if settled {
-            self.notify(Notification::settled(config.name(), now_up))
+            self.notify(Notification::settled(&config.name, now_up))
                 .await;
         }
         if let Flapping::Started { changes } = flapping {
-            let within = config.flap.as_ref().map_or(Duration::ZERO, |f| f.within);
+            let within = config.flap_within;
             tracing::warn!(monitor = %id, changes, "monitor flapping");
             self.notify(Notification::flapping(
-                config.name(),
+                &config.name,
                 changes,
                 time::Duration::try_from(within).unwrap_or(time::Duration::MAX),
             ))
@@ -755,7 +770,7 @@ impl Engine {
                     .and_then(|m| m.state.last_error.clone());
                 self.publish(EngineEvent::Incident { incident });
                 self.notify(Notification::down(
-                    config.name(),
+                    &config.name,
                     config.severity,
                     last_error.as_deref(),
                 ))
@@ -764,12 +779,15 @@ impl Engine {
             (Transition::CameUp { down_for }, Some(OpenedIncident::Existing(incident))) => {
                 tracing::info!(monitor = %id, incident = incident.id, "monitor back up");
                 self.publish(EngineEvent::Incident { incident });
-                self.notify(Notification::up(config.name(), *down_for))
-                    .await;
+                self.notify(Notification::up(&config.name, *down_for)).await;
             }
             _ => {}
         }
-        self.refresh_summary();
+        // The summary depends only on statuses: recomputing it (a pass over every monitor)
+        // for a routine result would make each check cost O(monitors).
+        if visible_change {
+            self.refresh_summary();
+        }
         retry_soon
     }
 
