@@ -75,6 +75,11 @@ fn build<R: Runtime>(
             commands::monitoring::get_snapshot,
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
+            commands::editor::get_monitor_draft,
+            commands::editor::validate_condition,
+            commands::editor::test_monitor,
+            commands::editor::save_monitor,
+            commands::editor::delete_monitor,
             commands::monitoring::set_monitor_paused,
             commands::history::get_monitor_history,
         ])
@@ -98,6 +103,7 @@ fn build<R: Runtime>(
             let prepared = startup::prepare(config.as_deref(), true)?;
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
+            app.manage(commands::editor::ConfigFile::new(prepared.file));
             let engine = Engine::start(
                 prepared.config,
                 prepared.store,

@@ -170,6 +170,38 @@ describe('App', () => {
     ]);
   });
 
+  it('pauses and resumes one monitor from its row', async () => {
+    const calls = shell(snapshot(), {
+      set_monitor_paused: (args) => {
+        const { id, paused } = args as { id: string; paused: boolean };
+        return monitor({ id, name: id, status: paused ? 'paused' : 'up' });
+      },
+      get_monitor_history: () => ({
+        uptime: { last24h: null, last7d: null, last30d: null, last90d: null },
+        recent: [],
+        recentBucketSecs: 300,
+        hourly: [],
+      }),
+    });
+    render(App);
+    await screen.findAllByTestId('monitor-row');
+    const pause = within(row('db')).getByTestId('monitor-pause');
+    expect(pause).toHaveAccessibleName('Pause db');
+
+    await userEvent.click(pause);
+    await waitFor(() => expect(row('db').dataset.status).toBe('paused'));
+    expect(calls.filter((c) => c.cmd === 'set_monitor_paused').map((c) => c.args)).toEqual([
+      { id: 'db', paused: true },
+    ]);
+    // The row stays closed: the button is not a click on the row.
+    expect(row('db').querySelector('[data-testid="monitor-detail"]')).toBeNull();
+
+    const resume = within(row('db')).getByTestId('monitor-pause');
+    expect(resume).toHaveAccessibleName('Resume db');
+    await userEvent.click(resume);
+    await waitFor(() => expect(row('db').dataset.status).toBe('up'));
+  });
+
   it('shows a failed command as a closable alert', async () => {
     shell(snapshot(), {
       set_paused: () => {

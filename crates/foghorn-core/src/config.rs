@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::incident::Severity;
 use crate::monitor::MonitorId;
@@ -211,8 +212,9 @@ pub struct DnsQuery {
     pub query_type: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export)]
 pub enum FollowRedirects {
     /// Follow redirects within the same host only: a health URL that suddenly redirects to
     /// a login page on another host is a failure, not a 200.
@@ -315,7 +317,8 @@ impl Default for NotificationConfig {
     }
 }
 
-mod defaults {
+/// What a key left out of a monitor means; the window's editor leaves such keys out too.
+pub(crate) mod defaults {
     use std::time::Duration;
     pub fn interval() -> Duration {
         Duration::from_secs(30)

@@ -388,7 +388,7 @@ impl Engine {
     }
 
     /// Pauses or resumes one monitor, persisted.
-    pub async fn set_monitor_paused(&self, id: &str, paused: bool) -> Result<()> {
+    pub async fn set_monitor_paused(&self, id: &str, paused: bool) -> Result<MonitorView> {
         let id = MonitorId(id.to_owned());
         if !lock(&self.shared.state).monitors.contains_key(&id) {
             return Err(EngineError::UnknownMonitor(id.0));
@@ -403,11 +403,12 @@ impl Engine {
         }
         tracing::info!(monitor = %id, paused, "monitor paused/resumed");
         self.spawn_monitor(&id, 0, 1);
+        let view = self.view(&id);
         self.publish(EngineEvent::Monitor {
-            monitor: self.view(&id),
+            monitor: view.clone(),
         });
         self.refresh_summary();
-        Ok(())
+        Ok(view)
     }
 
     async fn run_monitor(&self, monitor: MonitorConfig, first: Duration) {

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod condition;
 pub mod config;
+pub mod config_edit;
 pub mod demo;
 pub mod engine;
 pub mod event;

@@ -7,6 +7,7 @@ mod tcp;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use ts_rs::TS;
 
 pub use dns::{run_dns, DnsProbe};
 pub use http::{http_client, run_http, Clients, HttpProbe, TlsOptions, MAX_BODY};
@@ -16,8 +17,9 @@ use crate::condition::{Condition, Context};
 use crate::config::MonitorConfig;
 
 /// The verdict on one condition, with the value it was judged on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct ConditionOutcome {
     pub condition: String,
     pub ok: bool,
@@ -26,12 +28,15 @@ pub struct ConditionOutcome {
 }
 
 /// The result of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct CheckResult {
     #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
     pub at: OffsetDateTime,
     pub ok: bool,
+    #[ts(type = "number | null")]
     pub latency_ms: Option<u64>,
     /// Why it failed, in a few words: the transport error, or the first failing condition.
     pub error: Option<String>,
