@@ -2,7 +2,18 @@ fn main() {
     // Each command gets its own permission, so the capability file grants exactly what the
     // window calls.
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&["get_snapshot", "set_mute", "set_paused"]),
+        tauri_build::AppManifest::new().commands(&[
+            "get_snapshot",
+            "set_mute",
+            "set_paused",
+            "get_monitor_draft",
+            "validate_condition",
+            "test_monitor",
+            "save_monitor",
+            "delete_monitor",
+            "set_monitor_paused",
+            "get_monitor_history",
+        ]),
     ))
     .expect("tauri build script");
 }

@@ -75,6 +75,13 @@ fn build<R: Runtime>(
             commands::monitoring::get_snapshot,
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
+            commands::editor::get_monitor_draft,
+            commands::editor::validate_condition,
+            commands::editor::test_monitor,
+            commands::editor::save_monitor,
+            commands::editor::delete_monitor,
+            commands::monitoring::set_monitor_paused,
+            commands::history::get_monitor_history,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -94,6 +101,9 @@ fn build<R: Runtime>(
             let rt = tauri::async_runtime::handle();
             let _entered = rt.inner().enter();
             let prepared = startup::prepare(config.as_deref(), true)?;
+            // Read-only queries (history) go straight to the store, not through the engine.
+            app.manage(prepared.store.clone());
+            app.manage(commands::editor::ConfigFile::new(prepared.file));
             let engine = Engine::start(
                 prepared.config,
                 prepared.store,

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
+use foghorn_core::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -18,7 +20,34 @@ impl From<EngineError> for IpcError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
             EngineError::Store(_) => "storage",
+            EngineError::UnknownMonitor(_) | EngineError::NotHeartbeat(_) => "not_found",
             _ => "engine",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for IpcError {
+    fn from(e: StoreError) -> Self {
+        IpcError {
+            code: "storage".to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<EditError> for IpcError {
+    fn from(e: EditError) -> Self {
+        let code = match &e {
+            EditError::NotFound(_) => "not_found",
+            EditError::Duplicate(_) => "duplicate_name",
+            EditError::Draft(_) => "invalid_draft",
+            EditError::ChangedOnDisk(_) => "changed_on_disk",
+            EditError::Io { .. } => "io",
+            _ => "invalid_config",
         };
         IpcError {
             code: code.to_owned(),

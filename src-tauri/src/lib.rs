@@ -33,6 +33,7 @@ pub fn run() -> ExitCode {
             action: cli::ConfigAction::Check,
         }) => cli::config_check(&cli),
         Some(cli::Command::Check(args)) => cli::check(&args),
+        Some(cli::Command::Import { source }) => cli::import(&source),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

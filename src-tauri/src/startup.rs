@@ -2,7 +2,7 @@
 //! demo), and opening the database (or falling back to memory) — each problem turned into one
 //! clear message instead of a crash.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use foghorn_core::config::{self, Config, ConfigError};
 use foghorn_core::demo;
@@ -23,45 +23,36 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Where the monitors come from.
-#[derive(Debug)]
-pub enum Source {
-    File(PathBuf),
-    /// No configuration file exists: the bundled demo.
-    Demo,
-}
-
-/// Finds the configuration. A missing default file means the demo; a file the user named
-/// explicitly must exist.
-fn locate(explicit: Option<&std::path::Path>) -> Result<(Source, Option<Config>), ConfigError> {
+/// Where the configuration is, and whether a missing file means the demo: only the default
+/// location may be missing; a file the user named explicitly must exist.
+fn locate(explicit: Option<&Path>) -> (Option<PathBuf>, Result<Option<Config>, ConfigError>) {
     let explicit = explicit.map(ToOwned::to_owned).or_else(|| {
         std::env::var_os("FOGHORN_CONFIG")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
     });
-    let path = match &explicit {
-        Some(p) => p.clone(),
-        None => match config::resolve_path(None) {
-            Some(p) => p,
-            None => return Ok((Source::Demo, None)),
-        },
+    let named = explicit.is_some();
+    let Some(path) = explicit.or_else(|| config::resolve_path(None)) else {
+        return (None, Ok(None));
     };
-    match Config::load(&path) {
-        Ok(c) => Ok((Source::File(path), Some(c))),
-        Err(ConfigError::NotFound(_)) if explicit.is_none() => Ok((Source::Demo, None)),
+    let loaded = match Config::load(&path) {
+        Ok(c) => Ok(Some(c)),
+        Err(ConfigError::NotFound(_)) if !named => Ok(None),
         Err(e) => Err(e),
-    }
+    };
+    (Some(path), loaded)
 }
 
-/// Starts the demo's flaky endpoint on this runtime and returns its configuration.
-fn start_demo() -> Result<Config, String> {
+/// Starts the demo's flaky endpoint on this runtime; returns its configuration and text.
+fn start_demo() -> Result<(Config, String), String> {
     let addr = demo::spawn(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         demo::Flakiness::default(),
     )
     .map_err(|e| format!("cannot start the demo endpoint on 127.0.0.1: {e}"))?;
     tracing::info!(%addr, "demo: serving a flaky endpoint");
-    demo::config(addr).map_err(|e| e.to_string())
+    let config = demo::config(addr).map_err(|e| e.to_string())?;
+    Ok((config, demo::config_text(addr)))
 }
 
 /// Opens the database in the data dir; if that fails, an in-memory one and a notice saying
@@ -89,27 +80,43 @@ pub struct Prepared {
     pub config: Config,
     pub store: Store,
     pub options: EngineOptions,
+    pub file: ConfigFile,
+}
+
+/// Where the window's editor reads and writes monitors.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFile {
+    /// The file in use, or, for the demo, where its first save creates one; `None` when
+    /// there is no configuration directory at all.
+    pub path: Option<PathBuf>,
+    /// The demo configuration's text while the demo runs.
+    pub demo_text: Option<String>,
 }
 
 /// Finds the configuration (or starts the demo) and opens the database. Must run inside the
 /// tokio runtime (the demo endpoint is served on it). With `tolerate_bad_config`, a broken
 /// file starts an engine with nothing to monitor and a notice saying what is wrong — the tray
 /// app's choice, since it has a window to say so; the headless engine refuses to start.
-pub fn prepare(
-    explicit: Option<&std::path::Path>,
-    tolerate_bad_config: bool,
-) -> Result<Prepared, String> {
+pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Prepared, String> {
     let mut notices = Vec::new();
     let mut demo = false;
-    let config = match locate(explicit) {
-        Ok((Source::File(path), Some(config))) => {
-            tracing::info!(config = %path.display(), monitors = config.monitors.len(), "configuration loaded");
+    let (path, loaded) = locate(explicit);
+    let mut file = ConfigFile {
+        path: path.clone(),
+        demo_text: None,
+    };
+    let config = match loaded {
+        Ok(Some(config)) => {
+            let shown = path.as_deref().unwrap_or(Path::new("")).display();
+            tracing::info!(config = %shown, monitors = config.monitors.len(), "configuration loaded");
             config
         }
-        Ok(_) => {
+        Ok(None) => {
             tracing::info!("no configuration file: running the demo configuration");
             demo = true;
-            start_demo()?
+            let (config, text) = start_demo()?;
+            file.demo_text = Some(text);
+            config
         }
         Err(e) if tolerate_bad_config => {
             tracing::error!(error = %e, "configuration not usable");
@@ -124,6 +131,11 @@ pub fn prepare(
     Ok(Prepared {
         config,
         store,
-        options: EngineOptions { demo, notices },
+        options: EngineOptions {
+            demo,
+            notices,
+            ..EngineOptions::default()
+        },
+        file,
     })
 }

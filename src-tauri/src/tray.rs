@@ -24,10 +24,14 @@ mod id {
     pub const PAUSE: &str = "pause";
     pub const AUTOSTART: &str = "autostart";
     pub const QUIT: &str = "quit";
+    pub const STATUS: &str = "status";
 }
 
 /// Menu items whose state changes while the app runs.
 pub struct TrayMenu<R: Runtime> {
+    /// The summary line as a disabled first item: the tooltip is not shown on every
+    /// desktop (not on Linux), the menu is.
+    status: MenuItem<R>,
     pause: CheckMenuItem<R>,
     unmute: MenuItem<R>,
     autostart: CheckMenuItem<R>,
@@ -45,6 +49,7 @@ pub fn icon(health: Health) -> Image<'static> {
 }
 
 pub fn create<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<TrayMenu<R>> {
+    let status = MenuItem::with_id(app, id::STATUS, engine.summary(), false, None::<&str>)?;
     let open = MenuItem::with_id(app, id::OPEN, "Open Foghorn", true, None::<&str>)?;
     let unmute = MenuItem::with_id(
         app,
@@ -87,6 +92,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<
     let menu = Menu::with_items(
         app,
         &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
             &open,
             &PredefinedMenuItem::separator(app)?,
             &mute,
@@ -105,6 +112,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<
         .on_tray_icon_event(on_tray_event)
         .build(app)?;
     Ok(TrayMenu {
+        status,
         pause,
         unmute,
         autostart,
@@ -178,6 +186,7 @@ impl<R: Runtime> TrayMenu<R> {
             let _ = tray.set_icon(Some(icon(engine.health())));
             let _ = tray.set_tooltip(Some(engine.summary()));
         }
+        let _ = self.status.set_text(engine.summary());
         let _ = self.pause.set_checked(engine.paused());
         let _ = self.unmute.set_enabled(engine.mute() != Mute::Off);
     }

@@ -16,23 +16,37 @@ pub struct Target {
     addr: SocketAddr,
     healthy: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
 impl Target {
     /// Starts healthy. Must be called inside a tokio runtime.
     pub async fn start() -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// Starts healthy on a loopback address of its own (`127.0.0.2`, …), so that several
+    /// targets are different hosts as far as a monitor can tell.
+    pub async fn start_on(ip: &str) -> Result<Self> {
+        let listener = TcpListener::bind((ip, 0))
             .await
-            .context("binding the test target")?;
+            .with_context(|| format!("binding the test target on {ip}"))?;
         let addr = listener.local_addr()?;
         let healthy = Arc::new(AtomicBool::new(true));
         let requests = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(serve(listener, healthy.clone(), requests.clone()));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(serve(
+            listener,
+            healthy.clone(),
+            requests.clone(),
+            delay_ms.clone(),
+        ));
         Ok(Self {
             addr,
             healthy,
             requests,
+            delay_ms,
             task,
         })
     }
@@ -44,6 +58,15 @@ impl Target {
 
     pub fn set_healthy(&self, healthy: bool) {
         self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
+    /// Answers after `delay`, like a real service a network away (latency charts of a local
+    /// target are otherwise flat at 0 ms).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     /// Requests answered so far.
@@ -58,13 +81,22 @@ impl Drop for Target {
     }
 }
 
-async fn serve(listener: TcpListener, healthy: Arc<AtomicBool>, requests: Arc<AtomicU64>) {
+async fn serve(
+    listener: TcpListener,
+    healthy: Arc<AtomicBool>,
+    requests: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
+) {
     while let Ok((mut socket, _)) = listener.accept().await {
         let healthy = healthy.load(Ordering::SeqCst);
+        let delay = std::time::Duration::from_millis(delay_ms.load(Ordering::SeqCst));
         requests.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             let _ = socket.read(&mut buf).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let (status, body) = if healthy {
                 ("200 OK", "ok")
             } else {

@@ -193,6 +193,14 @@ impl WebDriverSession {
             .with_context(|| format!("executing script {script:?}"))
     }
 
+    /// The `textContent` of every element matching `css`, whitespace folded. Unlike WebDriver's
+    /// element text it includes what is clipped (ellipsised names) or scrolled out of view.
+    pub async fn text_contents(&self, css: &str) -> Result<Vec<String>> {
+        let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.replace(/\\s+/g, ' ').trim());";
+        let value = self.execute(script, vec![json!(css)]).await?;
+        serde_json::from_value(value).with_context(|| format!("text of {css:?}"))
+    }
+
     /// The document title.
     pub async fn title(&self) -> Result<String> {
         Ok(self.client()?.title().await?)

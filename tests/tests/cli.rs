@@ -189,7 +189,10 @@ fn headless_refuses_a_broken_config_with_exit_2() -> Result<()> {
         .arg(&bad)
         .output()?;
     ensure!(out.status.code() == Some(2), "{out:?}");
-    ensure!(text(&out).1.contains("missing field `url`"), "{out:?}");
+    ensure!(
+        text(&out).1.contains("foghorn.toml:2:8") && text(&out).1.contains("needs a `url`"),
+        "{out:?}"
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import type { EngineEvent } from './lib/bindings/EngineEvent';
 import type { Snapshot } from './lib/bindings/Snapshot';
+import { formatClock } from './lib/format';
 import { incident, monitor, snapshot } from './test/fixtures';
 
 type Handler = (args: InvokeArgs | undefined) => unknown;
@@ -125,8 +126,10 @@ describe('App', () => {
 
     await waitFor(() => expect(calls.some((c) => c.cmd === 'set_mute')).toBe(true));
     expect(calls.find((c) => c.cmd === 'set_mute')?.args).toEqual({ choice: 'oneHour' });
-    const hm = `${String(until.getHours()).padStart(2, '0')}:${String(until.getMinutes()).padStart(2, '0')}`;
-    expect(await screen.findByTestId('mute-status')).toHaveTextContent(`Muted until ${hm}`);
+    // In the last hour of the day "until" is past midnight: the label says so.
+    expect(await screen.findByTestId('mute-status')).toHaveTextContent(
+      `Muted until ${formatClock(until.toISOString(), Date.now())}`,
+    );
     await waitFor(() => expect(select).toHaveValue('until'));
   });
 
@@ -165,6 +168,38 @@ describe('App', () => {
       { paused: true },
       { paused: false },
     ]);
+  });
+
+  it('pauses and resumes one monitor from its row', async () => {
+    const calls = shell(snapshot(), {
+      set_monitor_paused: (args) => {
+        const { id, paused } = args as { id: string; paused: boolean };
+        return monitor({ id, name: id, status: paused ? 'paused' : 'up' });
+      },
+      get_monitor_history: () => ({
+        uptime: { last24h: null, last7d: null, last30d: null, last90d: null },
+        recent: [],
+        recentBucketSecs: 300,
+        hourly: [],
+      }),
+    });
+    render(App);
+    await screen.findAllByTestId('monitor-row');
+    const pause = within(row('db')).getByTestId('monitor-pause');
+    expect(pause).toHaveAccessibleName('Pause db');
+
+    await userEvent.click(pause);
+    await waitFor(() => expect(row('db').dataset.status).toBe('paused'));
+    expect(calls.filter((c) => c.cmd === 'set_monitor_paused').map((c) => c.args)).toEqual([
+      { id: 'db', paused: true },
+    ]);
+    // The row stays closed: the button is not a click on the row.
+    expect(row('db').querySelector('[data-testid="monitor-detail"]')).toBeNull();
+
+    const resume = within(row('db')).getByTestId('monitor-pause');
+    expect(resume).toHaveAccessibleName('Resume db');
+    await userEvent.click(resume);
+    await waitFor(() => expect(row('db').dataset.status).toBe('up'));
   });
 
   it('shows a failed command as a closable alert', async () => {

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::incident::Severity;
 use crate::monitor::MonitorId;
@@ -56,6 +57,36 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub heartbeats: HeartbeatsConfig,
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+}
+
+/// Limits that keep thousands of monitors from hammering anything, this laptop included.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Checks in flight at once, over all monitors.
+    #[serde(
+        default = "defaults::max_concurrent",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub max_concurrent_checks: u32,
+    /// Checks in flight at once against one host, so many monitors of one service never
+    /// look like a flood to it.
+    #[serde(
+        default = "defaults::max_per_host",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub max_per_host: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_checks: defaults::max_concurrent(),
+            max_per_host: defaults::max_per_host(),
+        }
+    }
 }
 
 /// Where heartbeat (push) monitors are pinged: `POST http://{listen}/heartbeat/{monitor-id}`.
@@ -164,17 +195,26 @@ pub struct MonitorConfig {
     pub flap: Option<FlapConfig>,
 }
 
+/// The record types a DNS monitor can ask for.
+pub const DNS_QUERY_TYPES: &[&str] = &[
+    "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
+];
+
 /// What a DNS monitor asks its resolver.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsQuery {
     pub query_name: String,
-    #[serde(default = "defaults::query_type", deserialize_with = "checked::query_type")]
+    #[serde(
+        default = "defaults::query_type",
+        deserialize_with = "checked::query_type"
+    )]
     pub query_type: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export)]
 pub enum FollowRedirects {
     /// Follow redirects within the same host only: a health URL that suddenly redirects to
     /// a login page on another host is a failure, not a 200.
@@ -205,6 +245,25 @@ impl MonitorConfig {
 
     pub fn id(&self) -> MonitorId {
         MonitorId::from_name(self.name())
+    }
+
+    /// Failures before the monitor is down. A missed heartbeat is already conclusive: the
+    /// deadline itself is the grace period.
+    pub fn effective_failure_threshold(&self) -> u32 {
+        if self.heartbeat.is_some() {
+            1
+        } else {
+            self.failure_threshold
+        }
+    }
+
+    /// What the window shows as the monitor's target.
+    pub fn target(&self) -> String {
+        match (&self.heartbeat, &self.dns) {
+            (Some(every), _) => format!("heartbeat every {}", humantime::format_duration(*every)),
+            (None, Some(q)) => format!("{} {} via {}", q.query_type, q.query_name, self.url),
+            (None, None) => self.url.clone(),
+        }
     }
 }
 
@@ -258,7 +317,8 @@ impl Default for NotificationConfig {
     }
 }
 
-mod defaults {
+/// What a key left out of a monitor means; the window's editor leaves such keys out too.
+pub(crate) mod defaults {
     use std::time::Duration;
     pub fn interval() -> Duration {
         Duration::from_secs(30)
@@ -277,6 +337,12 @@ mod defaults {
     }
     pub fn heartbeat_listen() -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], 7291))
+    }
+    pub fn max_concurrent() -> u32 {
+        256
+    }
+    pub fn max_per_host() -> u32 {
+        16
     }
     pub fn query_type() -> String {
         "A".to_owned()
@@ -331,10 +397,7 @@ mod checked {
         Ok(Some(value))
     }
 
-    /// The record types a DNS monitor can ask for.
-    pub const QUERY_TYPES: &[&str] = &[
-        "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
-    ];
+    use super::DNS_QUERY_TYPES as QUERY_TYPES;
 
     pub fn query_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         let text = String::deserialize(d)?;
@@ -450,7 +513,10 @@ impl Config {
                 _ => None,
             };
             if let Some(problem) = problem {
-                return Err(invalid(at, format!("monitors[{i}] ({:?}) {problem}", m.name())));
+                return Err(invalid(
+                    at,
+                    format!("monitors[{i}] ({:?}) {problem}", m.name()),
+                ));
             }
             if !seen.insert(m.id()) {
                 return Err(invalid(
@@ -625,8 +691,14 @@ password = "keyring:smtp"
              [[monitors]]\nname = \"backup\"\nheartbeat = \"24h\"\n",
         )
         .expect("valid");
-        assert_eq!(c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()), Some("AAAA"));
-        assert_eq!(c.monitors[1].heartbeat, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            c.monitors[0].dns.as_ref().map(|d| d.query_type.as_str()),
+            Some("AAAA")
+        );
+        assert_eq!(
+            c.monitors[1].heartbeat,
+            Some(Duration::from_secs(24 * 3600))
+        );
         assert_eq!(c.heartbeats.listen.port(), 7291);
     }
 

@@ -76,7 +76,13 @@ pub async fn serve(listener: TcpListener, flakiness: Flakiness) {
 
 /// The demo configuration, monitoring the flaky endpoint at `addr`.
 pub fn config(addr: SocketAddr) -> Result<Config> {
-    let text = format!(
+    Config::parse(&config_text(addr), Path::new("<demo configuration>"))
+}
+
+/// The demo configuration as a file would hold it, so the window's editor can show the demo
+/// monitor like any other.
+pub fn config_text(addr: SocketAddr) -> String {
+    format!(
         r#"# Foghorn's demo: a flaky endpoint served by Foghorn itself on {addr}.
 [[monitors]]
 name = "Demo: flaky endpoint"
@@ -87,8 +93,7 @@ conditions = ["[STATUS] == 200", "[BODY].status == ok", "[RESPONSE_TIME] < 1000"
 failure_threshold = 2
 severity = "major"
 "#
-    );
-    Config::parse(&text, Path::new("<demo configuration>"))
+    )
 }
 
 #[cfg(test)]

@@ -1,21 +1,24 @@
 //! The engine: runs every monitor on the shared tokio runtime, turns results into incidents,
 //! decides what to notify, and publishes every change as an [`EngineEvent`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{broadcast, watch, Notify, Semaphore};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
 
 use crate::check::{self, CheckResult};
-use crate::config::{Config, MonitorConfig};
+use crate::config::{Config, HeartbeatsConfig, MonitorConfig};
 use crate::event::{EngineEvent, Health, Snapshot};
 use crate::flap::{FlapDetector, Flapping};
 use crate::incident::{IncidentState, IncidentView};
 use crate::monitor::{MonitorId, MonitorState, MonitorStatus, MonitorView, Transition};
 use crate::mute::{Mute, MuteChoice};
+use crate::network::{LocalNetwork, NetworkGuard, SystemNetwork};
 use crate::notify::{Notification, Notifier};
 use crate::store::{self, OpenedIncident, Store, StoreError};
 
@@ -24,6 +27,13 @@ use crate::store::{self, OpenedIncident, Store, StoreError};
 const FAST_RETRY: Duration = Duration::from_secs(5);
 /// How often complete hours are rolled up and old raw results pruned.
 const HISTORY_MAINTENANCE: Duration = Duration::from_secs(300);
+/// Routine results are written together at least this often: one transaction per second
+/// instead of one per check.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// A batch this large is written at once rather than waiting for the next second.
+const FLUSH_AT: usize = 2_000;
+/// How often the clocks are compared to notice the machine waking from sleep.
+const SLEEP_TICK: Duration = Duration::from_secs(5);
 /// Incidents listed in a snapshot.
 const RECENT_INCIDENTS: usize = 50;
 
@@ -32,6 +42,10 @@ const RECENT_INCIDENTS: usize = 50;
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("no monitor {0:?}")]
+    UnknownMonitor(String),
+    #[error("{0:?} is not a heartbeat monitor")]
+    NotHeartbeat(String),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -43,6 +57,8 @@ pub struct EngineOptions {
     pub demo: bool,
     /// Things to tell the user from the start (e.g. "history is not being saved").
     pub notices: Vec<String>,
+    /// What the OS says about connectivity; the real machine unless a test says otherwise.
+    pub network: Option<Arc<dyn LocalNetwork>>,
 }
 
 /// Handle to the running engine; cheap to clone.
@@ -53,14 +69,60 @@ pub struct Engine {
 
 #[derive(Debug)]
 struct Shared {
-    config: Config,
+    notifications: bool,
+    keep_raw: Duration,
+    heartbeats: HeartbeatsConfig,
     store: Store,
     notifier: Arc<dyn Notifier>,
     events: broadcast::Sender<EngineEvent>,
     paused: watch::Sender<bool>,
     state: Mutex<State>,
-    tasks: Mutex<JoinSet<()>>,
+    tasks: Mutex<Tasks>,
+    limits: Limits,
+    clients: Arc<check::Clients>,
+    /// Routine results waiting for the next batch write.
+    pending: Mutex<Vec<Pending>>,
+    flush_now: Notify,
+    /// Held while a batch is taken and written, so batches reach the database in order.
+    flushing: tokio::sync::Mutex<()>,
+    network: NetworkGuard,
+    heartbeat_addr: Mutex<Option<SocketAddr>>,
     demo: bool,
+}
+
+/// A write that goes into the same transaction as a batch of results.
+type WriteJob<T> = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> store::Result<T> + Send>;
+
+#[derive(Debug, Default)]
+struct Tasks {
+    set: JoinSet<()>,
+    monitors: HashMap<MonitorId, AbortHandle>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: MonitorId,
+    result: CheckResult,
+    state: MonitorState,
+}
+
+/// Concurrency limits: overall, and per host so one service never sees a flood.
+#[derive(Debug)]
+struct Limits {
+    global: Arc<Semaphore>,
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    max_per_host: usize,
+}
+
+impl Limits {
+    fn host(&self, key: &str) -> Arc<Semaphore> {
+        let mut hosts = lock(&self.per_host);
+        Arc::clone(
+            hosts
+                .entry(key.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_host))),
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -77,6 +139,67 @@ struct MonitorEntry {
     config: MonitorConfig,
     state: MonitorState,
     flap: FlapDetector,
+    /// Paused on its own (the global pause is separate).
+    paused: bool,
+    /// Why its last failure was not trusted (the local network looked down).
+    unknown: Option<String>,
+    /// Tells a heartbeat monitor's deadline that a ping arrived.
+    pinged: Option<watch::Sender<()>>,
+}
+
+impl MonitorEntry {
+    fn new(config: MonitorConfig, state: MonitorState, paused: bool) -> Self {
+        let flap = config
+            .flap
+            .as_ref()
+            .map_or(FlapDetector::new(0, time::Duration::ZERO), |f| {
+                FlapDetector::new(
+                    f.changes as usize,
+                    time::Duration::try_from(f.within).unwrap_or(time::Duration::MAX),
+                )
+            });
+        let pinged = config.heartbeat.map(|_| watch::channel(()).0);
+        MonitorEntry {
+            config,
+            state,
+            flap,
+            paused,
+            unknown: None,
+            pinged,
+        }
+    }
+}
+
+/// What `record` needs of a monitor's configuration, without cloning all of it per result.
+#[derive(Debug)]
+struct Facts {
+    name: String,
+    severity: crate::incident::Severity,
+    flap_within: Duration,
+}
+
+fn facts(m: &MonitorConfig) -> Facts {
+    Facts {
+        name: m.name().to_owned(),
+        severity: m.severity,
+        flap_within: m.flap.as_ref().map_or(Duration::ZERO, |f| f.within),
+    }
+}
+
+/// Everything about a monitor that decides how it is checked: a change restarts it.
+fn check_key(m: &MonitorConfig) -> String {
+    let conditions: Vec<String> = m.conditions.iter().map(ToString::to_string).collect();
+    format!(
+        "{:?}",
+        (
+            (&m.url, m.interval, m.timeout, m.method.as_str()),
+            (&m.headers, &m.body, m.insecure, &m.ca_file),
+            conditions,
+            (m.failure_threshold, m.success_threshold, m.severity),
+            m.flap.as_ref().map(|f| (f.changes, f.within)),
+            (&m.dns, m.heartbeat, m.follow_redirects, &m.group),
+        )
+    )
 }
 
 impl Engine {
@@ -89,6 +212,7 @@ impl Engine {
     ) -> Result<Engine> {
         let mut saved = store.monitor_states()?;
         let paused = store.paused()?;
+        let paused_monitors = store.paused_monitors()?;
         let mute = store.mute()?;
         let monitors = config
             .monitors
@@ -96,29 +220,17 @@ impl Engine {
             .map(|m| {
                 let id = m.id();
                 let state = saved.remove(&id).unwrap_or_default();
-                let flap =
-                    m.flap
-                        .as_ref()
-                        .map_or(FlapDetector::new(0, time::Duration::ZERO), |f| {
-                            FlapDetector::new(
-                                f.changes as usize,
-                                time::Duration::try_from(f.within).unwrap_or(time::Duration::MAX),
-                            )
-                        });
-                (
-                    id,
-                    MonitorEntry {
-                        config: m.clone(),
-                        state,
-                        flap,
-                    },
-                )
+                let one_paused = paused_monitors.contains(id.as_str());
+                (id, MonitorEntry::new(m.clone(), state, one_paused))
             })
             .collect();
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(4096);
         let (paused_tx, _) = watch::channel(paused);
+        let scheduler = &config.scheduler;
         let shared = Arc::new(Shared {
-            config,
+            notifications: config.notifications.enabled,
+            keep_raw: config.history.keep_raw,
+            heartbeats: config.heartbeats.clone(),
             store,
             notifier,
             events,
@@ -130,40 +242,180 @@ impl Engine {
                 notify_failed: false,
                 summary: String::new(),
             }),
-            tasks: Mutex::new(JoinSet::new()),
+            tasks: Mutex::new(Tasks::default()),
+            limits: Limits {
+                global: Arc::new(Semaphore::new(scheduler.max_concurrent_checks as usize)),
+                per_host: Mutex::new(HashMap::new()),
+                max_per_host: scheduler.max_per_host as usize,
+            },
+            clients: Arc::new(check::Clients::default()),
+            pending: Mutex::new(Vec::new()),
+            flush_now: Notify::new(),
+            flushing: tokio::sync::Mutex::new(()),
+            network: NetworkGuard::new(
+                options
+                    .network
+                    .unwrap_or_else(|| Arc::new(SystemNetwork) as Arc<dyn LocalNetwork>),
+            ),
+            heartbeat_addr: Mutex::new(None),
             demo: options.demo,
         });
         let engine = Engine { shared };
         engine.refresh_summary();
-        engine.spawn_monitors();
+        {
+            let mut tasks = lock(&engine.shared.tasks);
+            let e = engine.clone();
+            tasks.set.spawn(async move { e.maintain_history().await });
+            let e = engine.clone();
+            tasks.set.spawn(async move { e.flush_results().await });
+            let e = engine.clone();
+            tasks.set.spawn(async move { e.watch_sleep().await });
+        }
+        let ids: Vec<MonitorId> = lock(&engine.shared.state)
+            .monitors
+            .keys()
+            .cloned()
+            .collect();
+        let count = ids.len().max(1) as u32;
+        for (index, id) in ids.iter().enumerate() {
+            engine.spawn_monitor(id, index as u32, count);
+        }
+        engine.ensure_heartbeat_listener();
         Ok(engine)
     }
 
-    fn spawn_monitors(&self) {
-        let clients = Arc::new(check::Clients::default());
-        let count = self.shared.config.monitors.len().max(1) as u32;
+    /// Starts the task that checks `id` (unless it is paused on its own), replacing any
+    /// previous one. `index` of `count` spreads first checks over the interval so a thousand
+    /// monitors don't fire in the same millisecond.
+    fn spawn_monitor(&self, id: &MonitorId, index: u32, count: u32) {
+        let (config, paused) = {
+            let st = lock(&self.shared.state);
+            let Some(entry) = st.monitors.get(id) else {
+                return;
+            };
+            (entry.config.clone(), entry.paused)
+        };
         let mut tasks = lock(&self.shared.tasks);
-        let engine = self.clone();
-        tasks.spawn(async move { engine.maintain_history().await });
-        for (index, monitor) in self.shared.config.monitors.iter().enumerate() {
-            // Spread first checks over the shortest interval so a thousand monitors don't
-            // fire in the same millisecond.
-            let spread = monitor.interval.min(Duration::from_secs(10)) / count * index as u32;
-            let engine = self.clone();
-            let clients = Arc::clone(&clients);
-            let monitor = monitor.clone();
-            tasks.spawn(async move { engine.run_monitor(monitor, clients, spread).await });
+        if let Some(old) = tasks.monitors.remove(id) {
+            old.abort();
         }
+        if paused {
+            return;
+        }
+        let engine = self.clone();
+        let handle = match config.heartbeat {
+            Some(every) => {
+                let id = id.clone();
+                tasks
+                    .set
+                    .spawn(async move { engine.run_heartbeat(id, every).await })
+            }
+            None => {
+                let spread = config.interval.min(Duration::from_secs(30)) / count * index;
+                tasks
+                    .set
+                    .spawn(async move { engine.run_monitor(config, spread).await })
+            }
+        };
+        tasks.monitors.insert(id.clone(), handle);
+        // Reap tasks that ended (replaced or removed monitors) so the set does not grow.
+        while tasks.set.try_join_next().is_some() {}
     }
 
-    async fn run_monitor(
-        &self,
-        monitor: MonitorConfig,
-        clients: Arc<check::Clients>,
-        first: Duration,
-    ) {
+    /// Applies a new list of monitors: removed ones stop, changed ones restart, new ones
+    /// start; unchanged monitors keep running undisturbed, state and timers included.
+    pub fn reconfigure(&self, monitors: Vec<MonitorConfig>) -> Result<()> {
+        let mut saved = self.shared.store.monitor_states()?;
+        let paused_monitors = self.shared.store.paused_monitors()?;
+        let mut restart = Vec::new();
+        let mut removed = Vec::new();
+        {
+            let mut st = lock(&self.shared.state);
+            let wanted: BTreeMap<MonitorId, MonitorConfig> =
+                monitors.into_iter().map(|m| (m.id(), m)).collect();
+            st.monitors.retain(|id, _| {
+                let keep = wanted.contains_key(id);
+                if !keep {
+                    removed.push(id.clone());
+                }
+                keep
+            });
+            for (id, config) in wanted {
+                match st.monitors.get_mut(&id) {
+                    Some(entry) if check_key(&entry.config) == check_key(&config) => {
+                        // Same checks; only the name's spelling or position may differ.
+                        entry.config = config;
+                    }
+                    Some(entry) => {
+                        let state = entry.state.clone();
+                        let paused = entry.paused;
+                        *entry = MonitorEntry::new(config, state, paused);
+                        restart.push(id);
+                    }
+                    None => {
+                        let state = saved.remove(&id).unwrap_or_default();
+                        let paused = paused_monitors.contains(id.as_str());
+                        st.monitors
+                            .insert(id.clone(), MonitorEntry::new(config, state, paused));
+                        restart.push(id);
+                    }
+                }
+            }
+        }
+        {
+            let mut tasks = lock(&self.shared.tasks);
+            for id in &removed {
+                if let Some(handle) = tasks.monitors.remove(id) {
+                    handle.abort();
+                }
+            }
+        }
+        let count = restart.len().max(1) as u32;
+        for (index, id) in restart.iter().enumerate() {
+            self.spawn_monitor(id, index as u32, count);
+        }
+        self.ensure_heartbeat_listener();
+        tracing::info!(
+            restarted = restart.len(),
+            removed = removed.len(),
+            "monitors reconfigured"
+        );
+        self.publish(EngineEvent::Monitors {
+            monitors: self.views(),
+        });
+        self.refresh_summary();
+        Ok(())
+    }
+
+    /// Pauses or resumes one monitor, persisted.
+    pub async fn set_monitor_paused(&self, id: &str, paused: bool) -> Result<MonitorView> {
+        let id = MonitorId(id.to_owned());
+        if !lock(&self.shared.state).monitors.contains_key(&id) {
+            return Err(EngineError::UnknownMonitor(id.0));
+        }
+        self.shared
+            .store
+            .set_monitor_paused(id.as_str(), paused)
+            .await?;
+        if let Some(entry) = lock(&self.shared.state).monitors.get_mut(&id) {
+            entry.paused = paused;
+            entry.unknown = None;
+        }
+        tracing::info!(monitor = %id, paused, "monitor paused/resumed");
+        self.spawn_monitor(&id, 0, 1);
+        let view = self.view(&id);
+        self.publish(EngineEvent::Monitor {
+            monitor: view.clone(),
+        });
+        self.refresh_summary();
+        Ok(view)
+    }
+
+    async fn run_monitor(&self, monitor: MonitorConfig, first: Duration) {
         let id = monitor.id();
         let probe = check::Probe::from_monitor(&monitor);
+        let host = probe.host_key();
+        let host_limit = self.shared.limits.host(&host);
         let mut paused = self.shared.paused.subscribe();
         tokio::time::sleep(first).await;
         loop {
@@ -173,7 +425,18 @@ impl Engine {
                 }
                 continue;
             }
-            let result = probe.run(&clients).await;
+            let started = Instant::now();
+            let result = {
+                // The host's permit first: a slow host queues its own checks without
+                // holding slots that other hosts' checks could use.
+                let Ok(_host) = host_limit.acquire().await else {
+                    return;
+                };
+                let Ok(_slot) = self.shared.limits.global.acquire().await else {
+                    return;
+                };
+                probe.run(&self.shared.clients).await
+            };
             // A pause that arrived during the check wins: its result would be stale.
             if *paused.borrow() {
                 continue;
@@ -182,19 +445,219 @@ impl Engine {
             let wait = if retry_soon {
                 FAST_RETRY.min(monitor.interval)
             } else {
-                monitor.interval
+                jittered(monitor.interval)
             };
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep_until(started + wait) => {}
                 changed = paused.changed() => if changed.is_err() { return },
             }
         }
     }
 
+    /// A push monitor: nothing to poll, only a deadline that each ping moves forward.
+    async fn run_heartbeat(&self, id: MonitorId, every: Duration) {
+        let (mut pinged, last) = {
+            let st = lock(&self.shared.state);
+            let Some(entry) = st.monitors.get(&id) else {
+                return;
+            };
+            let Some(pinged) = entry.pinged.as_ref().map(watch::Sender::subscribe) else {
+                return;
+            };
+            (pinged, entry.state.last_checked_at)
+        };
+        // After a restart the deadline counts from the last ping, not from now.
+        let since_last = last
+            .map(|l| OffsetDateTime::now_utc() - l)
+            .and_then(|d| Duration::try_from(d).ok())
+            .unwrap_or_default();
+        let mut deadline = Instant::now() + every.saturating_sub(since_last);
+        let mut paused = self.shared.paused.subscribe();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    if *paused.borrow() || self.shared.network.waking() {
+                        // Nobody could have pinged a sleeping laptop: give the job time.
+                        deadline = Instant::now() + crate::network::WAKE_GRACE;
+                        continue;
+                    }
+                    let missed = CheckResult {
+                        at: OffsetDateTime::now_utc(),
+                        ok: false,
+                        latency_ms: None,
+                        error: Some(format!(
+                            "no heartbeat for {} (expected at least every {})",
+                            crate::notify::human_duration(
+                                time::Duration::try_from(every.max(since_last))
+                                    .unwrap_or(time::Duration::MAX)
+                            ),
+                            humantime::format_duration(every),
+                        )),
+                        outcomes: Vec::new(),
+                        unreachable: false,
+                    };
+                    self.record(&id, missed).await;
+                    deadline = Instant::now() + every;
+                }
+                changed = pinged.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    deadline = Instant::now() + every;
+                }
+                changed = paused.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    /// A ping from a heartbeat monitor's job: `ok = false` when the job reports failure.
+    pub async fn heartbeat(&self, id: &str, ok: bool, message: Option<String>) -> Result<()> {
+        let id = MonitorId(id.to_owned());
+        let pinged = {
+            let st = lock(&self.shared.state);
+            let entry = st
+                .monitors
+                .get(&id)
+                .ok_or_else(|| EngineError::UnknownMonitor(id.0.clone()))?;
+            entry
+                .pinged
+                .clone()
+                .ok_or_else(|| EngineError::NotHeartbeat(id.0.clone()))?
+        };
+        if self.paused() {
+            return Ok(());
+        }
+        let result = CheckResult {
+            at: OffsetDateTime::now_utc(),
+            ok,
+            latency_ms: None,
+            error: (!ok).then(|| message.unwrap_or_else(|| "the job reported a failure".into())),
+            outcomes: Vec::new(),
+            unreachable: false,
+        };
+        self.record(&id, result).await;
+        pinged.send_replace(());
+        Ok(())
+    }
+
+    /// Where heartbeat pings are accepted, once the listener is up.
+    pub fn heartbeat_addr(&self) -> Option<SocketAddr> {
+        *lock(&self.shared.heartbeat_addr)
+    }
+
+    /// Starts the heartbeat listener the first time a heartbeat monitor exists.
+    fn ensure_heartbeat_listener(&self) {
+        let wanted = lock(&self.shared.state)
+            .monitors
+            .values()
+            .any(|m| m.config.heartbeat.is_some());
+        if !wanted || self.heartbeat_addr().is_some() {
+            return;
+        }
+        let listen = self.shared.heartbeats.listen;
+        let token = match &self.shared.heartbeats.token {
+            None => None,
+            Some(r) => match crate::secret::SecretSource::resolve(&crate::secret::SystemSecrets, r)
+            {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    self.add_notice(format!("Heartbeat pings are refused: {e}"));
+                    return;
+                }
+            },
+        };
+        let listener = match std::net::TcpListener::bind(listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+        {
+            Ok(l) => l,
+            Err(e) => {
+                self.add_notice(format!(
+                    "Heartbeat monitors cannot be pinged: cannot listen on {listen}: {e}"
+                ));
+                return;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(listen);
+        *lock(&self.shared.heartbeat_addr) = Some(addr);
+        tracing::info!(%addr, "accepting heartbeats");
+        let engine = self.clone();
+        lock(&self.shared.tasks)
+            .set
+            .spawn(async move { crate::heartbeat::serve(listener, engine, token).await });
+    }
+
+    /// Notices the machine waking from sleep so the failures that follow are not trusted.
+    async fn watch_sleep(&self) {
+        loop {
+            tokio::time::sleep(SLEEP_TICK).await;
+            if self.shared.network.tick() {
+                tracing::info!(
+                    "this computer woke from sleep; failures are not trusted for a minute"
+                );
+                self.refresh_summary();
+            }
+        }
+    }
+
+    /// Writes routine results in batches: once a second, or at once when many are waiting.
+    async fn flush_results(&self) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(FLUSH_EVERY) => {}
+                () = self.shared.flush_now.notified() => {}
+            }
+            self.flush_pending().await;
+        }
+    }
+
+    async fn flush_pending(&self) {
+        self.flush(None::<WriteJob<()>>).await;
+    }
+
+    /// Writes the waiting results, then `also` in the same transaction. With `also` (an
+    /// incident opening or closing) the commit waits for the disk; otherwise it need not.
+    async fn flush<T: Send + 'static>(&self, also: Option<WriteJob<T>>) -> Option<T> {
+        let _order = self.shared.flushing.lock().await;
+        let batch = std::mem::take(&mut *lock(&self.shared.pending));
+        if batch.is_empty() && also.is_none() {
+            return None;
+        }
+        let durable = also.is_some();
+        let job = move |tx: &rusqlite::Transaction<'_>| {
+            for p in &batch {
+                store::record_result(tx, &p.id, &p.result, &p.state)?;
+            }
+            also.map(|f| f(tx)).transpose()
+        };
+        let written = if durable {
+            self.shared.store.write(job).await
+        } else {
+            self.shared.store.write_relaxed(job).await
+        };
+        match written {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot save check results");
+                None
+            }
+        }
+    }
+
+    fn enqueue(&self, pending: Pending) {
+        let waiting = {
+            let mut p = lock(&self.shared.pending);
+            p.push(pending);
+            p.len()
+        };
+        if waiting >= FLUSH_AT {
+            self.shared.flush_now.notify_one();
+        }
+    }
+
     /// Keeps the database small: roll-ups, then retention, every few minutes.
     async fn maintain_history(&self) {
-        let keep_raw =
-            i64::try_from(self.shared.config.history.keep_raw.as_millis()).unwrap_or(i64::MAX);
+        let keep_raw = i64::try_from(self.shared.keep_raw.as_millis()).unwrap_or(i64::MAX);
         loop {
             let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
             if let Err(e) = self.shared.store.maintain_history(now_ms, keep_raw).await {
@@ -207,76 +670,86 @@ impl Engine {
     /// Folds a result into the monitor's state, persists both, and announces what changed.
     /// Returns whether the monitor is failing but not yet down (so it deserves a fast retry).
     async fn record(&self, id: &MonitorId, result: CheckResult) -> bool {
-        let (config, state, transition, flapping, settled) = {
+        if result.unreachable {
+            if let Some(reason) = self.blame_local_network(id).await {
+                self.mark_unknown(id, reason);
+                return false;
+            }
+        } else {
+            self.shared.network.network_works();
+        }
+        let (config, state, transition, flapping, settled, visible_change) = {
             let mut st = lock(&self.shared.state);
             let Some(entry) = st.monitors.get_mut(id) else {
                 return false;
             };
+            let was_unknown = entry.unknown.take().is_some();
+            let before = entry.state.status;
             let transition = entry.state.apply(
                 &result,
-                entry.config.failure_threshold,
+                entry.config.effective_failure_threshold(),
                 entry.config.success_threshold,
             );
             let (flapping, settled) = match transition {
                 Transition::None => (Flapping::No, entry.flap.settle(result.at)),
                 _ => (entry.flap.change(result.at), false),
             };
+            let config = facts(&entry.config);
             (
-                entry.config.clone(),
+                config,
                 entry.state.clone(),
                 transition,
                 flapping,
                 settled,
+                was_unknown || before != entry.state.status,
             )
         };
         let retry_soon = !result.ok && state.status != MonitorStatus::Down;
         let now_up = state.status == MonitorStatus::Up;
         let dedup_key = format!("monitor:{id}");
-        let write_id = id.clone();
-        let title = format!("{} is down", config.name());
+        let title = format!("{} is down", config.name);
         let severity = config.severity;
         let evidence = result.error.clone().unwrap_or_default();
         let at = result.at;
-        let job = move |tx: &rusqlite::Transaction<'_>| {
-            store::record_result(tx, &write_id, &result, &state)?;
-            match transition {
-                Transition::WentDown => Ok(Some(store::open_incident(
-                    tx, &dedup_key, &title, severity, at, &evidence,
-                )?)),
-                Transition::CameUp { down_for } => {
+        self.enqueue(Pending {
+            id: id.clone(),
+            result,
+            state,
+        });
+        // An incident opening or closing is written at once and must survive a power cut;
+        // routine results wait for the next batch.
+        let incident = match transition {
+            Transition::None => None,
+            Transition::WentDown => self
+                .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
+                    Ok(Some(store::open_incident(
+                        tx, &dedup_key, &title, severity, at, &evidence,
+                    )?))
+                })))
+                .await
+                .flatten(),
+            Transition::CameUp { down_for } => self
+                .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
                     let detail =
                         format!("back up after {}", crate::notify::human_duration(down_for));
                     Ok(store::resolve_incident(tx, &dedup_key, at, &detail)?
                         .map(OpenedIncident::Existing))
-                }
-                Transition::None => Ok(None),
-            }
-        };
-        // An incident opening or closing must survive a power cut; a routine result need not.
-        let written = if transition == Transition::None {
-            self.shared.store.write_relaxed(job).await
-        } else {
-            self.shared.store.write(job).await
-        };
-        let incident = match written {
-            Ok(incident) => incident,
-            Err(e) => {
-                tracing::error!(monitor = %id, error = %e, "cannot save a check result");
-                None
-            }
+                })))
+                .await
+                .flatten(),
         };
         self.publish(EngineEvent::Monitor {
             monitor: self.view(id),
         });
         if settled {
-            self.notify(Notification::settled(config.name(), now_up))
+            self.notify(Notification::settled(&config.name, now_up))
                 .await;
         }
         if let Flapping::Started { changes } = flapping {
-            let within = config.flap.as_ref().map_or(Duration::ZERO, |f| f.within);
+            let within = config.flap_within;
             tracing::warn!(monitor = %id, changes, "monitor flapping");
             self.notify(Notification::flapping(
-                config.name(),
+                &config.name,
                 changes,
                 time::Duration::try_from(within).unwrap_or(time::Duration::MAX),
             ))
@@ -298,7 +771,7 @@ impl Engine {
                     .and_then(|m| m.state.last_error.clone());
                 self.publish(EngineEvent::Incident { incident });
                 self.notify(Notification::down(
-                    config.name(),
+                    &config.name,
                     config.severity,
                     last_error.as_deref(),
                 ))
@@ -307,19 +780,22 @@ impl Engine {
             (Transition::CameUp { down_for }, Some(OpenedIncident::Existing(incident))) => {
                 tracing::info!(monitor = %id, incident = incident.id, "monitor back up");
                 self.publish(EngineEvent::Incident { incident });
-                self.notify(Notification::up(config.name(), *down_for))
-                    .await;
+                self.notify(Notification::up(&config.name, *down_for)).await;
             }
             _ => {}
         }
-        self.refresh_summary();
+        // The summary depends only on statuses: recomputing it (a pass over every monitor)
+        // for a routine result would make each check cost O(monitors).
+        if visible_change {
+            self.refresh_summary();
+        }
         retry_soon
     }
 
     /// Shows `notification` unless muted. Native notification calls may block (D-Bus), so
     /// they run off the async workers.
     async fn notify(&self, notification: Notification) {
-        if !self.shared.config.notifications.enabled {
+        if !self.shared.notifications {
             return;
         }
         let now = OffsetDateTime::now_utc();
@@ -383,17 +859,69 @@ impl Engine {
             })
     }
 
+    fn views(&self) -> Vec<MonitorView> {
+        let paused = *self.shared.paused.borrow();
+        lock(&self.shared.state)
+            .monitors
+            .iter()
+            .map(|(id, e)| monitor_view(id, e, paused))
+            .collect()
+    }
+
+    /// Whether an unreachable target is more likely this machine's fault. Other hosts are
+    /// probed only when this failure would otherwise open an incident.
+    async fn blame_local_network(&self, id: &MonitorId) -> Option<String> {
+        let others = {
+            let st = lock(&self.shared.state);
+            let entry = st.monitors.get(id)?;
+            let would_alert = entry.state.status != MonitorStatus::Down
+                && entry.state.consecutive_failures + 1
+                    >= entry.config.effective_failure_threshold();
+            let own = check::Probe::from_monitor(&entry.config).host_key();
+            let mut others: Vec<(String, u16)> = Vec::new();
+            if would_alert {
+                for other in st.monitors.values() {
+                    if other.state.status != MonitorStatus::Up || other.paused {
+                        continue;
+                    }
+                    let probe = check::Probe::from_monitor(&other.config);
+                    if let Some(addr) = probe.address() {
+                        if probe.host_key() != own && !others.contains(&addr) {
+                            others.push(addr);
+                        }
+                    }
+                }
+            }
+            others
+        };
+        self.shared.network.local_problem(others).await
+    }
+
+    fn mark_unknown(&self, id: &MonitorId, reason: String) {
+        let changed = {
+            let mut st = lock(&self.shared.state);
+            let Some(entry) = st.monitors.get_mut(id) else {
+                return;
+            };
+            entry.unknown.replace(reason.clone()).as_ref() != Some(&reason)
+        };
+        if changed {
+            tracing::warn!(monitor = %id, %reason, "failure not trusted");
+        }
+        self.publish(EngineEvent::Monitor {
+            monitor: self.view(id),
+        });
+        self.refresh_summary();
+    }
+
     pub fn snapshot(&self) -> Result<Snapshot> {
         let incidents = self.shared.store.recent_incidents(RECENT_INCIDENTS)?;
         let paused = *self.shared.paused.borrow();
         let now = OffsetDateTime::now_utc();
+        let monitors = self.views();
         let st = lock(&self.shared.state);
         Ok(Snapshot {
-            monitors: st
-                .monitors
-                .iter()
-                .map(|(id, e)| monitor_view(id, e, paused))
-                .collect(),
+            monitors,
             incidents,
             mute: st.mute.current(now),
             paused,
@@ -418,12 +946,9 @@ impl Engine {
         self.shared.paused.send_replace(paused);
         tracing::info!(paused, "monitoring paused/resumed");
         self.publish(EngineEvent::Paused { paused });
-        let ids: Vec<MonitorId> = lock(&self.shared.state).monitors.keys().cloned().collect();
-        for id in ids {
-            self.publish(EngineEvent::Monitor {
-                monitor: self.view(&id),
-            });
-        }
+        self.publish(EngineEvent::Monitors {
+            monitors: self.views(),
+        });
         self.refresh_summary();
         Ok(paused)
     }
@@ -458,10 +983,10 @@ impl Engine {
             Health::Alarm
         } else if paused
             || !open.is_empty()
-            || st
-                .monitors
-                .values()
-                .any(|m| matches!(m.state.status, MonitorStatus::Down | MonitorStatus::Unknown))
+            || st.monitors.values().any(|m| {
+                m.unknown.is_some()
+                    || matches!(m.state.status, MonitorStatus::Down | MonitorStatus::Unknown)
+            })
         {
             Health::Degraded
         } else {
@@ -490,10 +1015,11 @@ impl Engine {
         }
     }
 
-    /// Stops every monitor. Writes already handed to the database still complete.
+    /// Stops every monitor and writes the results still waiting for a batch.
     pub async fn shutdown(&self) {
         let mut tasks = std::mem::take(&mut *lock(&self.shared.tasks));
-        tasks.shutdown().await;
+        tasks.set.shutdown().await;
+        self.flush_pending().await;
     }
 }
 
@@ -505,10 +1031,13 @@ fn summarize(st: &State, paused: bool, now: OffsetDateTime) -> String {
         .filter(|m| m.state.status == MonitorStatus::Down)
         .map(|m| m.config.name())
         .collect();
+    let offline = st.monitors.values().find_map(|m| m.unknown.as_deref());
     let mut line = if total == 0 {
         "No monitors configured".to_owned()
     } else if paused {
         "Monitoring paused".to_owned()
+    } else if let Some(reason) = offline {
+        format!("Not alerting: {reason}")
     } else if !down.is_empty() {
         format!("{} of {total} down: {}", down.len(), down.join(", "))
     } else if st
@@ -541,18 +1070,21 @@ fn summarize(st: &State, paused: bool, now: OffsetDateTime) -> String {
 
 fn monitor_view(id: &MonitorId, entry: &MonitorEntry, paused: bool) -> MonitorView {
     let s = &entry.state;
+    let (status, last_error) = if paused || entry.paused {
+        (MonitorStatus::Paused, s.last_error.clone())
+    } else if let Some(reason) = &entry.unknown {
+        (MonitorStatus::Unknown, Some(format!("unknown: {reason}")))
+    } else {
+        (s.status, s.last_error.clone())
+    };
     MonitorView {
         id: id.to_string(),
         name: entry.config.name().to_owned(),
-        target: entry.config.url.clone(),
-        status: if paused {
-            MonitorStatus::Paused
-        } else {
-            s.status
-        },
+        target: entry.config.target(),
+        status,
         last_checked_at: s.last_checked_at,
         latency_ms: s.latency_ms,
-        last_error: s.last_error.clone(),
+        last_error,
         since: s.since,
     }
 }
@@ -561,4 +1093,16 @@ fn monitor_view(id: &MonitorId, entry: &MonitorEntry, paused: bool) -> MonitorVi
 /// whole engine down with it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `interval` give or take 5 %, so monitors that started together drift apart instead of
+/// firing in lockstep forever.
+fn jittered(interval: Duration) -> Duration {
+    use rand::Rng;
+    let spread = interval.as_millis() as u64 / 20;
+    if spread == 0 {
+        return interval;
+    }
+    let offset = rand::rng().random_range(0..=2 * spread);
+    (interval + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
 }

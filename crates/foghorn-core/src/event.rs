@@ -15,6 +15,10 @@ pub enum EngineEvent {
     Monitor {
         monitor: MonitorView,
     },
+    /// The whole list changed (monitors added, removed, paused or resumed together).
+    Monitors {
+        monitors: Vec<MonitorView>,
+    },
     Incident {
         incident: IncidentView,
     },

@@ -5,13 +5,17 @@
 pub mod check;
 pub mod condition;
 pub mod config;
+pub mod config_edit;
 pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod flap;
+pub mod heartbeat;
+pub mod import;
 pub mod incident;
 pub mod monitor;
 pub mod mute;
+pub mod network;
 pub mod notify;
 pub mod paths;
 pub mod secret;

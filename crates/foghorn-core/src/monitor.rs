@@ -192,6 +192,7 @@ mod tests {
             latency_ms: Some(10),
             error: (!ok).then(|| "boom".to_owned()),
             outcomes: vec![],
+            unreachable: false,
         }
     }
 

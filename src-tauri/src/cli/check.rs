@@ -7,13 +7,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use foghorn_core::check::{self, CheckResult, HttpProbe, Probe, TcpProbe, TlsOptions};
+use foghorn_core::check::{self, CheckResult, DnsProbe, HttpProbe, Probe, TcpProbe, TlsOptions};
 use foghorn_core::condition::Condition;
+use foghorn_core::config::FollowRedirects;
 use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The URL to check: http://, https://, or tcp://host:port for a TCP connect.
+    /// The URL to check: http://, https://, tcp://host:port for a TCP connect, or
+    /// dns://resolver[:port] with --query-name for a DNS query.
     pub url: String,
     /// A Gatus-style condition, e.g. "[STATUS] == 200"; repeat for several.
     #[arg(long = "condition", short = 'c', value_name = "CONDITION")]
@@ -36,6 +38,15 @@ pub struct CheckArgs {
     /// Also trust the certificate authorities in this PEM file.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<std::path::PathBuf>,
+    /// Follow redirects to other hosts too (by default only within the same host).
+    #[arg(long)]
+    pub follow_redirects: bool,
+    /// The name a dns:// check asks for.
+    #[arg(long, value_name = "NAME")]
+    pub query_name: Option<String>,
+    /// The record type a dns:// check asks for.
+    #[arg(long, value_name = "TYPE", default_value = "A")]
+    pub query_type: String,
     /// Print one JSON document instead of lines.
     #[arg(long)]
     pub json: bool,
@@ -136,11 +147,38 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
             }))
         }
         ("tcp", _, _) => return Err(format!("{:?}: a TCP check needs tcp://HOST:PORT", args.url)),
+        ("dns", Some(host), port) => {
+            let name = args
+                .query_name
+                .clone()
+                .ok_or_else(|| format!("{:?}: a DNS check needs --query-name NAME", args.url))?;
+            let record_type = args.query_type.to_ascii_uppercase();
+            if !foghorn_core::config::DNS_QUERY_TYPES.contains(&record_type.as_str()) {
+                return Err(format!(
+                    "unknown DNS query type {:?}; use one of {}",
+                    args.query_type,
+                    foghorn_core::config::DNS_QUERY_TYPES.join(", ")
+                ));
+            }
+            let host = host.trim_matches(['[', ']']);
+            let resolver = if host.contains(':') {
+                format!("[{host}]:{}", port.unwrap_or(53))
+            } else {
+                format!("{host}:{}", port.unwrap_or(53))
+            };
+            return Ok(Probe::Dns(DnsProbe {
+                resolver,
+                name,
+                record_type,
+                timeout: args.timeout,
+                conditions,
+            }));
+        }
         (scheme, _, _) => {
             return Err(format!(
-                "{:?}: only http://, https:// and tcp:// URLs can be checked, not {scheme}://",
-                args.url
-            ))
+            "{:?}: only http://, https://, tcp:// and dns:// URLs can be checked, not {scheme}://",
+            args.url
+        ))
         }
     }
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
@@ -165,7 +203,11 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
         tls: TlsOptions {
             insecure: args.insecure,
             ca_file: args.ca_file.clone(),
-            ..TlsOptions::default()
+            redirects: if args.follow_redirects {
+                FollowRedirects::Any
+            } else {
+                FollowRedirects::SameHost
+            },
         },
     }))
 }

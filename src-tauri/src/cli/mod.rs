@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use foghorn_core::config::{self, Config};
 
 mod check;
+mod import;
 pub use check::{check, CheckArgs};
+pub use import::{import, ImportSource};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +50,11 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Convert another tool's configuration into Foghorn monitors (TOML).
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
     },
     /// Serve the demo's flaky endpoint (200, then 503, in turns).
     DemoTarget {

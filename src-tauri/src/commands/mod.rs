@@ -1,3 +1,5 @@
 //! Tauri commands: short adapters from the window to the engine.
 
+pub mod editor;
+pub mod history;
 pub mod monitoring;

@@ -4,8 +4,13 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
+import type { CheckResult } from './bindings/CheckResult';
+import type { ConditionProblem } from './bindings/ConditionProblem';
 import type { EngineEvent } from './bindings/EngineEvent';
 import type { IpcError } from './bindings/IpcError';
+import type { MonitorDraft } from './bindings/MonitorDraft';
+import type { MonitorHistory } from './bindings/MonitorHistory';
+import type { MonitorView } from './bindings/MonitorView';
 import type { Mute } from './bindings/Mute';
 import type { MuteChoice } from './bindings/MuteChoice';
 import type { Snapshot } from './bindings/Snapshot';
@@ -68,6 +73,40 @@ export function setMute(choice: MuteChoice): Promise<Mute> {
 
 export function setPaused(paused: boolean): Promise<boolean> {
   return call<boolean>('set_paused', { paused });
+}
+
+/** The monitor `id` as the editor shows it, or a new monitor's defaults for `null`. */
+export function getMonitorDraft(id: string | null): Promise<MonitorDraft> {
+  return call<MonitorDraft>('get_monitor_draft', { id });
+}
+
+/** `null` when the condition parses, else what is wrong and at which column. */
+export function validateCondition(text: string): Promise<ConditionProblem | null> {
+  return call<ConditionProblem | null>('validate_condition', { text });
+}
+
+/** One check of the draft as it would run once saved. */
+export function testMonitor(draft: MonitorDraft): Promise<CheckResult> {
+  return call<CheckResult>('test_monitor', { draft });
+}
+
+/** Saves the draft (in place of `original`, a monitor id, or as a new monitor); resolves to its id. */
+export function saveMonitor(original: string | null, draft: MonitorDraft): Promise<string> {
+  return call<string>('save_monitor', { original, draft });
+}
+
+export function deleteMonitor(id: string): Promise<void> {
+  return call<void>('delete_monitor', { id });
+}
+
+/** Pauses or resumes one monitor; resolves to the monitor as it is now. */
+export function setMonitorPaused(id: string, paused: boolean): Promise<MonitorView> {
+  return call<MonitorView>('set_monitor_paused', { id, paused });
+}
+
+/** One monitor's uptime and latency history (see docs/ipc.md). */
+export function getMonitorHistory(id: string): Promise<MonitorHistory> {
+  return call<MonitorHistory>('get_monitor_history', { id });
 }
 
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */

@@ -4,8 +4,14 @@
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
 
+import type { CheckResult } from './bindings/CheckResult';
+import type { ConditionOutcome } from './bindings/ConditionOutcome';
+import type { ConditionProblem } from './bindings/ConditionProblem';
 import type { EngineEvent } from './bindings/EngineEvent';
 import type { IncidentView } from './bindings/IncidentView';
+import type { LatencyPoint } from './bindings/LatencyPoint';
+import type { MonitorHistory } from './bindings/MonitorHistory';
+import type { MonitorDraft } from './bindings/MonitorDraft';
 import type { MonitorView } from './bindings/MonitorView';
 import type { Mute } from './bindings/Mute';
 import type { MuteChoice } from './bindings/MuteChoice';
@@ -161,6 +167,81 @@ export function demoSnapshot(variant = ''): Snapshot {
   };
 }
 
+/** A small deterministic generator, so each demo monitor always draws the same history. */
+function random(seed: string): () => number {
+  let h = 2166136261;
+  for (const c of seed) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return () => {
+    h ^= h << 13;
+    h ^= h >>> 17;
+    h ^= h << 5;
+    return (h >>> 0) / 4294967296;
+  };
+}
+
+function share(points: readonly LatencyPoint[]): number | null {
+  const checks = points.reduce((n, p) => n + p.checks, 0);
+  const failures = points.reduce((n, p) => n + p.failures, 0);
+  return checks === 0 ? null : 1 - failures / checks;
+}
+
+/**
+ * A made-up but plausible history for a demo monitor: a daily latency wave with noise, and
+ * failures that fit its story (the flaky one flaps, the status page had a short outage three
+ * hours ago, the paused one stopped 90 minutes ago, the new one has none yet).
+ */
+export function demoHistory(monitor: MonitorView, now: number): MonitorHistory {
+  const rand = random(monitor.id);
+  const bucket = 5 * MIN;
+  const hour = 60 * MIN;
+  const base = monitor.latencyMs ?? 120;
+  const latencyAt = (t: number) =>
+    Math.round(base * (1 + 0.22 * Math.sin((2 * Math.PI * t) / (24 * hour))) * (0.85 + 0.3 * rand()) * (rand() < 0.03 ? 2.2 : 1));
+  const stopped = monitor.status === 'paused' ? 90 * MIN : 0;
+  const empty = monitor.status === 'pending';
+
+  const recent: LatencyPoint[] = [];
+  const current = Math.floor(now / bucket) * bucket;
+  for (let i = 287; i >= 0 && !empty; i--) {
+    const at = current - i * bucket;
+    if (now - at < stopped) continue;
+    if (monitor.id === 'search' && (i < 2 || (i > 200 && i < 216))) continue;
+    const checks = 10;
+    let failures = 0;
+    if (monitor.id === 'flaky') failures = i % 12 === 7 || i % 12 === 8 || i === 0 ? checks : i % 12 === 9 ? 3 : 0;
+    if (monitor.id === 'status-page' && i >= 36 && i <= 38) failures = i === 37 ? checks : 4;
+    if (monitor.id === 'api' && i === 170) failures = 1;
+    recent.push({
+      at: new Date(at).toISOString(),
+      latencyMs: failures === checks ? null : latencyAt(at),
+      checks,
+      failures,
+    });
+  }
+
+  const hourly: LatencyPoint[] = [];
+  const currentHour = Math.floor(now / hour) * hour;
+  for (let i = 167; i >= 0 && !empty; i--) {
+    const at = currentHour - i * hour;
+    if (now - at < stopped) continue;
+    const checks = 120;
+    const failures =
+      monitor.id === 'flaky' ? 24 + Math.floor(rand() * 8) : rand() < 0.04 ? 1 + Math.floor(rand() * 3) : 0;
+    hourly.push({ at: new Date(at).toISOString(), latencyMs: latencyAt(at), checks, failures });
+  }
+
+  const week = share(hourly);
+  const older = (drift: number) => (week === null ? null : Math.min(1, week + drift));
+  return {
+    monitorId: monitor.id,
+    at: new Date(now).toISOString(),
+    uptime: { last24h: share(recent), last7d: week, last30d: older(0.0004), last90d: older(0.0007) },
+    recentBucketSecs: bucket / 1000,
+    recent,
+    hourly,
+  };
+}
+
 function muteFor(choice: MuteChoice): Mute {
   const hours: Partial<Record<MuteChoice, number>> = { oneHour: 1, fourHours: 4, eightHours: 8 };
   if (choice === 'off') return { kind: 'off' };
@@ -168,8 +249,105 @@ function muteFor(choice: MuteChoice): Mute {
   return { kind: 'until', until: new Date(Date.now() + (hours[choice] ?? 1) * 60 * MIN).toISOString() };
 }
 
+function slug(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** What the editor shows for a sample monitor: its target and a couple of conditions. */
+function demoDraft(m: MonitorView): MonitorDraft {
+  return {
+    ...DEFAULT_DRAFT,
+    name: m.name,
+    url: m.target,
+    interval: m.id === 'flaky' ? '5s' : '1m',
+    conditions: m.id === 'api' ? ['[STATUS] == 200', '[RESPONSE_TIME] < 500'] : ['[STATUS] == 200'],
+    severity: m.id === 'api' ? 'critical' : 'major',
+  };
+}
+
+const DEFAULT_DRAFT: MonitorDraft = {
+  name: '',
+  group: null,
+  url: '',
+  interval: '30s',
+  timeout: '10s',
+  method: 'GET',
+  headers: {},
+  body: null,
+  conditions: [],
+  failureThreshold: 2,
+  successThreshold: 1,
+  severity: 'major',
+  insecure: false,
+  followRedirects: 'same-host',
+  heartbeat: null,
+};
+
+const PLACEHOLDERS = ['STATUS', 'RESPONSE_TIME', 'BODY', 'IP', 'CONNECTED', 'CERTIFICATE_EXPIRATION', 'DNS_RCODE'];
+
+/** A rough stand-in for the shell's parser: enough to show the editor's error display. */
+function demoValidate(text: string): ConditionProblem | null {
+  const spaced = /\s(==|!=|<=|>=|<|>)\s/.exec(text);
+  if (!spaced) {
+    const cramped = /==|!=|<=|>=|<|>|=/.exec(text);
+    if (cramped) {
+      const op = cramped[0] === '=' ? '==' : cramped[0];
+      const fixed = `${text.slice(0, cramped.index).trim()} ${op} ${text.slice(cramped.index + cramped[0].length).trim()}`;
+      return { message: `\`${cramped[0]}\` needs a space on both sides: write \`${fixed}\``, column: cramped.index + 1 };
+    }
+    return { message: 'no operator: expected one of ==, !=, <, <=, >, >= with a space on both sides', column: text.trimEnd().length + 1 };
+  }
+  for (const m of text.matchAll(/\[([A-Za-z_]+)\]/g)) {
+    if (!PLACEHOLDERS.includes(m[1].toUpperCase())) {
+      return { message: `unknown placeholder [${m[1]}]`, column: (m.index ?? 0) + 1 };
+    }
+  }
+  return null;
+}
+
+/** Judges conditions against made-up values: 200 in 42 ms, or 503 for the flaky endpoint. */
+function demoTest(draft: MonitorDraft): CheckResult {
+  const down = draft.url.includes('flaky');
+  const values: Record<string, string> = {
+    '[STATUS]': down ? '503' : '200',
+    '[RESPONSE_TIME]': '42',
+    '[BODY]': down ? 'down' : 'ok',
+    '[CONNECTED]': 'true',
+  };
+  const outcomes: ConditionOutcome[] = draft.conditions.map((condition) => {
+    const [left, op, ...rest] = condition.split(/\s+/);
+    const right = rest.join(' ');
+    const seen = values[left.toUpperCase()] ?? '(unavailable)';
+    const [a, b] = [Number(seen), Number(right)];
+    const numeric = !Number.isNaN(a) && !Number.isNaN(b);
+    const compare: Record<string, boolean> = {
+      '==': seen === right,
+      '!=': seen !== right,
+      '<': numeric && a < b,
+      '<=': numeric && a <= b,
+      '>': numeric && a > b,
+      '>=': numeric && a >= b,
+    };
+    return { condition, ok: compare[op] ?? false, resolved: `${left} (${seen}) ${op} ${right}` };
+  });
+  const ok = outcomes.every((o) => o.ok) && (outcomes.length > 0 || !down);
+  return {
+    at: new Date().toISOString(),
+    ok,
+    latencyMs: 42,
+    error: ok ? null : (outcomes.find((o) => !o.ok)?.resolved ?? 'HTTP 503'),
+    outcomes,
+    unreachable: false,
+  };
+}
+
 export function installDemo(variant: string): void {
   const snapshot = demoSnapshot(variant);
+  const drafts = new Map<string, MonitorDraft>(snapshot.monitors.map((m) => [m.id, demoDraft(m)]));
 
   mockIPC(
     (cmd, args) => {
@@ -184,9 +362,63 @@ export function installDemo(variant: string): void {
         case 'set_mute':
           snapshot.mute = muteFor(a.choice as MuteChoice);
           return snapshot.mute;
+        case 'set_monitor_paused': {
+          const i = snapshot.monitors.findIndex((m) => m.id === a.id);
+          if (i === -1) throw { code: 'not_found', message: `No monitor "${String(a.id)}".` };
+          const monitor: MonitorView = {
+            ...snapshot.monitors[i],
+            status: a.paused ? 'paused' : 'pending',
+          };
+          snapshot.monitors = snapshot.monitors.map((m, j) => (j === i ? monitor : m));
+          return monitor;
+        }
         case 'set_paused':
           snapshot.paused = Boolean(a.paused);
           return snapshot.paused;
+        case 'get_monitor_history': {
+          const monitor = snapshot.monitors.find((m) => m.id === a.id);
+          if (!monitor) throw { code: 'not_found', message: `No monitor "${String(a.id)}".` };
+          return demoHistory(monitor, Date.now());
+        }
+        case 'get_monitor_draft': {
+          if (a.id === null) return { ...DEFAULT_DRAFT };
+          const draft = drafts.get(String(a.id));
+          if (!draft) throw { code: 'not_found', message: `there is no monitor named "${String(a.id)}"` };
+          return structuredClone(draft);
+        }
+        case 'validate_condition':
+          return demoValidate(String(a.text));
+        case 'test_monitor':
+          return demoTest(a.draft as MonitorDraft);
+        case 'save_monitor': {
+          const draft = a.draft as MonitorDraft;
+          const id = slug(draft.name);
+          const original = a.original === null ? null : String(a.original);
+          if (id !== original && drafts.has(id)) {
+            throw { code: 'duplicate_name', message: `another monitor is already named "${draft.name}"` };
+          }
+          if (original !== null) drafts.delete(original);
+          drafts.set(id, draft);
+          const previous = snapshot.monitors.find((m) => m.id === original);
+          const monitor: MonitorView = {
+            id,
+            name: draft.name,
+            target: draft.url,
+            status: previous?.status ?? 'pending',
+            lastCheckedAt: previous?.lastCheckedAt ?? null,
+            latencyMs: previous?.latencyMs ?? null,
+            lastError: previous?.lastError ?? null,
+            since: previous?.since ?? null,
+          };
+          snapshot.monitors = previous
+            ? snapshot.monitors.map((m) => (m.id === original ? monitor : m))
+            : [...snapshot.monitors, monitor];
+          return id;
+        }
+        case 'delete_monitor':
+          drafts.delete(String(a.id));
+          snapshot.monitors = snapshot.monitors.filter((m) => m.id !== a.id);
+          return null;
         default:
           throw { code: 'unknown_command', message: `The demo has no command "${cmd}".` };
       }
@@ -201,7 +433,10 @@ export function installDemo(variant: string): void {
   setInterval(() => {
     down = !down;
     const now = new Date().toISOString();
-    const flaky = snapshot.monitors[1];
+    // Found by id: the editor may have added or deleted monitors around it.
+    const index = snapshot.monitors.findIndex((m) => m.id === 'flaky');
+    const flaky = snapshot.monitors[index];
+    if (!flaky) return;
     const monitor: MonitorView = {
       ...flaky,
       status: down ? 'down' : 'up',
@@ -210,7 +445,7 @@ export function installDemo(variant: string): void {
       latencyMs: down ? 3 : 2,
       lastError: down ? 'connection refused (os error 111)' : null,
     };
-    snapshot.monitors[1] = monitor;
+    snapshot.monitors[index] = monitor;
     const incident: IncidentView = down
       ? {
           id: Date.now(),

@@ -25,6 +25,14 @@ describe('applyEvent', () => {
     expect(next.monitors.map((m) => m.id)).toEqual(['api', 'db', 'web']);
   });
 
+  it('replaces the whole list when monitors are added or removed', () => {
+    const next = applyEvent(snapshot(), {
+      type: 'monitors',
+      monitors: [monitor({ id: 'web', name: 'web' })],
+    });
+    expect(next.monitors.map((m) => m.id)).toEqual(['web']);
+  });
+
   it('replaces or appends incidents by id', () => {
     let s = snapshot({ incidents: [incident({ id: 1 })] });
     s = applyEvent(s, { type: 'incident', incident: incident({ id: 2, title: 'db is down' }) });

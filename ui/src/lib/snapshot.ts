@@ -19,6 +19,8 @@ export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
   switch (event.type) {
     case 'monitor':
       return { ...snapshot, monitors: upsertById(snapshot.monitors, event.monitor) };
+    case 'monitors':
+      return { ...snapshot, monitors: event.monitors };
     case 'incident':
       return { ...snapshot, incidents: upsertById(snapshot.incidents, event.incident) };
     case 'mute':

@@ -8,3 +8,12 @@ afterEach(() => {
   cleanup();
   clearMocks();
 });
+
+// jsdom has no layout, hence no ResizeObserver; `bind:clientWidth` needs one to exist.
+if (!('ResizeObserver' in globalThis)) {
+  globalThis.ResizeObserver = class {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  };
+}

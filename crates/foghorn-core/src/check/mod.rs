@@ -1,12 +1,15 @@
 //! One check of one monitor: what was observed and the verdict of its conditions. One module
 //! per kind of target (HTTP, TCP); all end in the same [`CheckResult`].
 
+mod dns;
 mod http;
 mod tcp;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use ts_rs::TS;
 
+pub use dns::{run_dns, DnsProbe};
 pub use http::{http_client, run_http, Clients, HttpProbe, TlsOptions, MAX_BODY};
 pub use tcp::{run_tcp, TcpProbe};
 
@@ -14,8 +17,9 @@ use crate::condition::{Condition, Context};
 use crate::config::MonitorConfig;
 
 /// The verdict on one condition, with the value it was judged on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct ConditionOutcome {
     pub condition: String,
     pub ok: bool,
@@ -24,16 +28,23 @@ pub struct ConditionOutcome {
 }
 
 /// The result of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct CheckResult {
     #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
     pub at: OffsetDateTime,
     pub ok: bool,
+    #[ts(type = "number | null")]
     pub latency_ms: Option<u64>,
     /// Why it failed, in a few words: the transport error, or the first failing condition.
     pub error: Option<String>,
     pub outcomes: Vec<ConditionOutcome>,
+    /// The target could not be reached at all (no connection, no DNS answer, timed out):
+    /// the one kind of failure the local network itself can cause.
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 /// What a monitor checks.
@@ -41,14 +52,44 @@ pub struct CheckResult {
 pub enum Probe {
     Http(HttpProbe),
     Tcp(TcpProbe),
+    Dns(DnsProbe),
 }
 
 impl Probe {
-    /// `tcp://host:port` is a TCP connect check (as in Gatus); anything else is HTTP(S).
+    /// `tcp://host:port` is a TCP connect check and `dns://resolver` a DNS query (as in
+    /// Gatus); anything else is HTTP(S).
     pub fn from_monitor(m: &MonitorConfig) -> Self {
+        if let Some(dns) = DnsProbe::from_monitor(m) {
+            return Probe::Dns(dns);
+        }
         match TcpProbe::from_monitor(m) {
             Some(tcp) => Probe::Tcp(tcp),
             None => Probe::Http(HttpProbe::from_monitor(m)),
+        }
+    }
+
+    /// The host and port this probe connects to, if it connects anywhere.
+    pub fn address(&self) -> Option<(String, u16)> {
+        match self {
+            Probe::Http(p) => {
+                let url = url::Url::parse(&p.url).ok()?;
+                Some((url.host_str()?.to_owned(), url.port_or_known_default()?))
+            }
+            Probe::Tcp(p) => Some((p.host.clone(), p.port)),
+            // DNS is UDP: a TCP connection to the resolver proves nothing.
+            Probe::Dns(_) => None,
+        }
+    }
+
+    /// Which politeness limit this probe counts against: its host.
+    pub fn host_key(&self) -> String {
+        match self {
+            Probe::Http(p) => url::Url::parse(&p.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+            Probe::Tcp(p) => p.host.clone(),
+            Probe::Dns(p) => p.resolver.clone(),
         }
     }
 
@@ -62,9 +103,11 @@ impl Probe {
                     latency_ms: None,
                     error: Some(e),
                     outcomes: Vec::new(),
+                    unreachable: false,
                 },
             },
             Probe::Tcp(p) => run_tcp(p).await,
+            Probe::Dns(p) => run_dns(p).await,
         }
     }
 }
@@ -97,5 +140,6 @@ fn verdict(
         latency_ms: Some(latency_ms),
         error,
         outcomes,
+        unreachable: !ok && ctx.connected == Some(false),
     }
 }

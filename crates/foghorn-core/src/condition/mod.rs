@@ -288,6 +288,11 @@ pub struct ConditionError {
 }
 
 impl ConditionError {
+    /// The 1-based character column of the mistake, for pointing at it under a text field.
+    pub fn column(&self) -> usize {
+        self.offset + 1
+    }
+
     /// Two lines: the condition, then a `^` under the offending character.
     pub fn caret(&self) -> String {
         // Tabs are copied so the caret stays aligned whatever width the terminal gives them.

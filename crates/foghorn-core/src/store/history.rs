@@ -13,6 +13,11 @@ use super::{Result, Store};
 
 const ROLLED_UP_TO: &str = "history.rolled_up_to_ms";
 const HOUR_MS: i64 = 3_600_000;
+/// A failed check counts as down until the next check, but never longer than this: a gap
+/// (the laptop asleep, Foghorn not running) is not evidence of an outage.
+const MAX_DOWN_SPAN_MS: i64 = 5 * 60_000;
+/// Hourly roll-ups are kept this long (two years), enough for any SLA period.
+pub const KEEP_ROLLUPS_MS: i64 = 2 * 366 * 24 * HOUR_MS;
 /// Raw rows deleted per transaction, so retention never holds the writer for long.
 pub const DELETE_BATCH: usize = 5_000;
 
@@ -28,6 +33,16 @@ pub struct HourlyRollup {
     pub latency_avg: Option<i64>,
     pub latency_p95: Option<i64>,
     pub latency_max: Option<i64>,
+    /// Milliseconds of the hour spent failing (each failed check until the next check).
+    pub down_ms: i64,
+}
+
+#[derive(Default)]
+struct HourAcc {
+    checks: i64,
+    failures: i64,
+    down_ms: i64,
+    latencies: Vec<i64>,
 }
 
 fn rolled_up_to(conn: &rusqlite::Connection) -> Result<i64> {
@@ -48,42 +63,66 @@ pub(crate) fn roll_up(tx: &Transaction<'_>, now_ms: i64) -> Result<usize> {
     if until <= from {
         return Ok(0);
     }
-    let mut groups: BTreeMap<(String, i64), (i64, i64, Vec<i64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, i64), HourAcc> = BTreeMap::new();
     {
+        // Results just past `until` are read only as "the next check" that ends a failure.
         let mut stmt = tx.prepare(
-            "SELECT monitor_id, at, ok, latency_ms FROM check_results WHERE at >= ?1 AND at < ?2",
+            "SELECT monitor_id, at, ok, latency_ms FROM check_results
+             WHERE at >= ?1 AND at < ?2 ORDER BY monitor_id, at",
         )?;
-        let mut rows = stmt.query(params![from, until])?;
+        let mut rows = stmt.query(params![from, until + MAX_DOWN_SPAN_MS])?;
+        // The previous row's failure start, waiting for the next row to close it.
+        let mut open_failure: Option<(String, i64)> = None;
         while let Some(row) = rows.next()? {
+            let monitor: String = row.get(0)?;
             let at: i64 = row.get(1)?;
+            if let Some((m, start)) = open_failure.take() {
+                let end = if m == monitor {
+                    at
+                } else {
+                    start + MAX_DOWN_SPAN_MS
+                };
+                add_down(&mut groups, &m, start, end.min(start + MAX_DOWN_SPAN_MS));
+            }
+            if at >= until {
+                continue;
+            }
             let ok: bool = row.get(2)?;
             let latency: Option<i64> = row.get(3)?;
             let entry = groups
-                .entry((row.get(0)?, at.div_euclid(HOUR_MS) * 3600))
-                .or_insert((0, 0, Vec::new()));
-            entry.0 += 1;
-            entry.1 += i64::from(!ok);
-            entry.2.extend(latency);
+                .entry((monitor.clone(), at.div_euclid(HOUR_MS) * 3600))
+                .or_default();
+            entry.checks += 1;
+            entry.failures += i64::from(!ok);
+            entry.latencies.extend(latency);
+            if !ok {
+                open_failure = Some((monitor, at));
+            }
+        }
+        if let Some((m, start)) = open_failure {
+            add_down(&mut groups, &m, start, start + MAX_DOWN_SPAN_MS);
         }
     }
     let written = groups.len();
-    for ((monitor_id, hour), (checks, failures, mut latencies)) in groups {
+    for ((monitor_id, hour), acc) in groups {
+        let mut latencies = acc.latencies;
         latencies.sort_unstable();
         let n = latencies.len();
         let avg = (n > 0).then(|| latencies.iter().sum::<i64>() / n as i64);
         // Nearest-rank percentile.
         let p95 = (n > 0).then(|| latencies[(n * 95).div_ceil(100).max(1) - 1]);
         tx.execute(
-            "INSERT INTO check_hourly(monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO check_hourly(monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max, down_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(monitor_id, hour) DO UPDATE SET
                 checks = checks + excluded.checks,
                 failures = failures + excluded.failures,
+                down_ms = min(down_ms + excluded.down_ms, 3600000),
                 latency_min = min(coalesce(latency_min, excluded.latency_min), coalesce(excluded.latency_min, latency_min)),
                 latency_max = max(coalesce(latency_max, excluded.latency_max), coalesce(excluded.latency_max, latency_max)),
                 latency_avg = coalesce(excluded.latency_avg, latency_avg),
                 latency_p95 = coalesce(excluded.latency_p95, latency_p95)",
-            params![monitor_id, hour, checks, failures, latencies.first(), avg, p95, latencies.last()],
+            params![monitor_id, hour, acc.checks, acc.failures, latencies.first(), avg, p95, latencies.last(), acc.down_ms.min(HOUR_MS)],
         )?;
     }
     tx.execute(
@@ -92,6 +131,36 @@ pub(crate) fn roll_up(tx: &Transaction<'_>, now_ms: i64) -> Result<usize> {
         params![ROLLED_UP_TO, until.to_string()],
     )?;
     Ok(written)
+}
+
+/// Counts `[start, end)` as down in the hour of `start` and, if it crosses the hour, the next.
+fn add_down(groups: &mut BTreeMap<(String, i64), HourAcc>, monitor: &str, start: i64, end: i64) {
+    let mut from = start;
+    while from < end {
+        let hour_end = (from.div_euclid(HOUR_MS) + 1) * HOUR_MS;
+        let to = end.min(hour_end);
+        groups
+            .entry((monitor.to_owned(), from.div_euclid(HOUR_MS) * 3600))
+            .or_default()
+            .down_ms += to - from;
+        from = to;
+    }
+}
+
+/// Deletes roll-ups older than `before_ms`; returns how many. One primary-key range per
+/// monitor, so it costs a seek per monitor however large the table is.
+pub(crate) fn prune_rollups(tx: &Transaction<'_>, before_ms: i64) -> Result<usize> {
+    let monitors: Vec<String> = tx
+        .prepare("SELECT DISTINCT monitor_id FROM check_hourly")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut delete =
+        tx.prepare_cached("DELETE FROM check_hourly WHERE monitor_id = ?1 AND hour < ?2")?;
+    let mut deleted = 0;
+    for monitor in monitors {
+        deleted += delete.execute(params![monitor, before_ms.div_euclid(1000)])?;
+    }
+    Ok(deleted)
 }
 
 /// Deletes up to [`DELETE_BATCH`] raw results older than `before_ms` that are already rolled
@@ -112,7 +181,9 @@ impl Store {
         self.write(move |tx| roll_up(tx, now_ms).map(drop)).await?;
         let before = now_ms - keep_raw_ms;
         while self.write(move |tx| prune_raw(tx, before)).await? == DELETE_BATCH {}
-        Ok(())
+        let old = now_ms - KEEP_ROLLUPS_MS;
+        self.write(move |tx| prune_rollups(tx, old)).await?;
+        self.checkpoint().await
     }
 
     /// The share of successful checks of `monitor_id` since `since_ms`, from roll-ups before
@@ -143,7 +214,7 @@ impl Store {
     pub fn hourly(&self, monitor_id: &str) -> Result<Vec<HourlyRollup>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max
+                "SELECT monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max, down_ms
                  FROM check_hourly WHERE monitor_id = ?1 ORDER BY hour",
             )?;
             let rows = stmt.query_map([monitor_id], |r| {
@@ -156,6 +227,7 @@ impl Store {
                     latency_avg: r.get(5)?,
                     latency_p95: r.get(6)?,
                     latency_max: r.get(7)?,
+                    down_ms: r.get(8)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -217,6 +289,9 @@ mod tests {
                 latency_avg: Some(10),
                 latency_p95: Some(19),
                 latency_max: Some(20),
+                // Failures at minute 10 (until the next check a minute later) and minute 20
+                // (the next check is 40 minutes later: capped at 5 minutes).
+                down_ms: 6 * 60_000,
             }
         );
         assert_eq!((hours[1].checks, hours[1].failures), (1, 0));

@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX check_results_by_time ON check_results(at);
     "#,
+    // 3: monitors paused one by one, and the time each hour spent failing (uptime by time,
+    // not only by count of checks, which a fast retry would skew).
+    r#"
+    CREATE TABLE monitor_paused (
+        monitor_id TEXT PRIMARY KEY
+    ) STRICT, WITHOUT ROWID;
+    ALTER TABLE check_hourly ADD COLUMN down_ms INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -3,6 +3,7 @@
 //! read while the engine writes.
 
 mod history;
+mod history_view;
 mod incidents;
 mod migrations;
 mod monitors;
@@ -14,6 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 pub use history::HourlyRollup;
+pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
 pub use incidents::OpenedIncident;
 pub(crate) use incidents::{open_incident, resolve_incident};
 pub(crate) use monitors::record_result;
@@ -174,6 +176,16 @@ impl Store {
             // Back to full durability for whatever comes next, whatever happened.
             let restored = conn.pragma_update(None, "synchronous", "FULL");
             out.and_then(|v| restored.map(|()| v).map_err(StoreError::from))
+        })
+        .await
+    }
+
+    /// Copies the write-ahead log into the database and truncates it, so the `-wal` file
+    /// stays small however many results were written since.
+    pub async fn checkpoint(&self) -> Result<()> {
+        self.on_writer(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
         })
         .await
     }

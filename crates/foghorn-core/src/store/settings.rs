@@ -48,6 +48,31 @@ impl Store {
         self.write(move |tx| set(tx, PAUSED, if paused { "true" } else { "false" }))
             .await
     }
+
+    /// Monitors paused one by one.
+    pub fn paused_monitors(&self) -> Result<std::collections::HashSet<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT monitor_id FROM monitor_paused")?;
+            let ids = stmt.query_map([], |r| r.get(0))?;
+            Ok(ids.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    pub async fn set_monitor_paused(&self, monitor_id: &str, paused: bool) -> Result<()> {
+        let id = monitor_id.to_owned();
+        self.write(move |tx| {
+            if paused {
+                tx.execute(
+                    "INSERT OR IGNORE INTO monitor_paused(monitor_id) VALUES (?1)",
+                    [&id],
+                )?;
+            } else {
+                tx.execute("DELETE FROM monitor_paused WHERE monitor_id = ?1", [&id])?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +92,19 @@ mod tests {
         assert!(!store.paused().expect("paused"));
         store.set_paused(true).await.expect("set");
         assert!(store.paused().expect("paused"));
+        store
+            .set_monitor_paused("api", true)
+            .await
+            .expect("pause one");
+        store
+            .set_monitor_paused("api", true)
+            .await
+            .expect("twice is fine");
+        assert!(store.paused_monitors().expect("read").contains("api"));
+        store
+            .set_monitor_paused("api", false)
+            .await
+            .expect("resume");
+        assert!(store.paused_monitors().expect("read").is_empty());
     }
 }

@@ -1,0 +1,507 @@
+//! The engine's scheduling against real local servers: reconfiguration, pausing one
+//! monitor, the local-network guard, heartbeats and DNS checks.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use foghorn_core::check::{run_dns, DnsProbe};
+use foghorn_core::condition::Condition;
+use foghorn_core::config::Config;
+use foghorn_core::engine::{Engine, EngineOptions};
+use foghorn_core::event::EngineEvent;
+use foghorn_core::monitor::{MonitorStatus, MonitorView};
+use foghorn_core::network::LocalNetwork;
+use foghorn_core::notify::LogNotifier;
+use foghorn_core::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The OS cannot tell whether there is a route: only the engine's own evidence counts.
+#[derive(Debug)]
+struct UnknownRoute;
+impl LocalNetwork for UnknownRoute {
+    fn has_default_route(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// A laptop with Wi-Fi off.
+#[derive(Debug)]
+struct NoRoute;
+impl LocalNetwork for NoRoute {
+    fn has_default_route(&self) -> Option<bool> {
+        Some(false)
+    }
+}
+
+/// An HTTP target on `ip` answering 200 or 503 as `healthy` says; abort the handle to make
+/// its port refuse connections.
+async fn target(ip: &str, healthy: Arc<AtomicBool>) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind((ip, 0)).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let status = if healthy.load(Ordering::SeqCst) {
+                "200 OK"
+            } else {
+                "503 Down"
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let reply =
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}/"), task)
+}
+
+fn config(text: &str) -> Config {
+    Config::parse(text, Path::new("test.toml")).expect("valid config")
+}
+
+fn start(text: &str, store: Store, network: Arc<dyn LocalNetwork>) -> Engine {
+    Engine::start(
+        config(text),
+        store,
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(network),
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine")
+}
+
+/// Waits until `pred` holds for the monitor `id`, from its events.
+async fn until(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&MonitorView) -> bool,
+) -> MonitorView {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match events.recv().await {
+                Ok(EngineEvent::Monitor { monitor }) if monitor.id == id && pred(&monitor) => {
+                    return monitor
+                }
+                Ok(EngineEvent::Monitors { monitors }) => {
+                    if let Some(m) = monitors.into_iter().find(|m| m.id == id && pred(m)) {
+                        return m;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => panic!("engine gone"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{id}: {what}"))
+}
+
+fn open_incidents(store: &Store) -> i64 {
+    store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM incidents WHERE state != 'resolved'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfigure_keeps_unchanged_monitors_and_starts_new_ones() {
+    let up = Arc::new(AtomicBool::new(true));
+    let (a, _ta) = target("127.0.0.1", up.clone()).await;
+    let (b, _tb) = target("127.0.0.1", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let engine = start(
+        &format!(
+            "[[monitors]]\nname = \"a\"\nurl = \"{a}\"\ninterval = \"1h\"\n\n\
+             [[monitors]]\nname = \"b\"\nurl = \"{b}\"\ninterval = \"1h\"\n"
+        ),
+        store.clone(),
+        Arc::new(UnknownRoute),
+    );
+    let mut events = engine.subscribe();
+    until(&mut events, "a", "a up", |m| m.status == MonitorStatus::Up).await;
+    let a_checked = engine.snapshot().expect("snapshot").monitors[0].last_checked_at;
+
+    // b goes away, c arrives, a is untouched (an hour-long interval: a restart would
+    // check it again at once).
+    let new = config(&format!(
+        "[[monitors]]\nname = \"a\"\nurl = \"{a}\"\ninterval = \"1h\"\n\n\
+         [[monitors]]\nname = \"c\"\nurl = \"{b}\"\ninterval = \"1h\"\n"
+    ));
+    engine.reconfigure(new.monitors).expect("reconfigure");
+    until(&mut events, "c", "c checked", |m| {
+        m.status == MonitorStatus::Up
+    })
+    .await;
+    let snapshot = engine.snapshot().expect("snapshot");
+    let ids: Vec<&str> = snapshot.monitors.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"]);
+    assert_eq!(
+        snapshot.monitors[0].last_checked_at, a_checked,
+        "a was not re-run"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_monitor_stays_paused_across_a_restart() {
+    let up = Arc::new(AtomicBool::new(true));
+    let (url, _t) = target("127.0.0.1", up).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let text = format!("[[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\n");
+    let engine = start(
+        &text,
+        Store::open(dir.path()).expect("store"),
+        Arc::new(UnknownRoute),
+    );
+    let mut events = engine.subscribe();
+    until(&mut events, "api", "up", |m| m.status == MonitorStatus::Up).await;
+    engine.set_monitor_paused("api", true).await.expect("pause");
+    until(&mut events, "api", "paused", |m| {
+        m.status == MonitorStatus::Paused
+    })
+    .await;
+    engine.shutdown().await;
+    drop(engine);
+
+    let engine = start(
+        &text,
+        Store::open(dir.path()).expect("store"),
+        Arc::new(UnknownRoute),
+    );
+    let view = &engine.snapshot().expect("snapshot").monitors[0];
+    assert_eq!(view.status, MonitorStatus::Paused);
+    assert!(engine.set_monitor_paused("nope", true).await.is_err());
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_route_failures_are_unknown_and_open_nothing() {
+    // A port that refuses connections: what every target looks like with Wi-Fi off.
+    let refused = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = refused.local_addr().expect("addr").port();
+    drop(refused);
+    let store = Store::in_memory().expect("store");
+    let engine = start(
+        &format!(
+            "[[monitors]]\nname = \"api\"\nurl = \"http://127.0.0.1:{port}/\"\ninterval = \"1s\"\n"
+        ),
+        store.clone(),
+        Arc::new(NoRoute),
+    );
+    let mut events = engine.subscribe();
+    let view = until(&mut events, "api", "unknown", |m| {
+        m.status == MonitorStatus::Unknown
+    })
+    .await;
+    assert!(
+        view.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no network connection")),
+        "{view:?}"
+    );
+    // Several more attempts: still no incident, and the summary says why.
+    until(&mut events, "api", "still unknown", |m| {
+        m.status == MonitorStatus::Unknown
+    })
+    .await;
+    until(&mut events, "api", "still unknown", |m| {
+        m.status == MonitorStatus::Unknown
+    })
+    .await;
+    assert_eq!(open_incidents(&store), 0);
+    assert!(
+        engine.summary().contains("Not alerting"),
+        "{}",
+        engine.summary()
+    );
+    engine.shutdown().await;
+}
+
+/// Three monitors on three unrelated hosts. `all_fail`: every target vanishes at once, as
+/// when the laptop loses its network; otherwise only the first one does.
+async fn outage(all_fail: bool) -> (i64, MonitorView) {
+    let up = Arc::new(AtomicBool::new(true));
+    let (a, ta) = target("127.0.0.1", up.clone()).await;
+    let (b, tb) = target("127.0.0.2", up.clone()).await;
+    let (c, tc) = target("127.0.0.3", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let engine = start(
+        &format!(
+            "[[monitors]]\nname = \"a\"\nurl = \"{a}\"\ninterval = \"1s\"\n\n\
+             [[monitors]]\nname = \"b\"\nurl = \"{b}\"\ninterval = \"1h\"\n\n\
+             [[monitors]]\nname = \"c\"\nurl = \"{c}\"\ninterval = \"1h\"\n"
+        ),
+        store.clone(),
+        Arc::new(UnknownRoute),
+    );
+    let mut events = engine.subscribe();
+    for id in ["a", "b", "c"] {
+        until(&mut events, id, "up first", |m| {
+            m.status == MonitorStatus::Up
+        })
+        .await;
+    }
+    ta.abort();
+    if all_fail {
+        tb.abort();
+        tc.abort();
+    }
+    let view = until(&mut events, "a", "a judged", |m| {
+        matches!(m.status, MonitorStatus::Unknown | MonitorStatus::Down)
+    })
+    .await;
+    let incidents = open_incidents(&store);
+    engine.shutdown().await;
+    (incidents, view)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_unrelated_hosts_fail_together_the_network_is_blamed() {
+    let (incidents, view) = outage(true).await;
+    assert_eq!(view.status, MonitorStatus::Unknown, "{view:?}");
+    assert!(
+        view.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("local network down")),
+        "{view:?}"
+    );
+    assert_eq!(incidents, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_other_hosts_answer_the_outage_is_real() {
+    let (incidents, view) = outage(false).await;
+    assert_eq!(view.status, MonitorStatus::Down, "{view:?}");
+    assert_eq!(incidents, 1);
+}
+
+/// Sends one heartbeat request and returns the status code and body.
+async fn ping(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let mut req = client.post(format!("http://{addr}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("heartbeat request");
+    (res.status().as_u16(), res.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_pings_failures_and_silence() {
+    std::env::set_var("FOGHORN_TEST_HEARTBEAT_TOKEN", "s3cret");
+    let store = Store::in_memory().expect("store");
+    let engine = start(
+        "[heartbeats]\nlisten = \"127.0.0.1:0\"\ntoken = \"env:FOGHORN_TEST_HEARTBEAT_TOKEN\"\n\n\
+         [[monitors]]\nname = \"Nightly backup\"\nheartbeat = \"10s\"\n",
+        store.clone(),
+        Arc::new(UnknownRoute),
+    );
+    let addr = engine.heartbeat_addr().expect("listening");
+    let mut events = engine.subscribe();
+
+    assert_eq!(ping(addr, "/heartbeat/nightly-backup", None).await.0, 401);
+    assert_eq!(ping(addr, "/heartbeat/nope", Some("s3cret")).await.0, 404);
+    assert_eq!(
+        ping(addr, "/heartbeat/nightly-backup", Some("s3cret")).await,
+        (200, "ok\n".to_owned())
+    );
+    until(&mut events, "nightly-backup", "up", |m| {
+        m.status == MonitorStatus::Up
+    })
+    .await;
+
+    // The job says it failed: down at once, with its message.
+    let (code, _) = ping(
+        addr,
+        "/heartbeat/nightly-backup/fail?msg=disk%20full",
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let down = until(&mut events, "nightly-backup", "down", |m| {
+        m.status == MonitorStatus::Down
+    })
+    .await;
+    assert_eq!(down.last_error.as_deref(), Some("disk full"));
+    assert_eq!(open_incidents(&store), 1);
+
+    // A good run resolves it; then silence for longer than the heartbeat opens a new one.
+    ping(addr, "/heartbeat/nightly-backup", Some("s3cret")).await;
+    until(&mut events, "nightly-backup", "up again", |m| {
+        m.status == MonitorStatus::Up
+    })
+    .await;
+    assert_eq!(open_incidents(&store), 0);
+    let silent = until(&mut events, "nightly-backup", "missed", |m| {
+        m.status == MonitorStatus::Down
+    })
+    .await;
+    assert!(
+        silent
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no heartbeat for")),
+        "{silent:?}"
+    );
+    assert_eq!(open_incidents(&store), 1);
+    engine.shutdown().await;
+}
+
+/// An authoritative DNS server for `example.test` on a free UDP port of 127.0.0.1.
+async fn dns_server() -> SocketAddr {
+    use hickory_server::net::runtime::TokioRuntimeProvider;
+    use hickory_server::proto::rr::rdata::{A, SOA, TXT};
+    use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+    use hickory_server::store::in_memory::InMemoryZoneHandler;
+    use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+
+    let origin = Name::from_str("example.test.").expect("name");
+    let mut zone = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
+        origin.clone(),
+        ZoneType::Primary,
+        AxfrPolicy::Deny,
+    );
+    let soa = SOA::new(
+        Name::from_str("ns.example.test.").expect("name"),
+        Name::from_str("admin.example.test.").expect("name"),
+        1,
+        3600,
+        600,
+        86400,
+        60,
+    );
+    let records = [
+        Record::from_rdata(origin.clone(), 60, RData::SOA(soa)),
+        Record::from_rdata(
+            Name::from_str("api.example.test.").expect("name"),
+            60,
+            RData::A(A(Ipv4Addr::new(192, 0, 2, 10))),
+        ),
+        Record::from_rdata(
+            Name::from_str("example.test.").expect("name"),
+            60,
+            RData::TXT(TXT::new(vec!["v=spf1 -all".into()])),
+        ),
+    ];
+    for r in records {
+        assert!(zone.upsert_mut(r, 1), "record accepted");
+    }
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    let mut server = hickory_server::Server::new(catalog);
+    server.register_socket(socket);
+    // The server runs as long as the test's runtime.
+    tokio::spawn(async move {
+        let _ = server.block_until_done().await;
+    });
+    addr
+}
+
+fn dns_probe(addr: SocketAddr, name: &str, kind: &str, conditions: &[&str]) -> DnsProbe {
+    DnsProbe {
+        resolver: addr.to_string(),
+        name: name.into(),
+        record_type: kind.into(),
+        timeout: Duration::from_secs(3),
+        conditions: conditions
+            .iter()
+            .map(|c| c.parse::<Condition>().expect("condition"))
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_checks_read_rcode_answers_and_ip() {
+    let addr = dns_server().await;
+    let ok = run_dns(&dns_probe(
+        addr,
+        "api.example.test",
+        "A",
+        &[
+            "[DNS_RCODE] == NOERROR",
+            "[BODY] == 192.0.2.10",
+            "[IP] == 192.0.2.10",
+        ],
+    ))
+    .await;
+    assert!(ok.ok, "{ok:?}");
+
+    let txt = run_dns(&dns_probe(
+        addr,
+        "example.test",
+        "TXT",
+        &["[BODY] == pat(*spf1*)"],
+    ))
+    .await;
+    assert!(txt.ok, "{txt:?}");
+
+    let missing = run_dns(&dns_probe(
+        addr,
+        "nope.example.test",
+        "A",
+        &["[DNS_RCODE] == NOERROR"],
+    ))
+    .await;
+    assert!(!missing.ok);
+    assert_eq!(
+        missing.outcomes[0].resolved, "[DNS_RCODE] (NXDOMAIN) == NOERROR",
+        "{missing:?}"
+    );
+
+    // Without conditions: an answer is required.
+    let bare = run_dns(&dns_probe(addr, "nope.example.test", "A", &[])).await;
+    assert!(
+        bare.error
+            .as_deref()
+            .is_some_and(|e| e.contains("NXDOMAIN")),
+        "{bare:?}"
+    );
+
+    // Nobody listening: unreachable, which the network guard may blame on the laptop.
+    let closed = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let closed_addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let gone = run_dns(&dns_probe(closed_addr, "api.example.test", "A", &[])).await;
+    assert!(!gone.ok && gone.unreachable, "{gone:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_monitor_runs_in_the_engine() {
+    let addr = dns_server().await;
+    let store = Store::in_memory().expect("store");
+    let engine = start(
+        &format!(
+            "[[monitors]]\nname = \"dns\"\nurl = \"dns://{addr}\"\ninterval = \"1s\"\n\
+             dns = {{ query_name = \"api.example.test\", query_type = \"A\" }}\n\
+             conditions = [\"[BODY] == 192.0.2.10\"]\n"
+        ),
+        store,
+        Arc::new(UnknownRoute),
+    );
+    let mut events = engine.subscribe();
+    let view = until(&mut events, "dns", "up", |m| m.status == MonitorStatus::Up).await;
+    assert_eq!(view.target, format!("A api.example.test via dns://{addr}"));
+    engine.shutdown().await;
+}
