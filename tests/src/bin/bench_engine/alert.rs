@@ -52,8 +52,9 @@ pub fn run(rt: &tokio::runtime::Runtime, monitors: usize) -> Result<AlertReport>
         )?;
         let mut events = engine.subscribe();
 
-        // Every monitor up first: an outage is a change from a known good state.
-        let up_by = Instant::now() + interval;
+        // Every monitor up first: an outage is a change from a known good state. First
+        // checks are spread over up to an interval.
+        let up_by = Instant::now() + 2 * interval;
         let last_checked = loop {
             let snapshot = engine.snapshot()?;
             if snapshot
@@ -68,7 +69,10 @@ pub fn run(rt: &tokio::runtime::Runtime, monitors: usize) -> Result<AlertReport>
                     .collect::<Vec<_>>();
             }
             if Instant::now() > up_by {
-                bail!("the alert monitors did not all come up within {interval:?}");
+                bail!(
+                    "the alert monitors did not all come up within {:?}",
+                    2 * interval
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
