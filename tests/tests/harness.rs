@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use foghorn_e2e::process::{all_processes, is_alive, live_group_members};
-use nix::unistd::Pid;
 use foghorn_e2e::{wait_until, AppLaunch, AppProcess, Desktop};
+use nix::unistd::Pid;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -101,7 +101,10 @@ fn teardown_leaves_no_processes() -> Result<()> {
     let left: Vec<_> = pids.iter().copied().filter(|p| is_alive(*p)).collect();
     assert!(left.is_empty(), "still alive after teardown: {left:?}");
     assert_eq!(live_mentioning(&dir), Vec::<String>::new());
-    assert!(live_group_members(group).is_empty(), "the app's group outlived teardown");
+    assert!(
+        live_group_members(group).is_empty(),
+        "the app's group outlived teardown"
+    );
     ensure!(!PathBuf::from(&dir).exists(), "temp dir {dir} not removed");
     Ok(())
 }
