@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use foghorn_e2e::process::{all_processes, is_alive};
+use foghorn_e2e::process::{all_processes, is_alive, live_group_members};
 use foghorn_e2e::{wait_until, AppLaunch, AppProcess, Desktop};
+use nix::unistd::Pid;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -80,9 +81,16 @@ fn teardown_leaves_no_processes() -> Result<()> {
             .arg(format!("sleep 300 & exec sleep 301 # {dir}")),
     )?;
     pids.push(app.pid());
-    wait_until(T, "the fake app's grandchild", || {
-        Ok(live_mentioning("sleep 300").first().cloned())
+    // The grandchild is found by process group, not by name: another `sleep 300` elsewhere on
+    // the machine is none of this test's business.
+    let group = Pid::from_raw(app.pid() as i32);
+    let grandchild = wait_until(T, "the fake app's grandchild", || {
+        Ok(live_group_members(group)
+            .into_iter()
+            .find(|p| p.pid != app.pid())
+            .map(|p| p.pid))
     })?;
+    pids.push(grandchild);
     assert!(
         !live_mentioning(&dir).is_empty(),
         "nothing runs from {dir}?"
@@ -93,7 +101,10 @@ fn teardown_leaves_no_processes() -> Result<()> {
     let left: Vec<_> = pids.iter().copied().filter(|p| is_alive(*p)).collect();
     assert!(left.is_empty(), "still alive after teardown: {left:?}");
     assert_eq!(live_mentioning(&dir), Vec::<String>::new());
-    assert_eq!(live_mentioning("sleep 300"), Vec::<String>::new());
+    assert!(
+        live_group_members(group).is_empty(),
+        "the app's group outlived teardown"
+    );
     ensure!(!PathBuf::from(&dir).exists(), "temp dir {dir} not removed");
     Ok(())
 }
