@@ -435,13 +435,15 @@ impl Engine {
                 let Ok(_slot) = self.shared.limits.global.acquire().await else {
                     return;
                 };
-                probe.run(&self.shared.clients).await
+                // Boxed: the check's and record's futures exist only while they run, instead
+                // of being laid out inline in every monitor's long-lived task.
+                Box::pin(probe.run(&self.shared.clients)).await
             };
             // A pause that arrived during the check wins: its result would be stale.
             if *paused.borrow() {
                 continue;
             }
-            let retry_soon = self.record(&id, result).await;
+            let retry_soon = Box::pin(self.record(&id, result)).await;
             let wait = if retry_soon {
                 FAST_RETRY.min(monitor.interval)
             } else {
