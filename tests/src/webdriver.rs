@@ -95,6 +95,9 @@ impl WebDriverSession {
             let caps = caps.clone();
             let url = url.clone();
             async move {
+                // Two crypto providers are compiled in (see tests/Cargo.toml): choose one. A
+                // second install in the same process fails harmlessly.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut builder = ClientBuilder::rustls().context("rustls client")?;
                 builder.capabilities(caps);
                 match builder.connect(&url).await {
