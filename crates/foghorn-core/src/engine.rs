@@ -414,6 +414,10 @@ impl Engine {
     async fn run_monitor(&self, monitor: MonitorConfig, first: Duration) {
         let id = monitor.id();
         let probe = check::Probe::from_monitor(&monitor);
+        let interval = monitor.interval;
+        // The task keeps only the probe: the configuration lives in the monitor's entry, and
+        // a second copy per task is memory that 10,000 monitors notice.
+        drop(monitor);
         let host = probe.host_key();
         let host_limit = self.shared.limits.host(&host);
         let mut paused = self.shared.paused.subscribe();
@@ -445,9 +449,9 @@ impl Engine {
             }
             let retry_soon = Box::pin(self.record(&id, result)).await;
             let wait = if retry_soon {
-                FAST_RETRY.min(monitor.interval)
+                FAST_RETRY.min(interval)
             } else {
-                jittered(monitor.interval)
+                jittered(interval)
             };
             tokio::select! {
                 () = tokio::time::sleep_until(started + wait) => {}
