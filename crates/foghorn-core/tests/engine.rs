@@ -1,5 +1,7 @@
 //! The engine end to end against a local target: notifications for down, up and flapping.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,8 +13,6 @@ use foghorn_core::event::EngineEvent;
 use foghorn_core::monitor::MonitorStatus;
 use foghorn_core::notify::{Notification, Notifier, NotifyError};
 use foghorn_core::store::Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// Keeps every notification it is asked to show.
 #[derive(Debug, Default)]
@@ -26,34 +26,6 @@ impl Notifier for Recorder {
             .push(n.title.clone());
         Ok(())
     }
-}
-
-/// A target answering 200 or 503 as `healthy` says.
-async fn target(healthy: Arc<AtomicBool>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let status = if healthy.load(Ordering::SeqCst) {
-                "200 OK"
-            } else {
-                "503 Down"
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf).await;
-                let _ = s
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        )
-                        .as_bytes(),
-                    )
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}/")
 }
 
 /// Waits for the monitor to report `status`.
@@ -77,7 +49,7 @@ async fn wait_for(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flapping_is_one_notification_not_one_per_change() {
     let healthy = Arc::new(AtomicBool::new(true));
-    let url = target(healthy.clone()).await;
+    let (url, _target) = common::target("127.0.0.1", healthy.clone()).await;
     let config = Config::parse(
         &format!(
             "[[monitors]]\nname = \"Cart\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\nflap = {{ changes = 3, within = \"10m\" }}\n"

@@ -1,10 +1,12 @@
 //! The engine's scheduling against real local servers: reconfiguration, pausing one
 //! monitor, the local-network guard, heartbeats and DNS checks.
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +19,9 @@ use foghorn_core::monitor::{MonitorStatus, MonitorView};
 use foghorn_core::network::LocalNetwork;
 use foghorn_core::notify::LogNotifier;
 use foghorn_core::store::Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use common::target;
 
 /// The OS cannot tell whether there is a route: only the engine's own evidence counts.
 #[derive(Debug)]
@@ -37,30 +39,6 @@ impl LocalNetwork for NoRoute {
     fn has_default_route(&self) -> Option<bool> {
         Some(false)
     }
-}
-
-/// An HTTP target on `ip` answering 200 or 503 as `healthy` says; abort the handle to make
-/// its port refuse connections.
-async fn target(ip: &str, healthy: Arc<AtomicBool>) -> (String, JoinHandle<()>) {
-    let listener = TcpListener::bind((ip, 0)).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let task = tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let status = if healthy.load(Ordering::SeqCst) {
-                "200 OK"
-            } else {
-                "503 Down"
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf).await;
-                let reply =
-                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-                let _ = s.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    (format!("http://{addr}/"), task)
 }
 
 fn config(text: &str) -> Config {
