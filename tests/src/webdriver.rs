@@ -204,6 +204,34 @@ impl WebDriverSession {
         serde_json::from_value(value).with_context(|| format!("text of {css:?}"))
     }
 
+    /// Waits until some element matching `css` has text content (as [`Self::text_contents`]
+    /// reads it) satisfying `pred`, and returns that text. On timeout the error lists what
+    /// was last seen, which is usually the whole story of why.
+    pub async fn wait_for_content(
+        &self,
+        css: &str,
+        pred: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Result<String> {
+        let last = std::sync::Mutex::new(Vec::<String>::new());
+        let found = crate::wait_until_async(timeout, &format!("content of {css:?}"), || {
+            let (last, pred) = (&last, &pred);
+            async move {
+                let texts = self.text_contents(css).await?;
+                let hit = texts.iter().find(|t| pred(t)).cloned();
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = texts;
+                Ok(hit)
+            }
+        })
+        .await;
+        found.with_context(|| {
+            format!(
+                "last seen: {:?}",
+                last.lock().map(|l| l.clone()).unwrap_or_default()
+            )
+        })
+    }
+
     /// The document title.
     pub async fn title(&self) -> Result<String> {
         Ok(self.client()?.title().await?)

@@ -44,36 +44,6 @@ async fn wait_for_tray_picture(tray: &Tray, want: &str) -> Result<()> {
     .await
 }
 
-/// Waits until some element matching `css` has text content satisfying `pred`; returns it.
-/// Reads `textContent` rather than WebDriver's rendered text, which leaves out what is
-/// clipped (ellipsised names) or in a window that is not on screen.
-async fn wait_for_content(
-    driver: &WebDriverSession,
-    css: &str,
-    pred: impl Fn(&str) -> bool,
-    timeout: Duration,
-) -> Result<String> {
-    let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.replace(/\\s+/g, ' ').trim());";
-    let last = std::sync::Mutex::new(Vec::<String>::new());
-    let found = foghorn_e2e::wait_until_async(timeout, &format!("content of {css:?}"), || {
-        let (last, pred) = (&last, &pred);
-        async move {
-            let value = driver.execute(script, vec![serde_json::json!(css)]).await?;
-            let texts: Vec<String> = serde_json::from_value(value)?;
-            let hit = texts.iter().find(|t| pred(t)).cloned();
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = texts;
-            Ok(hit)
-        }
-    })
-    .await;
-    found.with_context(|| {
-        format!(
-            "last seen: {:?}",
-            last.lock().map(|l| l.clone()).unwrap_or_default()
-        )
-    })
-}
-
 /// A healthy target and a config monitoring it as `name`, written into the desktop's dir.
 async fn monitored(desktop: &Desktop, name: &str) -> Result<(Target, std::path::PathBuf)> {
     let target = Target::start().await?;
@@ -94,13 +64,13 @@ async fn the_window_lists_the_demo_monitor() -> Result<()> {
         .arg("run")
         .arg("--show-window");
     let driver = WebDriverSession::start(&desktop, &launch).await?;
-    let row = wait_for_content(
-        &driver,
-        "[data-testid=monitor-row]",
-        |t| t.contains("Demo: flaky endpoint"),
-        START,
-    )
-    .await?;
+    let row = driver
+        .wait_for_content(
+            "[data-testid=monitor-row]",
+            |t| t.contains("Demo: flaky endpoint"),
+            START,
+        )
+        .await?;
     ensure!(
         row.contains("127.0.0.1"),
         "the demo monitor's target is local: {row}"
@@ -143,12 +113,16 @@ async fn a_monitor_going_down_shows_in_the_window_and_notifies() -> Result<()> {
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     let tray = Tray::find(&desktop, "foghorn", START).await?;
     let up = "[data-testid=monitor-row][data-status=up]";
-    wait_for_content(&driver, up, |t| t.contains("Checkout API"), START).await?;
+    driver
+        .wait_for_content(up, |t| t.contains("Checkout API"), START)
+        .await?;
     wait_for_tray_picture(&tray, "ok").await?;
 
     target.set_healthy(false);
     let down = "[data-testid=monitor-row][data-status=down]";
-    let row = wait_for_content(&driver, down, |t| t.contains("Checkout API"), OUTAGE).await?;
+    let row = driver
+        .wait_for_content(down, |t| t.contains("Checkout API"), OUTAGE)
+        .await?;
     ensure!(row.contains("503"), "the row says why it is down: {row}");
     let n = desktop.wait_for_notification(OUTAGE, |n| n.summary == "Checkout API is down")?;
     ensure!(n.appname == "Foghorn", "from Foghorn: {n:?}");
@@ -160,7 +134,9 @@ async fn a_monitor_going_down_shows_in_the_window_and_notifies() -> Result<()> {
     wait_for_tray_picture(&tray, "alarm").await?;
 
     target.set_healthy(true);
-    wait_for_content(&driver, up, |t| t.contains("Checkout API"), OUTAGE).await?;
+    driver
+        .wait_for_content(up, |t| t.contains("Checkout API"), OUTAGE)
+        .await?;
     let back = desktop.wait_for_notification(OUTAGE, |n| n.summary == "Checkout API is back up")?;
     ensure!(
         back.body.starts_with("Down for "),
@@ -245,13 +221,9 @@ async fn a_broken_config_is_explained_in_the_window() -> Result<()> {
         &app_with_config(&config)?.arg("run").arg("--show-window"),
     )
     .await?;
-    let banner = wait_for_content(
-        &driver,
-        "body",
-        |t| t.contains("Configuration error"),
-        START,
-    )
-    .await?;
+    let banner = driver
+        .wait_for_content("body", |t| t.contains("Configuration error"), START)
+        .await?;
     ensure!(
         banner.contains("foghorn.toml:4:1") && banner.contains("intervall"),
         "the notice names file, line and key: {banner}"
@@ -267,17 +239,21 @@ async fn without_a_notification_daemon_alerts_still_show_in_the_window() -> Resu
     let (target, config) = monitored(&desktop, "Ledger").await?;
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     let up = "[data-testid=monitor-row][data-status=up]";
-    wait_for_content(&driver, up, |t| t.contains("Ledger"), START).await?;
+    driver
+        .wait_for_content(up, |t| t.contains("Ledger"), START)
+        .await?;
     target.set_healthy(false);
     let down = "[data-testid=monitor-row][data-status=down]";
-    wait_for_content(&driver, down, |t| t.contains("Ledger"), OUTAGE).await?;
-    wait_for_content(
-        &driver,
-        "body",
-        |t| t.contains("no notification daemon is running"),
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(down, |t| t.contains("Ledger"), OUTAGE)
+        .await?;
+    driver
+        .wait_for_content(
+            "body",
+            |t| t.contains("no notification daemon is running"),
+            START,
+        )
+        .await?;
     driver.close().await
 }
 
@@ -291,6 +267,8 @@ async fn without_a_tray_host_the_window_opens_and_says_so() -> Result<()> {
     let (_target, config) = monitored(&desktop, "Mail").await?;
     let driver = WebDriverSession::start(&desktop, &app_with_config(&config)?).await?;
     desktop.wait_for_window("^Foghorn$", START)?;
-    wait_for_content(&driver, "body", |t| t.contains("No system tray"), START).await?;
+    driver
+        .wait_for_content("body", |t| t.contains("No system tray"), START)
+        .await?;
     driver.close().await
 }

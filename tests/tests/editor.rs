@@ -45,36 +45,6 @@ const COMMENTS: &[&str] = &[
     "enabled = true   # desktop notifications",
 ];
 
-/// Waits until some element matching `css` has text content satisfying `pred`; returns it.
-/// Reads `textContent` rather than WebDriver's rendered text, which leaves out what is
-/// clipped (ellipsised names) or in a window that is not on screen.
-async fn wait_for_content(
-    driver: &WebDriverSession,
-    css: &str,
-    pred: impl Fn(&str) -> bool,
-    timeout: Duration,
-) -> Result<String> {
-    let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.replace(/\\s+/g, ' ').trim());";
-    let last = std::sync::Mutex::new(Vec::<String>::new());
-    let found = foghorn_e2e::wait_until_async(timeout, &format!("content of {css:?}"), || {
-        let (last, pred) = (&last, &pred);
-        async move {
-            let value = driver.execute(script, vec![serde_json::json!(css)]).await?;
-            let texts: Vec<String> = serde_json::from_value(value)?;
-            let hit = texts.iter().find(|t| pred(t)).cloned();
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = texts;
-            Ok(hit)
-        }
-    })
-    .await;
-    found.with_context(|| {
-        format!(
-            "last seen: {:?}",
-            last.lock().map(|l| l.clone()).unwrap_or_default()
-        )
-    })
-}
-
 /// Waits until nothing matches `css`.
 async fn wait_for_absence(driver: &WebDriverSession, css: &str, timeout: Duration) -> Result<()> {
     foghorn_e2e::wait_until_async(timeout, &format!("{css:?} to be gone"), || async {
@@ -168,13 +138,13 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
         .arg("run")
         .arg("--show-window");
     let driver = WebDriverSession::start(&desktop, &launch).await?;
-    wait_for_content(
-        &driver,
-        "[data-testid=monitor-row][data-status=up]",
-        |t| t.contains("Checkout API"),
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=monitor-row][data-status=up]",
+            |t| t.contains("Checkout API"),
+            START,
+        )
+        .await?;
 
     // Add: a name, a URL, and a condition with the classic mistake.
     driver.click("[data-testid=add-monitor]").await?;
@@ -186,13 +156,13 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
     type_over(&driver, "[data-testid=editor-interval]", "5s").await?;
     driver.click("[data-testid=editor-add-condition]").await?;
     type_over(&driver, "[data-testid=editor-condition]", "[STATUS]==200").await?;
-    let error = wait_for_content(
-        &driver,
-        "[data-testid=editor-condition-error]",
-        |t| t.contains("space on both sides"),
-        STEP,
-    )
-    .await?;
+    let error = driver
+        .wait_for_content(
+            "[data-testid=editor-condition-error]",
+            |t| t.contains("space on both sides"),
+            STEP,
+        )
+        .await?;
     ensure!(
         error.contains('^'),
         "the error points at the character: {error}"
@@ -212,13 +182,13 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
 
     // Test now: one line per condition, with the value it saw.
     driver.click("[data-testid=editor-test]").await?;
-    let line = wait_for_content(
-        &driver,
-        "[data-testid=editor-test-line]",
-        |t| t.contains("[STATUS] (200) == 200"),
-        STEP,
-    )
-    .await?;
+    let line = driver
+        .wait_for_content(
+            "[data-testid=editor-test-line]",
+            |t| t.contains("[STATUS] (200) == 200"),
+            STEP,
+        )
+        .await?;
     ensure!(line.contains('✓'), "a passing line is ticked: {line}");
     ensure!(
         inventory.requests() >= 1,
@@ -231,13 +201,13 @@ async fn a_monitor_is_added_tested_edited_and_deleted_from_the_window() -> Resul
     driver.click("[data-testid=editor-save]").await?;
     wait_for_absence(&driver, "[data-testid=monitor-editor]", STEP).await?;
     let row = "[data-testid=monitor-row][data-monitor-id=inventory]";
-    wait_for_content(
-        &driver,
-        &format!("{row}[data-status=up]"),
-        |t| t.contains("Inventory"),
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(
+            &format!("{row}[data-status=up]"),
+            |t| t.contains("Inventory"),
+            START,
+        )
+        .await?;
     next_frames(&driver).await?;
     desktop.screenshot_window_painted(
         "^Foghorn$",
@@ -309,13 +279,13 @@ async fn the_first_save_in_the_demo_creates_the_configuration_file() -> Result<(
         .arg("run")
         .arg("--show-window");
     let driver = WebDriverSession::start(&desktop, &launch).await?;
-    wait_for_content(
-        &driver,
-        "[data-testid=monitor-row]",
-        |t| t.contains("Demo: flaky endpoint"),
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=monitor-row]",
+            |t| t.contains("Demo: flaky endpoint"),
+            START,
+        )
+        .await?;
     driver
         .wait_for_element("[data-testid=demo-line]", STEP)
         .await?;
@@ -328,13 +298,13 @@ async fn the_first_save_in_the_demo_creates_the_configuration_file() -> Result<(
     wait_for_absence(&driver, "[data-testid=monitor-editor]", STEP).await?;
 
     // The user's monitor replaces the demo's, and the window stops saying it is a demo.
-    wait_for_content(
-        &driver,
-        "[data-testid=monitor-row][data-monitor-id=mine][data-status=up]",
-        |t| t.contains("Mine"),
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=monitor-row][data-monitor-id=mine][data-status=up]",
+            |t| t.contains("Mine"),
+            START,
+        )
+        .await?;
     wait_for_absence(&driver, "[data-testid=demo-line]", STEP).await?;
     wait_for_absence(
         &driver,

@@ -91,20 +91,6 @@ fn expected(data: &Path, monitor: &str) -> Result<[String; 4]> {
     ])
 }
 
-/// Waits until some element matching `css` has a text content satisfying `pred`.
-async fn wait_for_content(
-    driver: &WebDriverSession,
-    css: &str,
-    pred: impl Fn(&str) -> bool,
-    timeout: Duration,
-) -> Result<String> {
-    wait_until_async(timeout, &format!("content of {css:?}"), || async {
-        let texts = driver.text_contents(css).await?;
-        Ok(texts.into_iter().find(|t| pred(t)))
-    })
-    .await
-}
-
 /// Every monitor row's 24 h uptime as shown: (monitor id, figure or None before it loads).
 async fn row_uptimes(driver: &WebDriverSession) -> Result<Vec<(String, Option<String>)>> {
     let value = driver
@@ -227,32 +213,28 @@ async fn a_row_shows_the_latency_and_the_uptime_the_database_has() -> Result<()>
     let driver = WebDriverSession::start(&desktop, &launch(&config, &data)?).await?;
     let row = "[data-testid=monitor-row][data-monitor-id=payments]";
 
-    wait_for_content(&driver, &format!("{row}[data-status=up]"), |_| true, START).await?;
+    driver
+        .wait_for_content(&format!("{row}[data-status=up]"), |_| true, START)
+        .await?;
     let seen = target.requests();
     wait_until_async(START, "three passing checks", || async {
         Ok((target.requests() >= seen + 3).then_some(()))
     })
     .await?;
     target.set_healthy(false);
-    wait_for_content(
-        &driver,
-        &format!("{row}[data-status=down]"),
-        |_| true,
-        OUTAGE,
-    )
-    .await?;
+    driver
+        .wait_for_content(&format!("{row}[data-status=down]"), |_| true, OUTAGE)
+        .await?;
     target.set_healthy(true);
-    wait_for_content(&driver, &format!("{row}[data-status=up]"), |_| true, OUTAGE).await?;
+    driver
+        .wait_for_content(&format!("{row}[data-status=up]"), |_| true, OUTAGE)
+        .await?;
 
     // Paused, the database stops changing and the window catches up with it.
     driver.click("[data-testid=pause-toggle]").await?;
-    wait_for_content(
-        &driver,
-        &format!("{row}[data-status=paused]"),
-        |_| true,
-        START,
-    )
-    .await?;
+    driver
+        .wait_for_content(&format!("{row}[data-status=paused]"), |_| true, START)
+        .await?;
     let uptime = format!("{row} [data-testid=monitor-uptime]");
     let last = std::sync::Mutex::new(None);
     let want = wait_until_async(CATCH_UP, "the row to show the database's uptime", || {
@@ -486,13 +468,13 @@ async fn twenty_monitors_with_a_month_of_history() -> Result<()> {
     let data = desktop.dir().join("data");
     seed(&desktop, &data)?;
     let driver = WebDriverSession::start(&desktop, &launch(&config, &data)?).await?;
-    wait_for_content(
-        &driver,
-        "[data-testid=monitor-row][data-monitor-id=api][data-status=down]",
-        |_| true,
-        OUTAGE,
-    )
-    .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=monitor-row][data-monitor-id=api][data-status=down]",
+            |_| true,
+            OUTAGE,
+        )
+        .await?;
 
     // Every row shows the day's uptime the database has (checks keep coming, so compare
     // until the window has caught up with them).
