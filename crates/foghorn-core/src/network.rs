@@ -160,15 +160,18 @@ impl NetworkGuard {
                 return verdict;
             }
         }
-        let probes = others.into_iter().take(3).map(|(host, port)| async move {
-            tokio::time::timeout(
-                CROSS_CHECK_TIMEOUT,
-                tokio::net::TcpStream::connect((host.as_str(), port)),
-            )
-            .await
-            .is_ok_and(|c| c.is_ok())
-        });
-        let results = futures_join_all(probes).await;
+        let mut probes = tokio::task::JoinSet::new();
+        for (host, port) in others.into_iter().take(3) {
+            probes.spawn(async move {
+                tokio::time::timeout(
+                    CROSS_CHECK_TIMEOUT,
+                    tokio::net::TcpStream::connect((host.as_str(), port)),
+                )
+                .await
+                .is_ok_and(|c| c.is_ok())
+            });
+        }
+        let results = probes.join_all().await;
         let verdict = (!results.iter().any(|ok| *ok)).then(|| {
             format!(
                 "local network down: {} unrelated hosts are unreachable too",
@@ -186,18 +189,6 @@ impl NetworkGuard {
             *cached = None;
         }
     }
-}
-
-/// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<bool> {
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.unwrap_or(false));
-    }
-    out
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
