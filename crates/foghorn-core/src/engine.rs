@@ -896,6 +896,11 @@ impl Engine {
                             others.push(addr);
                         }
                     }
+                    // Only that many are probed: with the whole network down, every
+                    // monitor asks, and scanning them all each time would be quadratic.
+                    if others.len() == crate::network::CROSS_CHECK_HOSTS {
+                        break;
+                    }
                 }
             }
             others

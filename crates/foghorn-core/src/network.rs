@@ -16,6 +16,8 @@ pub const WAKE_GRACE: Duration = Duration::from_secs(60);
 const SLEEP_JUMP: Duration = Duration::from_secs(15);
 /// How long a cross-check of other hosts is trusted before it is repeated.
 const CROSS_CHECK_TTL: Duration = Duration::from_secs(15);
+/// Unrelated hosts probed by a cross-check.
+pub const CROSS_CHECK_HOSTS: usize = 3;
 /// Time allowed for each connection of a cross-check.
 const CROSS_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -161,7 +163,7 @@ impl NetworkGuard {
             }
         }
         let mut probes = tokio::task::JoinSet::new();
-        for (host, port) in others.into_iter().take(3) {
+        for (host, port) in others.into_iter().take(CROSS_CHECK_HOSTS) {
             probes.spawn(async move {
                 tokio::time::timeout(
                     CROSS_CHECK_TIMEOUT,
