@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context, Result};
+use foghorn_core::store::insert_result;
 use foghorn_e2e::target::write_config;
 use foghorn_e2e::{
     artifacts_dir, foghorn_bin, wait_until, wait_until_async, AppLaunch, AppProcess, Desktop,
@@ -60,7 +61,8 @@ fn db_uptime(db: &Connection, monitor: &str, since_ms: i64) -> Result<Option<f64
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let (raw, raw_failed): (i64, i64) = db.query_row(
-        "SELECT count(*), coalesce(sum(NOT ok), 0) FROM check_results WHERE monitor_id = ?1 AND at >= ?2",
+        "SELECT count(*), coalesce(sum(NOT ok), 0) FROM check_results
+         WHERE monitor = (SELECT key FROM monitor_keys WHERE monitor_id = ?1) AND at >= ?2",
         params![monitor, since_ms.max(mark)],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -378,9 +380,6 @@ fn seed(desktop: &Desktop, data: &Path) -> Result<()> {
     // leave the 24 h window while the test runs.
     let raw_from = (now - DAY_MS + 10 * 60_000).div_euclid(HOUR_MS) * HOUR_MS + HOUR_MS;
     {
-        let mut raw = tx.prepare(
-            "INSERT INTO check_results(monitor_id, at, ok, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
         let mut hourly = tx.prepare(
             "INSERT INTO check_hourly(monitor_id, hour, checks, failures, latency_min, latency_avg, latency_p95, latency_max)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -428,7 +427,7 @@ fn seed(desktop: &Desktop, data: &Path) -> Result<()> {
                 let failed = seeded_failure(k, (now - at) / 60_000);
                 let latency = (!failed).then(|| seeded_latency(k, at));
                 let error = failed.then_some("HTTP 503");
-                raw.execute(params![id, at, !failed, latency, error])?;
+                insert_result(&tx, &id, at, !failed, latency, error)?;
                 at += 60_000;
             }
         }

@@ -136,7 +136,8 @@ struct State {
 
 #[derive(Debug)]
 struct MonitorEntry {
-    config: MonitorConfig,
+    /// Shared with the monitor's task, so 10,000 monitors keep one copy of their settings.
+    config: Arc<MonitorConfig>,
     state: MonitorState,
     flap: FlapDetector,
     /// Paused on its own (the global pause is separate).
@@ -160,7 +161,7 @@ impl MonitorEntry {
             });
         let pinged = config.heartbeat.map(|_| watch::channel(()).0);
         MonitorEntry {
-            config,
+            config: Arc::new(config),
             state,
             flap,
             paused,
@@ -214,23 +215,30 @@ impl Engine {
         let paused = store.paused()?;
         let paused_monitors = store.paused_monitors()?;
         let mute = store.mute()?;
-        let monitors = config
-            .monitors
-            .iter()
+        let Config {
+            monitors,
+            notifications,
+            history,
+            heartbeats,
+            scheduler,
+            ..
+        } = config;
+        // Moved, not cloned: with thousands of monitors a second copy is megabytes.
+        let monitors = monitors
+            .into_iter()
             .map(|m| {
                 let id = m.id();
                 let state = saved.remove(&id).unwrap_or_default();
                 let one_paused = paused_monitors.contains(id.as_str());
-                (id, MonitorEntry::new(m.clone(), state, one_paused))
+                (id, MonitorEntry::new(m, state, one_paused))
             })
             .collect();
         let (events, _) = broadcast::channel(4096);
         let (paused_tx, _) = watch::channel(paused);
-        let scheduler = &config.scheduler;
         let shared = Arc::new(Shared {
-            notifications: config.notifications.enabled,
-            keep_raw: config.history.keep_raw,
-            heartbeats: config.heartbeats.clone(),
+            notifications: notifications.enabled,
+            keep_raw: history.keep_raw,
+            heartbeats,
             store,
             notifier,
             events,
@@ -293,7 +301,7 @@ impl Engine {
             let Some(entry) = st.monitors.get(id) else {
                 return;
             };
-            (entry.config.clone(), entry.paused)
+            (Arc::clone(&entry.config), entry.paused)
         };
         let mut tasks = lock(&self.shared.tasks);
         if let Some(old) = tasks.monitors.remove(id) {
@@ -344,7 +352,7 @@ impl Engine {
                 match st.monitors.get_mut(&id) {
                     Some(entry) if check_key(&entry.config) == check_key(&config) => {
                         // Same checks; only the name's spelling or position may differ.
-                        entry.config = config;
+                        entry.config = Arc::new(config);
                     }
                     Some(entry) => {
                         let state = entry.state.clone();
@@ -411,15 +419,12 @@ impl Engine {
         Ok(view)
     }
 
-    async fn run_monitor(&self, monitor: MonitorConfig, first: Duration) {
+    async fn run_monitor(&self, monitor: Arc<MonitorConfig>, first: Duration) {
         let id = monitor.id();
-        let probe = check::Probe::from_monitor(&monitor);
-        let interval = monitor.interval;
-        // The task keeps only the probe: the configuration lives in the monitor's entry, and
-        // a second copy per task is memory that 10,000 monitors notice.
-        drop(monitor);
-        let host = probe.host_key();
-        let host_limit = self.shared.limits.host(&host);
+        let host_limit = self
+            .shared
+            .limits
+            .host(&check::Probe::from_monitor(&monitor).host_key());
         let mut paused = self.shared.paused.subscribe();
         tokio::time::sleep(first).await;
         loop {
@@ -439,9 +444,15 @@ impl Engine {
                 let Ok(_slot) = self.shared.limits.global.acquire().await else {
                     return;
                 };
-                // Boxed: the check's and record's futures exist only while they run, instead
-                // of being laid out inline in every monitor's long-lived task.
-                Box::pin(probe.run(&self.shared.clients)).await
+                // Boxed, with the probe built for this check only: the check's future and the
+                // probe's copies of the URL and conditions exist only while it runs, instead
+                // of in every monitor's long-lived task.
+                Box::pin(async {
+                    check::Probe::from_monitor(&monitor)
+                        .run(&self.shared.clients)
+                        .await
+                })
+                .await
             };
             // A pause that arrived during the check wins: its result would be stale.
             if *paused.borrow() {
@@ -449,9 +460,9 @@ impl Engine {
             }
             let retry_soon = Box::pin(self.record(&id, result)).await;
             let wait = if retry_soon {
-                FAST_RETRY.min(interval)
+                FAST_RETRY.min(monitor.interval)
             } else {
-                jittered(interval)
+                jittered(monitor.interval)
             };
             tokio::select! {
                 () = tokio::time::sleep_until(started + wait) => {}
@@ -675,7 +686,7 @@ impl Engine {
 
     /// Folds a result into the monitor's state, persists both, and announces what changed.
     /// Returns whether the monitor is failing but not yet down (so it deserves a fast retry).
-    async fn record(&self, id: &MonitorId, result: CheckResult) -> bool {
+    async fn record(&self, id: &MonitorId, mut result: CheckResult) -> bool {
         if result.unreachable {
             if let Some(reason) = self.blame_local_network(id).await {
                 self.mark_unknown(id, reason);
@@ -717,6 +728,9 @@ impl Engine {
         let severity = config.severity;
         let evidence = result.error.clone().unwrap_or_default();
         let at = result.at;
+        // The history keeps no condition outcomes: dropped here rather than held in the queue
+        // by each of the thousands of results waiting for the next batch.
+        result.outcomes = Vec::new();
         self.enqueue(Pending {
             id: id.clone(),
             result,

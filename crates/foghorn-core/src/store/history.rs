@@ -64,31 +64,32 @@ pub(crate) fn roll_up(tx: &Transaction<'_>, now_ms: i64) -> Result<usize> {
         return Ok(0);
     }
     let mut groups: BTreeMap<(String, i64), HourAcc> = BTreeMap::new();
-    {
-        // Results just past `until` are read only as "the next check" that ends a failure.
-        let mut stmt = tx.prepare(
-            "SELECT monitor_id, at, ok, latency_ms FROM check_results
-             WHERE at >= ?1 AND at < ?2 ORDER BY monitor_id, at",
-        )?;
-        let mut rows = stmt.query(params![from, until + MAX_DOWN_SPAN_MS])?;
+    let monitors = monitor_keys(tx)?;
+    // One monitor's range of the primary key at a time. Results just past `until` are read
+    // only as "the next check" that ends a failure.
+    let mut stmt = tx.prepare_cached(
+        "SELECT at, ok, latency_ms FROM check_results
+         WHERE monitor = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+    )?;
+    for (key, monitor) in monitors {
+        let mut rows = stmt.query(params![key, from, until + MAX_DOWN_SPAN_MS])?;
         // The previous row's failure start, waiting for the next row to close it.
-        let mut open_failure: Option<(String, i64)> = None;
+        let mut open_failure: Option<i64> = None;
         while let Some(row) = rows.next()? {
-            let monitor: String = row.get(0)?;
-            let at: i64 = row.get(1)?;
-            if let Some((m, start)) = open_failure.take() {
-                let end = if m == monitor {
-                    at
-                } else {
-                    start + MAX_DOWN_SPAN_MS
-                };
-                add_down(&mut groups, &m, start, end.min(start + MAX_DOWN_SPAN_MS));
+            let at: i64 = row.get(0)?;
+            if let Some(start) = open_failure.take() {
+                add_down(
+                    &mut groups,
+                    &monitor,
+                    start,
+                    at.min(start + MAX_DOWN_SPAN_MS),
+                );
             }
             if at >= until {
-                continue;
+                break;
             }
-            let ok: bool = row.get(2)?;
-            let latency: Option<i64> = row.get(3)?;
+            let ok: bool = row.get(1)?;
+            let latency: Option<i64> = row.get(2)?;
             let entry = groups
                 .entry((monitor.clone(), at.div_euclid(HOUR_MS) * 3600))
                 .or_default();
@@ -96,11 +97,11 @@ pub(crate) fn roll_up(tx: &Transaction<'_>, now_ms: i64) -> Result<usize> {
             entry.failures += i64::from(!ok);
             entry.latencies.extend(latency);
             if !ok {
-                open_failure = Some((monitor, at));
+                open_failure = Some(at);
             }
         }
-        if let Some((m, start)) = open_failure {
-            add_down(&mut groups, &m, start, start + MAX_DOWN_SPAN_MS);
+        if let Some(start) = open_failure {
+            add_down(&mut groups, &monitor, start, start + MAX_DOWN_SPAN_MS);
         }
     }
     let written = groups.len();
@@ -163,15 +164,32 @@ pub(crate) fn prune_rollups(tx: &Transaction<'_>, before_ms: i64) -> Result<usiz
     Ok(deleted)
 }
 
+/// Every monitor with raw results: its integer key and its id.
+fn monitor_keys(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT key, monitor_id FROM monitor_keys ORDER BY key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Deletes up to [`DELETE_BATCH`] raw results older than `before_ms` that are already rolled
-/// up; returns how many. Call until it returns less than a batch.
+/// up; returns how many. Call until it returns less than a batch. Each monitor's old results
+/// are the front of its primary-key range, so this reads nothing it does not delete.
 pub(crate) fn prune_raw(tx: &Transaction<'_>, before_ms: i64) -> Result<usize> {
     let limit = before_ms.min(rolled_up_to(tx)?);
-    Ok(tx.execute(
-        "DELETE FROM check_results WHERE id IN
-            (SELECT id FROM check_results WHERE at < ?1 ORDER BY at LIMIT ?2)",
-        params![limit, DELETE_BATCH as i64],
-    )?)
+    let mut delete = tx.prepare_cached(
+        "DELETE FROM check_results WHERE monitor = ?1 AND at < coalesce(
+            (SELECT at FROM check_results WHERE monitor = ?1 AND at < ?2 ORDER BY at
+             LIMIT 1 OFFSET ?3),
+            ?2)",
+    )?;
+    let mut deleted = 0;
+    for (key, _) in monitor_keys(tx)? {
+        deleted += delete.execute(params![key, limit, (DELETE_BATCH - deleted) as i64])?;
+        if deleted == DELETE_BATCH {
+            break;
+        }
+    }
+    Ok(deleted)
 }
 
 impl Store {
@@ -201,7 +219,8 @@ impl Store {
             )?;
             let (raw_checks, raw_failures): (i64, i64) = c.query_row(
                 "SELECT count(*), coalesce(sum(NOT ok), 0) FROM check_results
-                 WHERE monitor_id = ?1 AND at >= ?2",
+                 WHERE monitor = (SELECT key FROM monitor_keys WHERE monitor_id = ?1)
+                   AND at >= ?2",
                 params![monitor_id, since_ms.max(mark)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -238,6 +257,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::monitors::insert_result;
 
     const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00 UTC, an hour boundary
 
@@ -245,10 +265,7 @@ mod tests {
         store
             .write(move |tx| {
                 for (at, ok, latency) in rows {
-                    tx.execute(
-                        "INSERT INTO check_results(monitor_id, at, ok, latency_ms) VALUES ('api', ?1, ?2, ?3)",
-                        params![at, ok, latency],
-                    )?;
+                    insert_result(tx, "api", at, ok, Some(latency), None)?;
                 }
                 Ok(())
             })

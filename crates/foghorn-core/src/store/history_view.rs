@@ -109,7 +109,8 @@ fn raw_buckets(
     let mut stmt = c.prepare_cached(
         "SELECT at / ?4 AS bucket, count(*), coalesce(sum(NOT ok), 0), avg(latency_ms)
          FROM check_results
-         WHERE monitor_id = ?1 AND at >= ?2 AND at <= ?3
+         WHERE monitor = (SELECT key FROM monitor_keys WHERE monitor_id = ?1)
+           AND at >= ?2 AND at <= ?3
          GROUP BY bucket ORDER BY bucket",
     )?;
     let rows = stmt.query_map(params![monitor_id, from_ms, until_ms, width_ms], |r| {
@@ -202,6 +203,7 @@ fn corrupt(what: String) -> StoreError {
 mod tests {
     use super::*;
     use crate::store::history::roll_up;
+    use crate::store::monitors::insert_result;
 
     const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00 UTC, an hour boundary
     const MIN: i64 = 60_000;
@@ -210,11 +212,8 @@ mod tests {
     async fn results(store: &Store, monitor: &'static str, rows: Vec<(i64, bool, Option<i64>)>) {
         store
             .write(move |tx| {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO check_results(monitor_id, at, ok, latency_ms) VALUES (?1, ?2, ?3, ?4)",
-                )?;
                 for (at, ok, latency) in rows {
-                    stmt.execute(params![monitor, at, ok, latency])?;
+                    insert_result(tx, monitor, at, ok, latency, None)?;
                 }
                 Ok(())
             })
@@ -450,15 +449,19 @@ mod tests {
             store
                 .write_blocking(move |tx| {
                     tx.pragma_update(None, "cache_size", -262_144)?;
-                    let mut stmt = tx.prepare(
-                        "INSERT INTO check_results(monitor_id, at, ok, latency_ms) VALUES (?1, ?2, ?3, ?4)",
-                    )?;
                     let ids: Vec<String> = (0..MONITORS).map(|m| format!("monitor-{m}")).collect();
                     let mut at = hour;
                     while at < (hour + HOUR_MS).min(now + 1) {
                         for (m, id) in (0..MONITORS).zip(&ids) {
                             let i = at / EVERY_MS;
-                            stmt.execute(params![id, at + m, (i + m) % 97 != 0, 20 + (i * 7 + m) % 50])?;
+                            insert_result(
+                                tx,
+                                id,
+                                at + m,
+                                (i + m) % 97 != 0,
+                                Some(20 + (i * 7 + m) % 50),
+                                None,
+                            )?;
                         }
                         at += EVERY_MS;
                     }
@@ -476,7 +479,8 @@ mod tests {
             .read(|c| {
                 let mut stmt = c.prepare(
                     "EXPLAIN QUERY PLAN SELECT at / 300000 AS bucket, count(*), sum(NOT ok), avg(latency_ms)
-                     FROM check_results WHERE monitor_id = 'monitor-1' AND at >= 0 AND at <= 1
+                     FROM check_results WHERE monitor = (SELECT key FROM monitor_keys WHERE monitor_id = 'monitor-1')
+                       AND at >= 0 AND at <= 1
                      GROUP BY bucket ORDER BY bucket",
                 )?;
                 let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;

@@ -81,12 +81,41 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     ALTER TABLE check_hourly ADD COLUMN down_ms INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: compact raw results. A monitor's text id in every row, a rowid, and two indexes cost
+    // about 100 bytes a result; keyed by a small integer per monitor and clustered on
+    // (monitor, at) with no rowid, a result is about 20 bytes, and roll-up, pruning and charts
+    // all read one monitor's range of the primary key.
+    r#"
+    CREATE TABLE monitor_keys (
+        key        INTEGER PRIMARY KEY,
+        monitor_id TEXT NOT NULL UNIQUE
+    ) STRICT;
+    INSERT INTO monitor_keys(monitor_id) SELECT DISTINCT monitor_id FROM check_results;
+    CREATE TABLE check_results_v4 (
+        monitor    INTEGER NOT NULL,  -- monitor_keys.key
+        at         INTEGER NOT NULL,  -- unix milliseconds
+        ok         INTEGER NOT NULL,
+        latency_ms INTEGER,
+        error      TEXT,
+        PRIMARY KEY (monitor, at)
+    ) STRICT, WITHOUT ROWID;
+    INSERT OR REPLACE INTO check_results_v4(monitor, at, ok, latency_ms, error)
+        SELECT k.key, r.at, r.ok, r.latency_ms, r.error
+        FROM check_results r JOIN monitor_keys k USING (monitor_id)
+        ORDER BY r.id;
+    DROP TABLE check_results;
+    ALTER TABLE check_results_v4 RENAME TO check_results;
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
 pub fn apply(conn: &mut Connection, label: &Path) -> Result<()> {
+    apply_until(conn, label, CURRENT)
+}
+
+fn apply_until(conn: &mut Connection, label: &Path, until: i64) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > CURRENT {
         return Err(StoreError::TooNew {
@@ -95,11 +124,76 @@ pub fn apply(conn: &mut Connection, label: &Path) -> Result<()> {
             known: CURRENT,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(until as usize)
+        .skip(found as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A raw result read back: monitor id, at, ok, latency, error.
+    type Row = (String, i64, bool, Option<i64>, Option<String>);
+
+    #[test]
+    fn raw_results_survive_the_move_to_compact_keys() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let label = Path::new("test.db");
+        apply_until(&mut conn, label, 3).expect("v3");
+        conn.execute_batch(
+            "INSERT INTO check_results(monitor_id, at, ok, latency_ms, error) VALUES
+                ('api', 1000, 1, 12, NULL),
+                ('web', 1000, 0, NULL, 'connection refused'),
+                ('api', 2000, 0, 30, 'status 500');",
+        )
+        .expect("v3 rows");
+        apply(&mut conn, label).expect("migrate");
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT k.monitor_id, r.at, r.ok, r.latency_ms, r.error
+                 FROM check_results r JOIN monitor_keys k ON k.key = r.monitor
+                 ORDER BY k.monitor_id, r.at",
+            )
+            .expect("prepare")
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![
+                ("api".into(), 1000, true, Some(12), None),
+                (
+                    "api".into(),
+                    2000,
+                    false,
+                    Some(30),
+                    Some("status 500".into())
+                ),
+                (
+                    "web".into(),
+                    1000,
+                    false,
+                    None,
+                    Some("connection refused".into())
+                ),
+            ]
+        );
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, CURRENT);
+    }
 }

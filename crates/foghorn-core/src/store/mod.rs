@@ -18,6 +18,7 @@ pub use history::HourlyRollup;
 pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
 pub use incidents::OpenedIncident;
 pub(crate) use incidents::{open_incident, resolve_incident};
+pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 
 #[derive(Debug, thiserror::Error)]

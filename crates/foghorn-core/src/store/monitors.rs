@@ -49,17 +49,14 @@ pub(crate) fn record_result(
     result: &CheckResult,
     state: &MonitorState,
 ) -> Result<()> {
-    // Cached statements: a batch writes thousands of these in one transaction.
-    tx.prepare_cached(
-        "INSERT INTO check_results(monitor_id, at, ok, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-            id.as_str(),
-            (result.at.unix_timestamp_nanos() / 1_000_000) as i64,
-            result.ok,
-            result.latency_ms.map(|l| l as i64),
-            result.error,
-        ])?;
+    insert_result(
+        tx,
+        id.as_str(),
+        (result.at.unix_timestamp_nanos() / 1_000_000) as i64,
+        result.ok,
+        result.latency_ms.map(|l| l as i64),
+        result.error.as_deref(),
+    )?;
     tx.prepare_cached(
         "INSERT INTO monitor_state(monitor_id, status, consecutive_failures, consecutive_successes,
                                    since, last_checked_at, latency_ms, last_error)
@@ -83,5 +80,29 @@ pub(crate) fn record_result(
         state.latency_ms.map(|l| l as i64),
         state.last_error,
     ])?;
+    Ok(())
+}
+
+/// Writes one raw result, giving the monitor its integer key on its first result. Public so
+/// tools that build a history (benchmarks, tests) write exactly what the engine writes.
+///
+/// Two results of one monitor in the same millisecond keep the later one: the table is keyed
+/// by (monitor, at), and only a heartbeat pinged twice within a millisecond can collide.
+pub fn insert_result(
+    tx: &rusqlite::Transaction<'_>,
+    monitor_id: &str,
+    at_ms: i64,
+    ok: bool,
+    latency_ms: Option<i64>,
+    error: Option<&str>,
+) -> Result<()> {
+    // Cached statements: a batch writes thousands of these in one transaction.
+    tx.prepare_cached("INSERT OR IGNORE INTO monitor_keys(monitor_id) VALUES (?1)")?
+        .execute([monitor_id])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO check_results(monitor, at, ok, latency_ms, error)
+         VALUES ((SELECT key FROM monitor_keys WHERE monitor_id = ?1), ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![monitor_id, at_ms, ok, latency_ms, error])?;
     Ok(())
 }

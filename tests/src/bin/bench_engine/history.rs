@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use foghorn_core::config::Config;
 use foghorn_core::monitor::MonitorId;
-use foghorn_core::store::Store;
+use foghorn_core::store::{insert_result, Store};
 use rusqlite::params;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -42,9 +42,6 @@ pub struct HistoryReport {
     pub maintain_seconds: f64,
     /// Query label → (p50, p95, max) in milliseconds.
     pub queries: Vec<(String, [f64; 3])>,
-    /// Other layouts of the raw results, measured on a tenth of the monitors: label → bytes
-    /// per raw result, all indexes included.
-    pub layouts: Vec<(String, f64)>,
 }
 
 /// A small, fast, seeded generator: the same "random" history on every run.
@@ -129,9 +126,6 @@ pub fn run(rt: &tokio::runtime::Runtime, monitors: usize, days: i64) -> Result<H
             let mut rng = XorShift(0x2545_f491_4f6c_dd1d ^ at as u64);
             store
                 .write_relaxed(move |tx| {
-                    let mut insert = tx.prepare_cached(
-                        "INSERT INTO check_results(monitor_id, at, ok, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?;
                     let mut tick = at;
                     while tick < until {
                         for (i, id) in ids.iter().enumerate() {
@@ -140,7 +134,7 @@ pub fn run(rt: &tokio::runtime::Runtime, monitors: usize, days: i64) -> Result<H
                             let latency = rng.between(15, 60)
                                 + rng.between(0, 400) * i64::from(rng.next().is_multiple_of(20));
                             let error = (!ok).then_some("HTTP 503 Service Unavailable");
-                            insert.execute(params![id, when, ok, latency, error])?;
+                            insert_result(tx, id, when, ok, Some(latency), error)?;
                         }
                         tick += interval_ms;
                     }
@@ -248,80 +242,7 @@ pub fn run(rt: &tokio::runtime::Runtime, monitors: usize, days: i64) -> Result<H
         fill_seconds,
         maintain_seconds,
         queries,
-        layouts: raw_layouts(&ids, interval_ms, keep_raw_ms)?,
     })
-}
-
-/// What a raw result would cost in other table layouts: the same rows (a tenth of the
-/// monitors over the raw window, in time order as the engine writes them) in a scratch
-/// database, measured with `dbstat`. The current layout is measured too, so the numbers
-/// compare like with like.
-fn raw_layouts(ids: &[String], interval_ms: i64, keep_raw_ms: i64) -> Result<Vec<(String, f64)>> {
-    let layouts = [
-        (
-            "as today: rowid table, text monitor id, indexes on (monitor_id, at) and (at)",
-            "CREATE TABLE r(id INTEGER PRIMARY KEY, monitor_id TEXT NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, latency_ms INTEGER, error TEXT) STRICT;
-             CREATE INDEX r_by_monitor ON r(monitor_id, at); CREATE INDEX r_by_time ON r(at);",
-            false,
-        ),
-        (
-            "as today without the (at) index",
-            "CREATE TABLE r(id INTEGER PRIMARY KEY, monitor_id TEXT NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, latency_ms INTEGER, error TEXT) STRICT;
-             CREATE INDEX r_by_monitor ON r(monitor_id, at);",
-            false,
-        ),
-        (
-            "WITHOUT ROWID, primary key (monitor_id, at), text monitor id, no other index",
-            "CREATE TABLE r(monitor_id TEXT NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, latency_ms INTEGER, error TEXT, PRIMARY KEY (monitor_id, at)) STRICT, WITHOUT ROWID;",
-            false,
-        ),
-        (
-            "WITHOUT ROWID, primary key (monitor, at), integer monitor key, no other index",
-            "CREATE TABLE r(monitor_id INTEGER NOT NULL, at INTEGER NOT NULL, ok INTEGER NOT NULL, latency_ms INTEGER, error TEXT, PRIMARY KEY (monitor_id, at)) STRICT, WITHOUT ROWID;",
-            true,
-        ),
-    ];
-    let sample: Vec<&String> = ids.iter().step_by(10).collect();
-    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut out = Vec::new();
-    for (label, schema, integer_key) in layouts {
-        let dir = tempfile::tempdir()?;
-        let mut conn = rusqlite::Connection::open(dir.path().join("layout.db"))?;
-        conn.execute_batch(schema)?;
-        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
-        let mut rows = 0_i64;
-        let tx = conn.transaction()?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO r(monitor_id, at, ok, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut tick = now_ms - keep_raw_ms;
-            while tick < now_ms {
-                for (i, id) in sample.iter().enumerate() {
-                    let when = tick + interval_ms * i as i64 / sample.len() as i64;
-                    let ok = !rng.next().is_multiple_of(1000);
-                    let latency = rng.between(15, 60)
-                        + rng.between(0, 400) * i64::from(rng.next().is_multiple_of(20));
-                    let error = (!ok).then_some("HTTP 503 Service Unavailable");
-                    if integer_key {
-                        insert.execute(params![i as i64 + 1, when, ok, latency, error])?;
-                    } else {
-                        insert.execute(params![id, when, ok, latency, error])?;
-                    }
-                    rows += 1;
-                }
-                tick += interval_ms;
-            }
-        }
-        tx.commit()?;
-        let bytes: i64 = conn.query_row(
-            "SELECT sum(pgsize) FROM dbstat WHERE name NOT LIKE 'sqlite_%'",
-            [],
-            |r| r.get(0),
-        )?;
-        out.push((label.to_owned(), bytes as f64 / rows.max(1) as f64));
-    }
-    Ok(out)
 }
 
 /// p50, p95 (nearest rank) and max.

@@ -651,9 +651,7 @@ fn report(
         println!("|---|---|---|");
         for (name, bytes) in &h.objects {
             let rows = match name.as_str() {
-                "check_results" | "check_results_by_monitor" | "check_results_by_time" => {
-                    h.raw_rows
-                }
+                "check_results" => h.raw_rows,
                 "check_hourly" => h.hourly_rows,
                 _ => 0,
             };
@@ -663,25 +661,6 @@ fn report(
                 "–".to_owned()
             };
             println!("| {name} | {:.1} | {per_row} |", *bytes as f64 / 1e6);
-        }
-        println!();
-        println!("What a raw result would cost in other layouts (the same rows for a tenth of the monitors, in a scratch database; projected to all {} raw results):\n", thousands(h.raw_rows as f64));
-        println!("| layout of the raw results | bytes per result, indexes included | projected raw results | projected database |");
-        println!("|---|---|---|---|");
-        let raw_now: u64 = h
-            .objects
-            .iter()
-            .filter(|(name, _)| name.starts_with("check_results"))
-            .map(|(_, bytes)| bytes)
-            .sum();
-        let rest = (h.file_bytes + h.wal_bytes).saturating_sub(raw_now) as f64;
-        for (label, per_row) in &h.layouts {
-            let raw = per_row * h.raw_rows as f64;
-            println!(
-                "| {label} | {per_row:.0} | {:.0} MB | {:.0} MB |",
-                raw / 1e6,
-                (raw + rest) / 1e6
-            );
         }
         println!();
         println!("| query (200 samples each, random monitors) | p50 | p95 | max |");
