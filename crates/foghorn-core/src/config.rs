@@ -59,6 +59,8 @@ pub struct Config {
     pub heartbeats: HeartbeatsConfig,
     #[serde(default)]
     pub scheduler: SchedulerConfig,
+    #[serde(default)]
+    pub incidents: IncidentsConfig,
 }
 
 /// Limits that keep thousands of monitors from hammering anything, this laptop included.
@@ -193,6 +195,23 @@ pub struct MonitorConfig {
     /// Optional flap detection: `flap = { changes = 4, within = "10m" }`.
     #[serde(default)]
     pub flap: Option<FlapConfig>,
+    /// `"manual"`: the incident stays open after the monitor comes back, until someone
+    /// resolves it (for outages that need a look even once they pass).
+    #[serde(default)]
+    pub resolve: ResolveMode,
+    /// Monitors with the same `incident_group` share one incident, which resolves once every
+    /// one of them is back up.
+    #[serde(default)]
+    pub incident_group: Option<String>,
+}
+
+/// How a monitor's incident resolves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolveMode {
+    #[default]
+    Auto,
+    Manual,
 }
 
 /// The record types a DNS monitor can ask for.
@@ -309,11 +328,52 @@ pub struct NotificationConfig {
     /// Send a native notification when a monitor goes down or comes back.
     #[serde(default = "defaults::yes")]
     pub enabled: bool,
+    /// What someone who is not on call gets for a new incident: `"quiet"` (an ordinary
+    /// notification) or `"none"`.
+    #[serde(default)]
+    pub when_not_on_call: OffCallNotifications,
+    /// A critical incident still rings the alarm through a mute while you are on call.
+    #[serde(default = "defaults::yes")]
+    pub critical_overrides_mute: bool,
+}
+
+/// What someone who is not on call is told about a new incident.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffCallNotifications {
+    #[default]
+    Quiet,
+    None,
+}
+
+/// How incidents are grouped over time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsConfig {
+    /// A signal that fires again within this long after its incident resolved re-opens that
+    /// incident instead of starting a new one ("0s" never re-opens).
+    #[serde(
+        default = "defaults::retrigger_within",
+        deserialize_with = "checked::any_duration"
+    )]
+    pub retrigger_within: Duration,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            retrigger_within: defaults::retrigger_within(),
+        }
+    }
 }
 
 impl Default for NotificationConfig {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            when_not_on_call: OffCallNotifications::default(),
+            critical_overrides_mute: true,
+        }
     }
 }
 
@@ -356,6 +416,9 @@ pub(crate) mod defaults {
     pub fn yes() -> bool {
         true
     }
+    pub fn retrigger_within() -> Duration {
+        Duration::from_secs(30 * 60)
+    }
 }
 
 /// Deserializers that check a value while reading it, so the error carries its position.
@@ -364,6 +427,10 @@ mod checked {
     use std::time::Duration;
 
     /// Durations are written the way people say them: `30s`, `5m`, `1h 30m`.
+    pub fn any_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        duration(d)
+    }
+
     fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text).map_err(|e| {

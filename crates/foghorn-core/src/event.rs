@@ -22,6 +22,15 @@ pub enum EngineEvent {
     Incident {
         incident: IncidentView,
     },
+    /// A loud alert for the person on call: raise the window (without taking the keyboard).
+    Alert {
+        incident: IncidentView,
+    },
+    /// The incidents the alarm rings for changed (empty: silent).
+    Ringing {
+        #[ts(type = "number[]")]
+        incidents: Vec<i64>,
+    },
     Mute {
         mute: Mute,
     },

@@ -1,5 +1,6 @@
-//! Incidents: what the user is told about. A monitor going down opens one, keyed by a stable
-//! dedup key so the same outage never opens two; it resolves when the cause clears.
+//! Incidents: what the user is told about. Signals (a monitor going down; later a feed's
+//! alert) are grouped into incidents by a stable key, so the same outage never opens two; an
+//! incident resolves when every signal in it has cleared, unless its owner resolves by hand.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -84,4 +85,135 @@ pub struct IncidentView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[ts(type = "string | null")]
     pub resolved_at: Option<OffsetDateTime>,
+    /// Who acknowledged it ("Alice Smith", "cli"), while acknowledged or after.
+    pub acked_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    pub acked_at: Option<OffsetDateTime>,
+    /// Quiet until then: no alarm, no repeated notification.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    pub snoozed_until: Option<OffsetDateTime>,
+    /// Who took it ("reassign to me").
+    pub assignee: Option<String>,
+    /// Resolves by itself once every signal has cleared; `false` waits for a person.
+    pub auto_resolve: bool,
+}
+
+impl IncidentView {
+    pub fn is_open(&self) -> bool {
+        self.state != IncidentState::Resolved
+    }
+
+    /// Snoozed at `now`.
+    pub fn snoozed(&self, now: OffsetDateTime) -> bool {
+        self.snoozed_until.is_some_and(|u| now < u)
+    }
+}
+
+/// Something that may be an incident: a monitor failing, an alert firing in a feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// Stable across checks and restarts: `monitor:{id}`, later a feed's fingerprint.
+    pub dedup_key: String,
+    /// Signals with the same group key share one incident (`dedup_key` unless grouped).
+    pub group_key: String,
+    /// `monitor`, `alertmanager`, …
+    pub source: String,
+    /// The incident's title when this signal opens it.
+    pub summary: String,
+    pub severity: Severity,
+    pub link: Option<String>,
+    pub at: OffsetDateTime,
+    /// What was seen: the failing condition's output, latency, first and last failure.
+    pub evidence: String,
+    /// `false`: the incident waits for a person to resolve it when the signal clears.
+    pub auto_resolve: bool,
+}
+
+/// One line of an incident's append-only timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct TimelineEntry {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub at: OffsetDateTime,
+    /// `triggered`, `acknowledged`, `snoozed`, `assigned`, `signal-cleared`, `resolved`,
+    /// `retriggered`, `joined`, `notified`, …
+    pub kind: String,
+    /// Who or what did it: a person, `cli`, `monitor api`.
+    pub actor: String,
+    pub detail: String,
+}
+
+/// A signal as the incident's detail shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SignalView {
+    pub dedup_key: String,
+    pub source: String,
+    pub summary: String,
+    pub severity: Severity,
+    pub link: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// An incident with its evidence: the window's detail view and `foghorn incidents --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct IncidentDetail {
+    pub incident: IncidentView,
+    pub signals: Vec<SignalView>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// What a person can do to an incident, from the tray, a notification, the window or the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum IncidentAction {
+    Acknowledge,
+    Resolve,
+    /// Quiet for [`SNOOZE`].
+    Snooze,
+    ReassignToMe,
+}
+
+/// How long "Snooze" keeps an incident quiet.
+pub const SNOOZE: time::Duration = time::Duration::minutes(10);
+
+impl IncidentAction {
+    /// The key a notification action carries.
+    pub fn key(self) -> &'static str {
+        match self {
+            IncidentAction::Acknowledge => "ack",
+            IncidentAction::Resolve => "resolve",
+            IncidentAction::Snooze => "snooze",
+            IncidentAction::ReassignToMe => "take",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [
+            IncidentAction::Acknowledge,
+            IncidentAction::Resolve,
+            IncidentAction::Snooze,
+            IncidentAction::ReassignToMe,
+        ]
+        .into_iter()
+        .find(|a| a.key() == key)
+    }
 }

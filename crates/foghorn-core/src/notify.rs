@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::incident::Severity;
+use crate::incident::{IncidentAction, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Urgency {
@@ -17,19 +17,35 @@ pub struct Notification {
     pub title: String,
     pub body: String,
     pub urgency: Urgency,
+    /// The incident it is about: a loud notification offers Acknowledge and Snooze for it.
+    pub incident: Option<i64>,
+    /// Buttons on the notification; pressing one acts on `incident`.
+    pub actions: Vec<IncidentAction>,
 }
 
 impl Notification {
     pub fn down(name: &str, severity: Severity, reason: Option<&str>) -> Self {
+        Self::opened(&format!("{name} is down"), severity, reason)
+    }
+
+    /// An incident opened: its title, and the reason in a few words.
+    pub fn opened(title: &str, severity: Severity, reason: Option<&str>) -> Self {
         Notification {
-            title: format!("{name} is down"),
+            title: title.to_owned(),
             body: reason.unwrap_or("failing its checks").to_owned(),
             urgency: if severity >= Severity::Critical {
                 Urgency::Critical
             } else {
                 Urgency::Normal
             },
+            incident: None,
+            actions: Vec::new(),
         }
+    }
+
+    pub fn for_incident(mut self, id: i64) -> Self {
+        self.incident = Some(id);
+        self
     }
 
     pub fn up(name: &str, down_for: time::Duration) -> Self {
@@ -37,6 +53,8 @@ impl Notification {
             title: format!("{name} is back up"),
             body: format!("Down for {}", human_duration(down_for)),
             urgency: Urgency::Low,
+            incident: None,
+            actions: Vec::new(),
         }
     }
 }
@@ -50,6 +68,8 @@ impl Notification {
                 human_duration(within)
             ),
             urgency: Urgency::Normal,
+            incident: None,
+            actions: Vec::new(),
         }
     }
 
@@ -58,6 +78,8 @@ impl Notification {
             title: format!("{name} has stopped flapping"),
             body: if up { "It is up." } else { "It is down." }.to_owned(),
             urgency: if up { Urgency::Low } else { Urgency::Normal },
+            incident: None,
+            actions: Vec::new(),
         }
     }
 }

@@ -80,6 +80,6 @@ async fn flapping_is_one_notification_not_one_per_change() {
     let shown = recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(
         shown,
-        ["Cart is down", "Cart is back up", "Cart is flapping"]
+        ["Cart is down", "Resolved: Cart is down", "Cart is flapping"]
     );
 }

@@ -106,6 +106,50 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE check_results;
     ALTER TABLE check_results_v4 RENAME TO check_results;
     "#,
+    // 5: the incident layer. Signals (a monitor down, later a feed's alert) grouped into
+    // incidents; who acknowledged, snoozed or took an incident; who did what on the timeline;
+    // and notifications recorded before they are shown, so a crash never shows one twice.
+    r#"
+    ALTER TABLE incidents ADD COLUMN acked_by TEXT;
+    ALTER TABLE incidents ADD COLUMN acked_at TEXT;
+    ALTER TABLE incidents ADD COLUMN snoozed_until TEXT;
+    ALTER TABLE incidents ADD COLUMN assignee TEXT;
+    ALTER TABLE incidents ADD COLUMN auto_resolve INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE timeline ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    CREATE INDEX incidents_by_key ON incidents(dedup_key, id);
+
+    CREATE TABLE signals (
+        dedup_key    TEXT PRIMARY KEY,
+        incident_id  INTEGER NOT NULL REFERENCES incidents(id),
+        source       TEXT NOT NULL,
+        summary      TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        link         TEXT,
+        started_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        ended_at     TEXT
+    ) STRICT;
+    CREATE INDEX signals_by_incident ON signals(incident_id);
+    -- Monitor incidents opened before signals existed get their signal, so they still
+    -- resolve when the monitor comes back.
+    INSERT INTO signals(dedup_key, incident_id, source, summary, severity, started_at, last_seen_at)
+        SELECT dedup_key, id, 'monitor', title, severity, opened_at, opened_at
+        FROM incidents WHERE state != 'resolved' AND dedup_key LIKE 'monitor:%';
+
+    CREATE TABLE notifications (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        incident_id     INTEGER NOT NULL REFERENCES incidents(id),
+        title           TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        urgency         TEXT NOT NULL,
+        loud            INTEGER NOT NULL,
+        created_at      TEXT NOT NULL,
+        delivered_at    TEXT,
+        outcome         TEXT
+    ) STRICT;
+    CREATE INDEX notifications_undelivered ON notifications(id) WHERE delivered_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

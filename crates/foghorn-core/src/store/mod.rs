@@ -16,8 +16,10 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use history::HourlyRollup;
 pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
-pub use incidents::OpenedIncident;
-pub(crate) use incidents::{open_incident, resolve_incident};
+pub(crate) use incidents::{
+    clear_signal, mark_notification, note, raise_signal, record_notification, resolve_orphans,
+};
+pub use incidents::{Cleared, IncidentChange, Raised, StoredNotification};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 
@@ -53,6 +55,10 @@ pub enum StoreError {
     WriterGone,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("there is no incident {0}")]
+    NoSuchIncident(i64),
+    #[error("incident {0} is already resolved")]
+    IncidentResolved(i64),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -246,7 +252,10 @@ fn transact<T>(
     conn: &mut Connection,
     f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: take the write lock up front, waiting out another process's write (the CLI
+    // and the app share the file). A deferred transaction that reads first and then writes
+    // fails at once with "database is locked" when another writer got in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let out = f(&tx)?;
     tx.commit()?;
     Ok(out)

@@ -5,4 +5,20 @@ import type { Severity } from "./Severity";
 /**
  * An incident as the window and the CLI show it.
  */
-export type IncidentView = { id: number, dedupKey: string, title: string, severity: Severity, state: IncidentState, openedAt: string, resolvedAt: string | null, };
+export type IncidentView = { id: number, dedupKey: string, title: string, severity: Severity, state: IncidentState, openedAt: string, resolvedAt: string | null, 
+/**
+ * Who acknowledged it ("Alice Smith", "cli"), while acknowledged or after.
+ */
+ackedBy: string | null, ackedAt: string | null, 
+/**
+ * Quiet until then: no alarm, no repeated notification.
+ */
+snoozedUntil: string | null, 
+/**
+ * Who took it ("reassign to me").
+ */
+assignee: string | null, 
+/**
+ * Resolves by itself once every signal has cleared; `false` waits for a person.
+ */
+autoResolve: boolean, };

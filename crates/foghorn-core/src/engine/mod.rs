@@ -12,15 +12,16 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::check::{self, CheckResult};
-use crate::config::{Config, HeartbeatsConfig, MonitorConfig};
+use crate::config::{Config, HeartbeatsConfig, MonitorConfig, NotificationConfig, ResolveMode};
 use crate::event::{EngineEvent, Health, Snapshot};
 use crate::flap::{FlapDetector, Flapping};
-use crate::incident::{IncidentState, IncidentView};
+use crate::incident::{IncidentState, IncidentView, Signal};
 use crate::monitor::{MonitorId, MonitorState, MonitorStatus, MonitorView, Transition};
 use crate::mute::{Mute, MuteChoice};
 use crate::network::{LocalNetwork, NetworkGuard, SystemNetwork};
-use crate::notify::{Notification, Notifier};
-use crate::store::{self, OpenedIncident, Store, StoreError};
+use crate::notify::{Notification, Notifier, NotifyError};
+use crate::policy::OnCall;
+use crate::store::{self, Store, StoreError};
 
 /// How soon a failing check is repeated, so a real outage is confirmed in seconds rather
 /// than a full interval later.
@@ -36,6 +37,10 @@ const FLUSH_AT: usize = 2_000;
 const SLEEP_TICK: Duration = Duration::from_secs(5);
 /// Incidents listed in a snapshot.
 const RECENT_INCIDENTS: usize = 50;
+
+mod alerting;
+
+pub use alerting::Ringer;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -59,6 +64,10 @@ pub struct EngineOptions {
     pub notices: Vec<String>,
     /// What the OS says about connectivity; the real machine unless a test says otherwise.
     pub network: Option<Arc<dyn LocalNetwork>>,
+    /// Whether the user is on call; without it nobody is (quiet notifications only).
+    pub oncall: Option<Arc<dyn OnCall>>,
+    /// The loud alarm; without it a loud alert is a critical notification only.
+    pub ringer: Option<Arc<dyn Ringer>>,
 }
 
 /// Handle to the running engine; cheap to clone.
@@ -69,7 +78,13 @@ pub struct Engine {
 
 #[derive(Debug)]
 struct Shared {
-    notifications: bool,
+    notification_config: NotificationConfig,
+    retrigger_within: time::Duration,
+    oncall: Arc<dyn OnCall>,
+    ringer: Option<Arc<dyn Ringer>>,
+    /// How this machine's person is named on timelines ("Alice Smith").
+    me: String,
+    alerting: Mutex<alerting::Alerting>,
     keep_raw: Duration,
     heartbeats: HeartbeatsConfig,
     store: Store,
@@ -146,6 +161,8 @@ struct MonitorEntry {
     unknown: Option<String>,
     /// Tells a heartbeat monitor's deadline that a ping arrived.
     pinged: Option<watch::Sender<()>>,
+    /// The first failure of the current run of failures: evidence for the incident.
+    first_failure: Option<OffsetDateTime>,
 }
 
 impl MonitorEntry {
@@ -162,6 +179,7 @@ impl MonitorEntry {
         let pinged = config.heartbeat.map(|_| watch::channel(()).0);
         MonitorEntry {
             config: Arc::new(config),
+            first_failure: None,
             state,
             flap,
             paused,
@@ -177,6 +195,9 @@ struct Facts {
     name: String,
     severity: crate::incident::Severity,
     flap_within: Duration,
+    /// The incident this monitor's failures belong to.
+    group_key: String,
+    auto_resolve: bool,
 }
 
 fn facts(m: &MonitorConfig) -> Facts {
@@ -184,6 +205,11 @@ fn facts(m: &MonitorConfig) -> Facts {
         name: m.name().to_owned(),
         severity: m.severity,
         flap_within: m.flap.as_ref().map_or(Duration::ZERO, |f| f.within),
+        group_key: match &m.incident_group {
+            Some(group) => format!("group:{group}"),
+            None => format!("monitor:{}", m.id()),
+        },
+        auto_resolve: m.resolve == ResolveMode::Auto,
     }
 }
 
@@ -216,11 +242,13 @@ impl Engine {
         let paused_monitors = store.paused_monitors()?;
         let mute = store.mute()?;
         let Config {
+            me,
             monitors,
             notifications,
             history,
             heartbeats,
             scheduler,
+            incidents,
             ..
         } = config;
         // Moved, not cloned: with thousands of monitors a second copy is megabytes.
@@ -236,7 +264,19 @@ impl Engine {
         let (events, _) = broadcast::channel(4096);
         let (paused_tx, _) = watch::channel(paused);
         let shared = Arc::new(Shared {
-            notifications: notifications.enabled,
+            notification_config: notifications,
+            retrigger_within: time::Duration::try_from(incidents.retrigger_within)
+                .unwrap_or(time::Duration::MAX),
+            oncall: options
+                .oncall
+                .unwrap_or_else(|| Arc::new(crate::policy::NoSchedule)),
+            ringer: options.ringer,
+            me: me
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "you".to_owned()),
+            alerting: Mutex::new(alerting::Alerting::default()),
             keep_raw: history.keep_raw,
             heartbeats,
             store,
@@ -278,6 +318,11 @@ impl Engine {
             tasks.set.spawn(async move { e.flush_results().await });
             let e = engine.clone();
             tasks.set.spawn(async move { e.watch_sleep().await });
+            let e = engine.clone();
+            tasks.set.spawn(async move {
+                e.recover_incidents().await;
+                e.watch_incidents().await;
+            });
         }
         let ids: Vec<MonitorId> = lock(&engine.shared.state)
             .monitors
@@ -695,13 +740,19 @@ impl Engine {
         } else {
             self.shared.network.network_works();
         }
-        let (config, state, transition, flapping, settled, visible_change) = {
+        let (config, state, transition, flapping, settled, visible_change, first_failure) = {
             let mut st = lock(&self.shared.state);
             let Some(entry) = st.monitors.get_mut(id) else {
                 return false;
             };
             let was_unknown = entry.unknown.take().is_some();
             let before = entry.state.status;
+            entry.first_failure = if result.ok {
+                None
+            } else {
+                entry.first_failure.or(Some(result.at))
+            };
+            let first_failure = entry.first_failure;
             let transition = entry.state.apply(
                 &result,
                 entry.config.effective_failure_threshold(),
@@ -719,18 +770,17 @@ impl Engine {
                 flapping,
                 settled,
                 was_unknown || before != entry.state.status,
+                first_failure,
             )
         };
         let retry_soon = !result.ok && state.status != MonitorStatus::Down;
         let now_up = state.status == MonitorStatus::Up;
-        let dedup_key = format!("monitor:{id}");
-        let title = format!("{} is down", config.name);
-        let severity = config.severity;
-        let evidence = result.error.clone().unwrap_or_default();
         let at = result.at;
+        let evidence = evidence(&result, &state, first_failure);
         // The history keeps no condition outcomes: dropped here rather than held in the queue
         // by each of the thousands of results waiting for the next batch.
         result.outcomes = Vec::new();
+        let reason = result.error.clone();
         self.enqueue(Pending {
             id: id.clone(),
             result,
@@ -738,26 +788,39 @@ impl Engine {
         });
         // An incident opening or closing is written at once and must survive a power cut;
         // routine results wait for the next batch.
-        let incident = match transition {
-            Transition::None => None,
-            Transition::WentDown => self
-                .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
-                    Ok(Some(store::open_incident(
-                        tx, &dedup_key, &title, severity, at, &evidence,
-                    )?))
-                })))
-                .await
-                .flatten(),
-            Transition::CameUp { down_for } => self
-                .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
-                    let detail =
-                        format!("back up after {}", crate::notify::human_duration(down_for));
-                    Ok(store::resolve_incident(tx, &dedup_key, at, &detail)?
-                        .map(OpenedIncident::Existing))
-                })))
-                .await
-                .flatten(),
-        };
+        let quiet = flapping != Flapping::No;
+        match transition {
+            Transition::None => {}
+            Transition::WentDown => {
+                let signal = Signal {
+                    dedup_key: format!("monitor:{id}"),
+                    group_key: config.group_key.clone(),
+                    source: "monitor".to_owned(),
+                    summary: format!("{} is down", config.name),
+                    severity: config.severity,
+                    link: None,
+                    at,
+                    evidence,
+                    auto_resolve: config.auto_resolve,
+                };
+                self.signal_fired(signal, reason, quiet).await;
+            }
+            Transition::CameUp { down_for } => {
+                let detail = format!(
+                    "{} is back up after {}",
+                    config.name,
+                    crate::notify::human_duration(down_for)
+                );
+                self.signal_cleared(
+                    format!("monitor:{id}"),
+                    at,
+                    format!("monitor {}", config.name),
+                    detail,
+                    quiet,
+                )
+                .await;
+            }
+        }
         self.publish(EngineEvent::Monitor {
             monitor: self.view(id),
         });
@@ -775,35 +838,6 @@ impl Engine {
             ))
             .await;
         }
-        let quiet = flapping != Flapping::No;
-        match (&transition, incident) {
-            (Transition::WentDown, Some(OpenedIncident::New(incident))) if quiet => {
-                self.publish(EngineEvent::Incident { incident });
-            }
-            (Transition::CameUp { .. }, Some(OpenedIncident::Existing(incident))) if quiet => {
-                self.publish(EngineEvent::Incident { incident });
-            }
-            (Transition::WentDown, Some(OpenedIncident::New(incident))) => {
-                tracing::warn!(monitor = %id, incident = incident.id, "monitor down");
-                let last_error = lock(&self.shared.state)
-                    .monitors
-                    .get(id)
-                    .and_then(|m| m.state.last_error.clone());
-                self.publish(EngineEvent::Incident { incident });
-                self.notify(Notification::down(
-                    &config.name,
-                    config.severity,
-                    last_error.as_deref(),
-                ))
-                .await;
-            }
-            (Transition::CameUp { down_for }, Some(OpenedIncident::Existing(incident))) => {
-                tracing::info!(monitor = %id, incident = incident.id, "monitor back up");
-                self.publish(EngineEvent::Incident { incident });
-                self.notify(Notification::up(&config.name, *down_for)).await;
-            }
-            _ => {}
-        }
         // The summary depends only on statuses: recomputing it (a pass over every monitor)
         // for a routine result would make each check cost O(monitors).
         if visible_change {
@@ -812,10 +846,10 @@ impl Engine {
         retry_soon
     }
 
-    /// Shows `notification` unless muted. Native notification calls may block (D-Bus), so
-    /// they run off the async workers.
+    /// Shows a notification about a monitor (not an incident) unless notifications are off
+    /// or muted.
     async fn notify(&self, notification: Notification) {
-        if !self.shared.notifications {
+        if !self.shared.notification_config.enabled {
             return;
         }
         let now = OffsetDateTime::now_utc();
@@ -823,16 +857,21 @@ impl Engine {
             tracing::info!(title = %notification.title, "muted: notification not shown");
             return;
         }
+        let _ = self.show(notification).await;
+    }
+
+    /// Shows a notification. Native notification calls may block (D-Bus), so they run off
+    /// the async workers; the first failure becomes a notice in the window.
+    async fn show(&self, notification: Notification) -> std::result::Result<(), NotifyError> {
         let notifier = Arc::clone(&self.shared.notifier);
         let shown = tokio::task::spawn_blocking(move || {
             let outcome = notifier.show(&notification);
             (notification, outcome)
         })
         .await;
-        let Ok((notification, outcome)) = shown else {
-            return;
-        };
-        if let Err(e) = outcome {
+        let (notification, outcome) =
+            shown.map_err(|e| NotifyError::Failed(format!("the notifier panicked: {e}")))?;
+        if let Err(e) = &outcome {
             tracing::warn!(error = %e, title = %notification.title, "notification not shown");
             let first = {
                 let mut st = lock(&self.shared.state);
@@ -842,6 +881,7 @@ impl Engine {
                 self.add_notice(format!("{e}. Alerts show here and in the log."));
             }
         }
+        outcome
     }
 
     /// Adds a message about Foghorn itself for the window to show.
@@ -1001,10 +1041,17 @@ impl Engine {
             .into_iter()
             .filter(|i| i.state != IncidentState::Resolved)
             .collect();
+        let ringing = !self.ringing().is_empty();
         let st = lock(&self.shared.state);
-        if st.mute.is_active(now) {
+        if ringing {
+            // The alarm breaking through a mute shows as what it is.
+            Health::Alarm
+        } else if st.mute.is_active(now) {
             Health::Muted
-        } else if open.iter().any(|i| i.state == IncidentState::Triggered) {
+        } else if open
+            .iter()
+            .any(|i| i.state == IncidentState::Triggered && !i.snoozed(now))
+        {
             Health::Alarm
         } else if paused
             || !open.is_empty()
@@ -1046,6 +1093,35 @@ impl Engine {
         tasks.set.shutdown().await;
         self.flush_pending().await;
     }
+}
+
+/// What the timeline keeps about a failure: the error, each failing condition with the value
+/// it saw, the latency, and the run of failures.
+fn evidence(result: &CheckResult, state: &MonitorState, first: Option<OffsetDateTime>) -> String {
+    let mut lines = vec![result
+        .error
+        .clone()
+        .unwrap_or_else(|| "check failed".to_owned())];
+    lines.extend(
+        result
+            .outcomes
+            .iter()
+            .filter(|o| !o.ok)
+            .map(|o| format!("failed: {}", o.resolved)),
+    );
+    if let Some(latency) = result.latency_ms {
+        lines.push(format!("latency: {latency} ms"));
+    }
+    let last = crate::time_fmt::rfc3339(result.at);
+    lines.push(match first {
+        Some(first) if first != result.at => format!(
+            "{} failed checks in a row, first at {}, last at {last}",
+            state.consecutive_failures,
+            crate::time_fmt::rfc3339(first)
+        ),
+        _ => format!("failed at {last}"),
+    });
+    lines.join("\n")
 }
 
 fn summarize(st: &State, paused: bool, now: OffsetDateTime) -> String {

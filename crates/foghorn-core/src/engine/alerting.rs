@@ -1,0 +1,465 @@
+//! From signal to person: incidents opening and resolving, the notification each change owes
+//! (recorded before it is shown, marked once shown), the alarm, and what people do about it
+//! (acknowledge, resolve, snooze, take) from here or from another process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{lock, Engine, Result};
+use crate::crash_point::crash_point;
+use crate::event::EngineEvent;
+use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal};
+use crate::notify::{human_duration, Notification, Urgency};
+use crate::policy::{self, Delivery, Situation};
+use crate::store::{self, StoredNotification};
+use crate::time_fmt::rfc3339;
+
+/// How often the database is looked at for changes made elsewhere (`foghorn ack` in a
+/// terminal) and for snoozes running out: the app reacts within this long.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Rings the loud alarm for incidents. The desktop implements it with sound; tests record.
+pub trait Ringer: Send + Sync + std::fmt::Debug {
+    /// Starts (or keeps) ringing for `incident`.
+    fn ring(&self, incident: i64);
+    /// Stops ringing for `incident`; the alarm falls silent once nothing rings.
+    fn silence(&self, incident: i64);
+}
+
+/// What the engine remembers about incidents between database looks.
+#[derive(Debug, Default)]
+pub(super) struct Alerting {
+    /// Incidents the alarm rings for.
+    ringing: HashSet<i64>,
+    /// Open incidents as last published, to tell the window only about real changes.
+    known: HashMap<i64, IncidentView>,
+    /// Snoozed incidents and when they wake.
+    snoozed: HashMap<i64, OffsetDateTime>,
+}
+
+impl Engine {
+    fn delivery(&self, severity: crate::incident::Severity, at: OffsetDateTime) -> Delivery {
+        let muted = lock(&self.shared.state).mute.is_active(at);
+        policy::decide(
+            &self.shared.notification_config,
+            Situation {
+                severity,
+                on_call: self.shared.oncall.on_call(at),
+                muted,
+            },
+        )
+    }
+
+    /// Whether the person at this machine is on call now.
+    pub fn on_call(&self) -> bool {
+        self.shared.oncall.on_call(OffsetDateTime::now_utc())
+    }
+
+    /// A signal fired (a monitor went down). `quiet`: flapping, so no notification.
+    pub(super) async fn signal_fired(&self, signal: Signal, reason: Option<String>, quiet: bool) {
+        let at = signal.at;
+        let delivery = if quiet {
+            Delivery::Silent
+        } else {
+            self.delivery(signal.severity, OffsetDateTime::now_utc())
+        };
+        let retrigger = self.shared.retrigger_within;
+        let name = signal.summary.clone();
+        let severity = signal.severity;
+        let written = self
+            .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
+                let raised = store::raise_signal(tx, &signal, retrigger)?;
+                let new = matches!(
+                    raised.change,
+                    store::IncidentChange::Opened | store::IncidentChange::Retriggered
+                );
+                let owed = if new && delivery != Delivery::Silent {
+                    let id = raised.incident.id;
+                    let loud = delivery == Delivery::Loud;
+                    let n = loud_or_quiet(
+                        Notification::opened(&name, severity, reason.as_deref()),
+                        id,
+                        loud,
+                    );
+                    let key = format!("incident:{id}:triggered:{}", rfc3339(at));
+                    store::record_notification(tx, &key, id, &n, loud, at)?
+                } else {
+                    None
+                };
+                Ok((raised, owed))
+            })))
+            .await;
+        let Some((raised, owed)) = written else {
+            return;
+        };
+        if let Some(n) = &owed {
+            crash_point("notification-recorded");
+            tracing::warn!(
+                incident = n.incident_id,
+                loud = n.loud,
+                "incident: {}",
+                raised.incident.title
+            );
+        }
+        self.publish_incident(raised.incident);
+        if let Some(n) = owed {
+            self.deliver(n).await;
+        }
+    }
+
+    /// A signal cleared (a monitor came back). Resolves its incident when nothing else in it
+    /// is firing, and tells whoever was told about it how long it lasted.
+    pub(super) async fn signal_cleared(
+        &self,
+        dedup_key: String,
+        at: OffsetDateTime,
+        actor: String,
+        detail: String,
+        quiet: bool,
+    ) {
+        let config = self.shared.notification_config.clone();
+        let oncall = Arc::clone(&self.shared.oncall);
+        let muted = lock(&self.shared.state).mute.is_active(at);
+        let written = self
+            .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
+                let Some(cleared) = store::clear_signal(tx, &dedup_key, at, &actor, &detail)?
+                else {
+                    return Ok(None);
+                };
+                let incident = &cleared.incident;
+                let told = policy::decide(
+                    &config,
+                    Situation {
+                        severity: incident.severity,
+                        on_call: oncall.on_call(at),
+                        muted,
+                    },
+                );
+                let owed = if cleared.resolved && !quiet && told != Delivery::Silent {
+                    let lasted = human_duration(at - incident.opened_at);
+                    let n = Notification {
+                        title: format!("Resolved: {}", incident.title),
+                        body: format!("Lasted {lasted}"),
+                        urgency: Urgency::Low,
+                        incident: Some(incident.id),
+                        actions: Vec::new(),
+                    };
+                    let key = format!("incident:{}:resolved:{}", incident.id, rfc3339(at));
+                    store::record_notification(tx, &key, incident.id, &n, false, at)?
+                } else {
+                    None
+                };
+                Ok(Some((cleared, owed)))
+            })))
+            .await
+            .flatten();
+        let Some((cleared, owed)) = written else {
+            return;
+        };
+        if cleared.resolved {
+            self.silence(cleared.incident.id);
+        }
+        self.publish_incident(cleared.incident);
+        if let Some(n) = owed {
+            self.deliver(n).await;
+        }
+    }
+
+    /// Shows a recorded notification, rings for it if it is loud, and marks it shown. A
+    /// notification whose incident was acknowledged, snoozed or resolved in the meantime is
+    /// dropped: the alarm never rings for an incident someone already has.
+    async fn deliver(&self, owed: StoredNotification) {
+        let id = owed.incident_id;
+        let now = OffsetDateTime::now_utc();
+        let current = self.shared.store.incident(id).ok().flatten();
+        let wanted = current.as_ref().is_some_and(|i| {
+            !owed.loud || (i.state == IncidentState::Triggered && !i.snoozed(now))
+        });
+        if !wanted {
+            self.mark_delivered(owed.id, "superseded", None).await;
+            return;
+        }
+        if owed.loud {
+            self.ring(id);
+            if let Some(incident) = current {
+                self.publish(EngineEvent::Alert { incident });
+            }
+        }
+        let outcome = self.show(owed.notification).await;
+        let note = owed.loud.then(|| match &outcome {
+            Ok(()) => "critical notification shown and alarm rung".to_owned(),
+            Err(e) => format!("alarm rung; the notification could not be shown: {e}"),
+        });
+        let outcome = match outcome {
+            Ok(()) => "shown".to_owned(),
+            Err(e) => format!("failed: {e}"),
+        };
+        self.mark_delivered(owed.id, &outcome, note.map(|n| (id, n)))
+            .await;
+    }
+
+    async fn mark_delivered(&self, notification: i64, outcome: &str, note: Option<(i64, String)>) {
+        let outcome = outcome.to_owned();
+        let at = OffsetDateTime::now_utc();
+        let written = self
+            .shared
+            .store
+            .write(move |tx| {
+                store::mark_notification(tx, notification, at, &outcome)?;
+                if let Some((incident, detail)) = note {
+                    store::note(tx, incident, at, "notified", &detail)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot record a notification as shown");
+        }
+    }
+
+    fn ring(&self, incident: i64) {
+        let first = lock(&self.shared.alerting).ringing.insert(incident);
+        if first {
+            if let Some(ringer) = &self.shared.ringer {
+                ringer.ring(incident);
+            }
+            self.publish_ringing();
+        }
+    }
+
+    fn silence(&self, incident: i64) {
+        let was = lock(&self.shared.alerting).ringing.remove(&incident);
+        if was {
+            if let Some(ringer) = &self.shared.ringer {
+                ringer.silence(incident);
+            }
+            self.publish_ringing();
+        }
+    }
+
+    /// Incidents the alarm is ringing for.
+    pub fn ringing(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = lock(&self.shared.alerting)
+            .ringing
+            .iter()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn publish_ringing(&self) {
+        self.publish(EngineEvent::Ringing {
+            incidents: self.ringing(),
+        });
+    }
+
+    /// Publishes an incident's new state and remembers it, so the watcher does not publish
+    /// the same change again when it sees it in the database.
+    fn publish_incident(&self, incident: IncidentView) {
+        {
+            let mut a = lock(&self.shared.alerting);
+            if incident.is_open() {
+                a.known.insert(incident.id, incident.clone());
+            } else {
+                a.known.remove(&incident.id);
+                a.snoozed.remove(&incident.id);
+            }
+        }
+        self.publish(EngineEvent::Incident { incident });
+    }
+
+    /// A person here acts on an incident (tray, notification, window).
+    pub async fn act(&self, id: i64, action: IncidentAction) -> Result<IncidentView> {
+        let now = OffsetDateTime::now_utc();
+        let (incident, changed) = self
+            .shared
+            .store
+            .act_on_incident(id, action, &self.shared.me, now)
+            .await?;
+        if changed {
+            tracing::info!(incident = id, ?action, by = %self.shared.me, "incident updated");
+        }
+        self.after_change(&incident);
+        self.publish_incident(incident.clone());
+        self.refresh_summary();
+        Ok(incident)
+    }
+
+    /// Brings the alarm and the snooze timers in line with an incident's stored state.
+    fn after_change(&self, incident: &IncidentView) {
+        let now = OffsetDateTime::now_utc();
+        let quiet = !incident.is_open()
+            || incident.state == IncidentState::Acknowledged
+            || incident.snoozed(now);
+        if quiet {
+            self.silence(incident.id);
+        }
+        let mut a = lock(&self.shared.alerting);
+        match incident.snoozed_until {
+            Some(until) if incident.snoozed(now) && incident.state == IncidentState::Triggered => {
+                a.snoozed.insert(incident.id, until);
+            }
+            _ => {
+                a.snoozed.remove(&incident.id);
+            }
+        }
+    }
+
+    /// On start: incidents of monitors that left the configuration are resolved, notifications
+    /// recorded but not shown before a crash are shown (once), and the alarm rings again for
+    /// what is still unacknowledged while on call.
+    pub(super) async fn recover_incidents(&self) {
+        let live: HashSet<String> = lock(&self.shared.state)
+            .monitors
+            .keys()
+            .map(|id| format!("monitor:{id}"))
+            .collect();
+        let at = OffsetDateTime::now_utc();
+        match self
+            .shared
+            .store
+            .write(move |tx| store::resolve_orphans(tx, &live, at))
+            .await
+        {
+            Ok(resolved) => {
+                for incident in resolved {
+                    tracing::info!(incident = incident.id, "resolved: its monitor is gone");
+                    self.publish_incident(incident);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot resolve incidents of removed monitors"),
+        }
+        match self.shared.store.undelivered_notifications() {
+            Ok(owed) => {
+                for n in owed {
+                    self.deliver(n).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read notifications still owed"),
+        }
+        let open = self.shared.store.open_incidents().unwrap_or_default();
+        for incident in &open {
+            self.after_change(incident);
+            let rings = incident.state == IncidentState::Triggered
+                && !incident.snoozed(at)
+                && self.delivery(incident.severity, at) == Delivery::Loud;
+            if rings {
+                self.ring(incident.id);
+            }
+        }
+        lock(&self.shared.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
+        self.refresh_summary();
+    }
+
+    /// Reacts to incident changes made by another process (the CLI, a second instance) and
+    /// wakes snoozed incidents.
+    pub(super) async fn watch_incidents(&self) {
+        let mut mark = self.shared.store.incident_change_mark().unwrap_or(0);
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.shared.store.incident_change_mark() {
+                Ok(now) if now != mark => {
+                    mark = now;
+                    self.sync_incidents();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot look for incident changes"),
+            }
+            self.wake_snoozed().await;
+        }
+    }
+
+    fn sync_incidents(&self) {
+        let Ok(open) = self.shared.store.open_incidents() else {
+            return;
+        };
+        let known = lock(&self.shared.alerting).known.clone();
+        let mut changed = false;
+        for incident in &open {
+            if known.get(&incident.id) != Some(incident) {
+                self.after_change(incident);
+                self.publish_incident(incident.clone());
+                changed = true;
+            }
+        }
+        for id in known.keys().filter(|id| !open.iter().any(|i| i.id == **id)) {
+            if let Ok(Some(gone)) = self.shared.store.incident(*id) {
+                self.after_change(&gone);
+                self.publish_incident(gone);
+                changed = true;
+            }
+        }
+        if changed {
+            self.refresh_summary();
+        }
+    }
+
+    /// A snooze ran out on an incident nobody has acknowledged: tell them again.
+    async fn wake_snoozed(&self) {
+        let now = OffsetDateTime::now_utc();
+        let woken: Vec<(i64, OffsetDateTime)> = {
+            let mut a = lock(&self.shared.alerting);
+            let due: Vec<(i64, OffsetDateTime)> = a
+                .snoozed
+                .iter()
+                .filter(|(_, until)| **until <= now)
+                .map(|(id, until)| (*id, *until))
+                .collect();
+            for (id, _) in &due {
+                a.snoozed.remove(id);
+            }
+            due
+        };
+        for (id, until) in woken {
+            let Ok(Some(incident)) = self.shared.store.incident(id) else {
+                continue;
+            };
+            if incident.state != IncidentState::Triggered {
+                continue;
+            }
+            let delivery = self.delivery(incident.severity, now);
+            if delivery == Delivery::Silent {
+                continue;
+            }
+            let loud = delivery == Delivery::Loud;
+            let n = loud_or_quiet(
+                Notification {
+                    title: format!("Still unacknowledged: {}", incident.title),
+                    body: "The snooze is over.".to_owned(),
+                    urgency: Urgency::Normal,
+                    incident: Some(id),
+                    actions: Vec::new(),
+                },
+                id,
+                loud,
+            );
+            let key = format!("incident:{id}:snooze-over:{}", rfc3339(until));
+            let recorded = self
+                .shared
+                .store
+                .write(move |tx| store::record_notification(tx, &key, id, &n, loud, now))
+                .await;
+            if let Ok(Some(owed)) = recorded {
+                self.deliver(owed).await;
+            }
+        }
+    }
+}
+
+/// A loud notification is critical and offers Acknowledge and Snooze.
+fn loud_or_quiet(mut n: Notification, incident: i64, loud: bool) -> Notification {
+    n.incident = Some(incident);
+    if loud {
+        n.urgency = Urgency::Critical;
+        n.actions = vec![IncidentAction::Acknowledge, IncidentAction::Snooze];
+    } else if n.urgency == Urgency::Critical {
+        n.urgency = Urgency::Normal;
+    }
+    n
+}
