@@ -60,6 +60,11 @@ pub struct Snapshot {
     /// Running on the bundled demo configuration.
     pub demo: bool,
     pub notices: Vec<String>,
+    /// Incidents the alarm is ringing for.
+    #[ts(type = "number[]")]
+    pub ringing: Vec<i64>,
+    /// The person on call here gets loud alerts (critical notification and alarm).
+    pub on_call: bool,
 }
 
 /// Overall health, for the tray icon.

@@ -984,8 +984,12 @@ impl Engine {
         let paused = *self.shared.paused.borrow();
         let now = OffsetDateTime::now_utc();
         let monitors = self.views();
+        let ringing = self.ringing();
+        let on_call = self.on_call();
         let st = lock(&self.shared.state);
         Ok(Snapshot {
+            ringing,
+            on_call,
             monitors,
             incidents,
             mute: st.mute.current(now),

@@ -10,4 +10,12 @@ export type Snapshot = { monitors: Array<MonitorView>, incidents: Array<Incident
 /**
  * Running on the bundled demo configuration.
  */
-demo: boolean, notices: Array<string>, };
+demo: boolean, notices: Array<string>, 
+/**
+ * Incidents the alarm is ringing for.
+ */
+ringing: number[], 
+/**
+ * The person on call here gets loud alerts (critical notification and alarm).
+ */
+onCall: boolean, };
