@@ -13,6 +13,8 @@ fn main() {
             "delete_monitor",
             "set_monitor_paused",
             "get_monitor_history",
+            "get_incident",
+            "act_on_incident",
         ]),
     ))
     .expect("tauri build script");

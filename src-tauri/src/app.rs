@@ -82,6 +82,8 @@ fn build<R: Runtime>(
             commands::editor::delete_monitor,
             commands::monitoring::set_monitor_paused,
             commands::history::get_monitor_history,
+            commands::incidents::get_incident,
+            commands::incidents::act_on_incident,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -104,13 +106,23 @@ fn build<R: Runtime>(
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
             app.manage(commands::editor::ConfigFile::new(prepared.file));
+            let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
             let engine = Engine::start(
                 prepared.config,
                 prepared.store,
-                Arc::new(DesktopNotifier),
+                Arc::new(DesktopNotifier::with_actions(actions)),
                 prepared.options,
             )?;
             app.manage(engine.clone());
+            // Buttons pressed on notifications act like the tray's items.
+            let acting = engine.clone();
+            tauri::async_runtime::spawn(async move {
+                while let Some((incident, action)) = pressed.recv().await {
+                    if let Err(e) = acting.act(incident, action).await {
+                        tracing::warn!(incident, ?action, error = %e, "notification action failed");
+                    }
+                }
+            });
             let host = tauri::async_runtime::block_on(platform::tray_host_available());
             let tray = match host {
                 Some(false) => Err("no tray host on this desktop (on GNOME, install the AppIndicator extension)".to_owned()),

@@ -32,6 +32,10 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, engine: Engine) {
                         refresh_tray(&app, &engine);
                     }
                 }
+                Ok(event @ EngineEvent::Alert { .. }) => {
+                    crate::window::raise_without_focus(&app);
+                    forward(&app, &engine, &event);
+                }
                 Ok(event) => forward(&app, &engine, &event),
                 Err(RecvError::Lagged(missed)) => {
                     // Replay the current state so the window converges again.

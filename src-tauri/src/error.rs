@@ -19,6 +19,8 @@ pub struct IpcError {
 impl From<EngineError> for IpcError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
+            EngineError::Store(StoreError::NoSuchIncident(_)) => "not_found",
+            EngineError::Store(StoreError::IncidentResolved(_)) => "conflict",
             EngineError::Store(_) => "storage",
             EngineError::UnknownMonitor(_) | EngineError::NotHeartbeat(_) => "not_found",
             _ => "engine",
@@ -32,8 +34,13 @@ impl From<EngineError> for IpcError {
 
 impl From<StoreError> for IpcError {
     fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NoSuchIncident(_) => "not_found",
+            StoreError::IncidentResolved(_) => "conflict",
+            _ => "storage",
+        };
         IpcError {
-            code: "storage".to_owned(),
+            code: code.to_owned(),
             message: e.to_string(),
         }
     }

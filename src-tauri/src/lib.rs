@@ -34,6 +34,19 @@ pub fn run() -> ExitCode {
         }) => cli::config_check(&cli),
         Some(cli::Command::Check(args)) => cli::check(&args),
         Some(cli::Command::Import { source }) => cli::import(&source),
+        Some(cli::Command::Incidents { json }) => cli::incidents::list(json),
+        Some(cli::Command::Ack { id, json }) => cli::incidents::act(
+            cli.config.as_deref(),
+            id,
+            foghorn_core::incident::IncidentAction::Acknowledge,
+            json,
+        ),
+        Some(cli::Command::Resolve { id, json }) => cli::incidents::act(
+            cli.config.as_deref(),
+            id,
+            foghorn_core::incident::IncidentAction::Resolve,
+            json,
+        ),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -1,10 +1,38 @@
 //! Native notifications through notify-rust: D-Bus `org.freedesktop.Notifications` on
 //! Linux, the notification centre on macOS, toasts on Windows.
+//!
+//! A loud notification carries buttons (Acknowledge, Snooze 10 min). Pressing one is reported
+//! on a channel the app forwards to the engine, so a button acts exactly like the tray.
 
+use foghorn_core::incident::IncidentAction;
 use foghorn_core::notify::{Notification, Notifier, NotifyError, Urgency};
+use tokio::sync::mpsc::UnboundedSender;
 
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DesktopNotifier;
+/// An incident action a person took from a notification.
+pub type ActionSender = UnboundedSender<(i64, IncidentAction)>;
+
+#[derive(Debug, Clone, Default)]
+pub struct DesktopNotifier {
+    actions: Option<ActionSender>,
+}
+
+impl DesktopNotifier {
+    /// Reports the buttons pressed on notifications to `actions`.
+    pub fn with_actions(actions: ActionSender) -> Self {
+        Self {
+            actions: Some(actions),
+        }
+    }
+}
+
+fn label(action: IncidentAction) -> &'static str {
+    match action {
+        IncidentAction::Acknowledge => "Acknowledge",
+        IncidentAction::Snooze => "Snooze 10 min",
+        IncidentAction::Resolve => "Resolve",
+        IncidentAction::ReassignToMe => "Take it",
+    }
+}
 
 impl Notifier for DesktopNotifier {
     fn show(&self, n: &Notification) -> Result<(), NotifyError> {
@@ -18,10 +46,23 @@ impl Notifier for DesktopNotifier {
                 Urgency::Critical => notify_rust::Urgency::Critical,
             });
             native.hint(notify_rust::Hint::DesktopEntry("foghorn".to_owned()));
+            // A critical alert stays until someone deals with it.
+            if n.urgency == Urgency::Critical {
+                native.timeout(notify_rust::Timeout::Never);
+            }
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         let _ = n.urgency;
-        native.show().map(drop).map_err(|e| {
+        let buttons = match (&self.actions, n.incident) {
+            (Some(sender), Some(incident)) if !n.actions.is_empty() => {
+                for action in &n.actions {
+                    native.action(action.key(), label(*action));
+                }
+                Some((sender.clone(), incident))
+            }
+            _ => None,
+        };
+        let handle = native.show().map_err(|e| {
             let text = e.to_string();
             // No daemon owns the name on the session bus: nobody will ever show it.
             if text.contains("ServiceUnknown") || text.contains("was not provided") {
@@ -29,6 +70,31 @@ impl Notifier for DesktopNotifier {
             } else {
                 NotifyError::Failed(text)
             }
-        })
+        })?;
+        if let Some((sender, incident)) = buttons {
+            wait_for_button(handle, sender, incident);
+        }
+        Ok(())
     }
 }
+
+/// Waits, on its own thread, for a button press or the notification closing.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn wait_for_button(handle: notify_rust::NotificationHandle, sender: ActionSender, incident: i64) {
+    let spawned = std::thread::Builder::new()
+        .name("notification".to_owned())
+        .spawn(move || {
+            handle.wait_for_action(|key| {
+                if let Some(action) = IncidentAction::from_key(key) {
+                    let _ = sender.send((incident, action));
+                }
+            });
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot wait for notification buttons");
+    }
+}
+
+/// Elsewhere notify-rust reports no button presses; the tray and the window still act.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn wait_for_button(_: notify_rust::NotificationHandle, _: ActionSender, _: i64) {}

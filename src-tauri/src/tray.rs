@@ -1,7 +1,10 @@
 //! The tray icon: its state picture, its one-line tooltip and its menu.
 
+use std::sync::Mutex;
+
 use foghorn_core::engine::Engine;
 use foghorn_core::event::Health;
+use foghorn_core::incident::{IncidentAction, IncidentState, IncidentView};
 use foghorn_core::mute::{Mute, MuteChoice};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
@@ -25,7 +28,17 @@ mod id {
     pub const AUTOSTART: &str = "autostart";
     pub const QUIT: &str = "quit";
     pub const STATUS: &str = "status";
+    /// `incident:{id}:{action key}` for the items under each open incident.
+    pub const INCIDENT: &str = "incident:";
 }
+
+/// Open incidents listed at the top of the menu; the window has the rest.
+const MENU_INCIDENTS: usize = 5;
+/// Where the incidents go: after the summary line and its separator.
+const INCIDENTS_AT: usize = 2;
+
+/// What an incident's tray item shows: rebuilt only when this changes.
+type IncidentShape = (i64, IncidentState, String);
 
 /// Menu items whose state changes while the app runs.
 pub struct TrayMenu<R: Runtime> {
@@ -35,6 +48,9 @@ pub struct TrayMenu<R: Runtime> {
     pause: CheckMenuItem<R>,
     unmute: MenuItem<R>,
     autostart: CheckMenuItem<R>,
+    menu: Menu<R>,
+    /// The incident submenus now in the menu, and what they were built from.
+    incidents: Mutex<(Vec<Submenu<R>>, Vec<IncidentShape>)>,
 }
 
 pub fn icon(health: Health) -> Image<'static> {
@@ -106,17 +122,65 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(engine.health()))
         .tooltip(engine.summary())
-        .menu(&menu)
+        .menu(&menu.clone())
         .show_menu_on_left_click(false)
         .on_menu_event(on_menu)
         .on_tray_icon_event(on_tray_event)
         .build(app)?;
-    Ok(TrayMenu {
+    let tray = TrayMenu {
         status,
         pause,
         unmute,
         autostart,
-    })
+        menu,
+        incidents: Mutex::new((Vec::new(), Vec::new())),
+    };
+    tray.refresh_incidents(app, engine);
+    Ok(tray)
+}
+
+fn incident_label(i: &IncidentView) -> String {
+    let state = match i.state {
+        IncidentState::Triggered => "unacknowledged",
+        IncidentState::Acknowledged => "acknowledged",
+        IncidentState::Resolved => "resolved",
+    };
+    format!(
+        "{} — {} ({state})",
+        i.severity.as_str().to_uppercase(),
+        i.title
+    )
+}
+
+fn incident_menu<R: Runtime>(app: &AppHandle<R>, i: &IncidentView) -> tauri::Result<Submenu<R>> {
+    let item = |action: IncidentAction, label: &str, enabled: bool| {
+        MenuItem::with_id(
+            app,
+            format!("{}{}:{}", id::INCIDENT, i.id, action.key()),
+            label,
+            enabled,
+            None::<&str>,
+        )
+    };
+    let triggered = i.state == IncidentState::Triggered;
+    Submenu::with_items(
+        app,
+        incident_label(i),
+        true,
+        &[
+            &item(IncidentAction::Acknowledge, "Acknowledge", triggered)?,
+            &item(IncidentAction::Snooze, "Snooze 10 min", triggered)?,
+            &item(IncidentAction::ReassignToMe, "Take it", true)?,
+            &item(IncidentAction::Resolve, "Resolve", true)?,
+        ],
+    )
+}
+
+/// `incident:12:ack` → (12, Acknowledge).
+fn parse_incident_item(item: &str) -> Option<(i64, IncidentAction)> {
+    let rest = item.strip_prefix(id::INCIDENT)?;
+    let (incident, action) = rest.split_once(':')?;
+    Some((incident.parse().ok()?, IncidentAction::from_key(action)?))
 }
 
 fn on_tray_event<R: Runtime>(tray: &TrayIcon<R>, event: TrayIconEvent) {
@@ -132,6 +196,15 @@ fn on_tray_event<R: Runtime>(tray: &TrayIcon<R>, event: TrayIconEvent) {
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    if let Some((incident, action)) = parse_incident_item(event.id().as_ref()) {
+        let engine = app.state::<Engine>().inner().clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = engine.act(incident, action).await {
+                tracing::error!(incident, ?action, error = %e, "cannot act on the incident");
+            }
+        });
+        return;
+    }
     let choice = match event.id().as_ref() {
         id::OPEN => return window::show(app),
         id::QUIT => return app.exit(0),
@@ -189,12 +262,58 @@ impl<R: Runtime> TrayMenu<R> {
         let _ = self.status.set_text(engine.summary());
         let _ = self.pause.set_checked(engine.paused());
         let _ = self.unmute.set_enabled(engine.mute() != Mute::Off);
+        self.refresh_incidents(app, engine);
+    }
+
+    /// Lists the open incidents, rebuilding their items only when one opened, changed state
+    /// or closed.
+    fn refresh_incidents(&self, app: &AppHandle<R>, engine: &Engine) {
+        let open: Vec<IncidentView> = engine
+            .open_incidents()
+            .into_iter()
+            .take(MENU_INCIDENTS)
+            .collect();
+        let shape: Vec<IncidentShape> = open
+            .iter()
+            .map(|i| (i.id, i.state, i.title.clone()))
+            .collect();
+        let mut current = self.incidents.lock().unwrap_or_else(|p| p.into_inner());
+        if current.1 == shape {
+            return;
+        }
+        for old in current.0.drain(..) {
+            let _ = self.menu.remove(&old);
+        }
+        for (offset, incident) in open.iter().enumerate() {
+            match incident_menu(app, incident) {
+                Ok(sub) => {
+                    let _ = self.menu.insert(&sub, INCIDENTS_AT + offset);
+                    current.0.push(sub);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list an incident in the tray"),
+            }
+        }
+        current.1 = shape;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incident_items_name_the_incident_and_the_action() {
+        assert_eq!(
+            parse_incident_item("incident:12:ack"),
+            Some((12, IncidentAction::Acknowledge))
+        );
+        assert_eq!(
+            parse_incident_item("incident:3:snooze"),
+            Some((3, IncidentAction::Snooze))
+        );
+        assert_eq!(parse_incident_item("incident:x:ack"), None);
+        assert_eq!(parse_incident_item("mute-1h"), None);
+    }
 
     #[test]
     fn every_tray_icon_is_an_rgba_png() {

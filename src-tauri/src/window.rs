@@ -71,3 +71,20 @@ pub fn toggle<R: Runtime>(app: &AppHandle<R>) {
         None => {}
     }
 }
+
+/// Raises the window for a loud alert without taking the keyboard from whatever the person
+/// is typing into: it is made unfocusable while it is shown, then focusable again so a click
+/// still focuses it.
+pub fn raise_without_focus<R: Runtime>(app: &AppHandle<R>) {
+    let Some(window) = app.get_webview_window(MAIN) else {
+        return;
+    };
+    let was_visible = window.is_visible().unwrap_or(false);
+    let _ = window.set_focusable(false);
+    let _ = window.unminimize();
+    let _ = window.show();
+    if !was_visible {
+        place_near_tray(&window);
+    }
+    let _ = window.set_focusable(true);
+}

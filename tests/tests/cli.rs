@@ -371,3 +371,115 @@ fn sigkill_mid_outage_then_restart_keeps_one_incident_and_resolves_it() -> Resul
     );
     Ok(())
 }
+
+/// `foghorn ARGS` against the database in `data`; returns (exit code, stdout, stderr).
+fn run_cli(
+    home: &std::path::Path,
+    data: &std::path::Path,
+    args: &[&str],
+) -> Result<(i32, String, String)> {
+    let out = foghorn(home)?
+        .env("FOGHORN_DATA_DIR", data)
+        .args(args)
+        .output()?;
+    let (stdout, stderr) = text(&out);
+    Ok((out.status.code().unwrap_or(-1), stdout, stderr))
+}
+
+#[test]
+fn the_cli_lists_and_acknowledges_while_the_engine_runs() -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let data = home.path().join("data");
+    let config = write_config(home.path(), "Billing", &target.url())?;
+    let engine = headless("engine", home.path(), &config, Some(&data))?;
+    target.set_healthy(false);
+    wait_until(OUTAGE, "the incident", || {
+        Ok(engine.stderr().contains("incident opened").then_some(()))
+    })?;
+
+    let (code, stdout, stderr) = run_cli(home.path(), &data, &["incidents", "--json"])?;
+    ensure!(code == 0, "incidents --json: {stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout)?;
+    ensure!(
+        list[0]["title"] == "Billing is down" && list[0]["state"] == "triggered",
+        "{list}"
+    );
+    let id = list[0]["id"].as_i64().unwrap_or_default();
+
+    let (code, stdout, stderr) = run_cli(home.path(), &data, &["ack", &id.to_string()])?;
+    ensure!(code == 0, "ack: {stderr}");
+    ensure!(
+        stdout.contains(&format!("Incident #{id} acknowledged")),
+        "{stdout}"
+    );
+    // The running engine notices within its next look at the database.
+    wait_until(Duration::from_secs(5), "the engine to see the ack", || {
+        Ok(engine
+            .stderr()
+            .contains("incident changed elsewhere")
+            .then_some(()))
+    })?;
+    let (_, stdout, _) = run_cli(home.path(), &data, &["incidents"])?;
+    ensure!(
+        stdout.contains("acknowledged") && stdout.contains("acknowledged by cli"),
+        "{stdout}"
+    );
+
+    let (code, _, stderr) = run_cli(home.path(), &data, &["ack", "4242"])?;
+    ensure!(
+        code == 1 && stderr.contains("there is no incident 4242"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_cli(home.path(), &data, &["resolve", &id.to_string()])?;
+    ensure!(code == 0, "resolve: {stderr}");
+    let (code, _, stderr) = run_cli(home.path(), &data, &["ack", &id.to_string()])?;
+    ensure!(code == 1 && stderr.contains("already resolved"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_crash_between_recording_and_showing_a_notification_shows_it_once_after_restart() -> Result<()>
+{
+    let rt = tokio::runtime::Runtime::new()?;
+    let target = rt.block_on(Target::start())?;
+    let home = tempfile::tempdir()?;
+    let data = home.path().join("data");
+    let config = write_config(home.path(), "Search", &target.url())?;
+    target.set_healthy(false);
+
+    // Dies right after the notification is committed, before it is shown.
+    let mut cmd = foghorn(home.path())?;
+    cmd.env("FOGHORN_DATA_DIR", &data)
+        .env("FOGHORN_CRASH_AT", "notification-recorded")
+        .args(["run", "--headless", "--config"])
+        .arg(&config);
+    let mut crashing = ChildGuard::spawn("crashing", cmd, home.path())?;
+    let status = crashing.wait_for_exit(OUTAGE)?;
+    ensure!(!status.success(), "it died at the crash point: {status}");
+    let before = crashing.stderr();
+    ensure!(before.contains("crash point"), "{before}");
+    let shown = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("notify: alert") && l.contains("title=Search is down"))
+            .count()
+    };
+    ensure!(shown(&before) == 0, "not shown before the crash: {before}");
+
+    let after = headless("after-crash", home.path(), &config, Some(&data))?;
+    wait_until(OUTAGE, "the owed notification", || {
+        Ok((shown(&after.stderr()) > 0).then_some(()))
+    })?;
+    let seen = target.requests();
+    wait_until(OUTAGE, "three more failing checks", || {
+        Ok((target.requests() >= seen + 3).then_some(()))
+    })?;
+    ensure!(
+        shown(&after.stderr()) == 1,
+        "exactly one notification: {}",
+        after.stderr()
+    );
+    ensure!(incidents(&data)?.len() == 1, "one incident");
+    Ok(())
+}

@@ -10,6 +10,7 @@ use foghorn_core::config::{self, Config};
 
 mod check;
 mod import;
+pub mod incidents;
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
 
@@ -55,6 +56,25 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         source: ImportSource,
+    },
+    /// List incidents: every open one, then the most recent resolved ones.
+    Incidents {
+        /// One JSON document (an array of incidents) instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an incident: its alarm stops everywhere this database is used.
+    Ack {
+        /// The incident's number, as `foghorn incidents` shows it.
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve an incident by hand.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the demo's flaky endpoint (200, then 503, in turns).
     DemoTarget {

@@ -2,4 +2,5 @@
 
 pub mod editor;
 pub mod history;
+pub mod incidents;
 pub mod monitoring;

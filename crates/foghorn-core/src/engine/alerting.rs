@@ -95,14 +95,20 @@ impl Engine {
         let Some((raised, owed)) = written else {
             return;
         };
-        if let Some(n) = &owed {
-            crash_point("notification-recorded");
+        if matches!(
+            raised.change,
+            store::IncidentChange::Opened | store::IncidentChange::Retriggered
+        ) {
             tracing::warn!(
-                incident = n.incident_id,
-                loud = n.loud,
-                "incident: {}",
+                incident = raised.incident.id,
+                change = ?raised.change,
+                loud = owed.as_ref().is_some_and(|n| n.loud),
+                "monitor down: incident opened: {}",
                 raised.incident.title
             );
+        }
+        if owed.is_some() {
+            crash_point("notification-recorded");
         }
         self.publish_incident(raised.incident);
         if let Some(n) = owed {
@@ -160,6 +166,11 @@ impl Engine {
             return;
         };
         if cleared.resolved {
+            tracing::info!(
+                incident = cleared.incident.id,
+                "monitor back up: incident resolved: {}",
+                cleared.incident.title
+            );
             self.silence(cleared.incident.id);
         }
         self.publish_incident(cleared.incident);
@@ -238,6 +249,18 @@ impl Engine {
             }
             self.publish_ringing();
         }
+    }
+
+    /// Open incidents, newest first, as last published (no database read: the tray asks on
+    /// every change).
+    pub fn open_incidents(&self) -> Vec<IncidentView> {
+        let mut open: Vec<IncidentView> = lock(&self.shared.alerting)
+            .known
+            .values()
+            .cloned()
+            .collect();
+        open.sort_by_key(|i| std::cmp::Reverse(i.id));
+        open
     }
 
     /// Incidents the alarm is ringing for.
@@ -383,6 +406,7 @@ impl Engine {
         let mut changed = false;
         for incident in &open {
             if known.get(&incident.id) != Some(incident) {
+                tracing::info!(incident = incident.id, state = incident.state.as_str(), by = ?incident.acked_by, "incident changed elsewhere");
                 self.after_change(incident);
                 self.publish_incident(incident.clone());
                 changed = true;
@@ -390,6 +414,11 @@ impl Engine {
         }
         for id in known.keys().filter(|id| !open.iter().any(|i| i.id == **id)) {
             if let Ok(Some(gone)) = self.shared.store.incident(*id) {
+                tracing::info!(
+                    incident = gone.id,
+                    state = gone.state.as_str(),
+                    "incident changed elsewhere"
+                );
                 self.after_change(&gone);
                 self.publish_incident(gone);
                 changed = true;

@@ -347,9 +347,9 @@ fn resolve(
     append_timeline(tx, id, at, "resolved", actor, detail)
 }
 
-/// A person acts on incident `id`. Returns the incident afterwards and whether anything
-/// changed (acknowledging twice changes nothing and adds nothing to the timeline).
-fn act(
+/// What [`Store::act_on_incident`] does, in the caller's transaction (for blocking callers:
+/// the CLI).
+pub fn act_on_incident_in(
     tx: &Transaction<'_>,
     id: i64,
     action: IncidentAction,
@@ -622,7 +622,8 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<(IncidentView, bool)> {
         let actor = actor.to_owned();
-        self.write(move |tx| act(tx, id, action, &actor, at)).await
+        self.write(move |tx| act_on_incident_in(tx, id, action, &actor, at))
+            .await
     }
 
     /// Notifications recorded and not yet shown, oldest first.

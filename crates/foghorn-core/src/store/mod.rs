@@ -16,10 +16,10 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use history::HourlyRollup;
 pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
+pub use incidents::{act_on_incident_in, Cleared, IncidentChange, Raised, StoredNotification};
 pub(crate) use incidents::{
     clear_signal, mark_notification, note, raise_signal, record_notification, resolve_orphans,
 };
-pub use incidents::{Cleared, IncidentChange, Raised, StoredNotification};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 
