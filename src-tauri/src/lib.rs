@@ -34,6 +34,7 @@ pub fn run() -> ExitCode {
         }) => cli::config_check(&cli),
         Some(cli::Command::Check(args)) => cli::check(&args),
         Some(cli::Command::Import { source }) => cli::import(&source),
+        Some(cli::Command::Oncall(ref args)) => cli::oncall(&cli, args),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -81,6 +81,7 @@ impl OncallService {
         };
         let cached = self.lock().cache.clone();
         let now = OffsetDateTime::now_utc();
+        let now = now.replace_nanosecond(0).unwrap_or(now);
         let fetched = source.fetch(cached.as_ref()).await;
         let mut save = None;
         {
