@@ -772,7 +772,14 @@ fn expand(
             let rule = recurrence(rule_line, start, all_day, ctx)?;
             let earliest = from - length;
             let set = RRuleSet::new(start).rrule(rule);
-            for t in set.into_iter().take(MAX_OCCURRENCES) {
+            for (n, t) in set.into_iter().enumerate() {
+                if n == MAX_OCCURRENCES {
+                    warnings.push(format!(
+                        "line {}: the rule repeats more than {MAX_OCCURRENCES} times before the next weeks; later occurrences are left out",
+                        rule_line.no
+                    ));
+                    break;
+                }
                 if t.with_timezone(&chrono::Utc) >= to {
                     break;
                 }
