@@ -47,6 +47,7 @@ pub fn run() -> ExitCode {
             foghorn_core::incident::IncidentAction::Resolve,
             json,
         ),
+        Some(cli::Command::Oncall(ref args)) => cli::oncall(&cli, args),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -481,5 +481,73 @@ fn a_crash_between_recording_and_showing_a_notification_shows_it_once_after_rest
         after.stderr()
     );
     ensure!(incidents(&data)?.len() == 1, "one incident");
+/// `foghorn oncall --at … --json` over a PagerDuty-style calendar file next to the config.
+#[test]
+fn oncall_says_who_is_on_call_and_whether_it_is_you() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let calendar = foghorn_e2e::paths::workspace_root()
+        .join("crates/foghorn-core/tests/fixtures/oncall/pagerduty.ics");
+    std::fs::copy(&calendar, home.path().join("oncall.ics"))?;
+    let config = home.path().join("foghorn.toml");
+    std::fs::write(
+        &config,
+        "[me]\nnames = [\"Alice Smith\", \"alice@example.com\"]\n\n[oncall]\ncalendar = \"oncall.ics\"\n",
+    )?;
+    // The data dir does not exist yet: the calendar is read directly.
+    let data = home.path().join("no-data-yet");
+    let run = |args: &[&str]| -> Result<Output> {
+        let mut cmd = foghorn(home.path())?;
+        cmd.env("FOGHORN_DATA_DIR", &data)
+            .arg("oncall")
+            .arg("--config")
+            .arg(&config)
+            .args(args);
+        Ok(cmd.output()?)
+    };
+
+    let out = run(&["--at", "2026-11-26T10:00:00Z", "--json"])?;
+    let (stdout, stderr) = text(&out);
+    ensure!(out.status.success(), "exit 0: {stdout}\n{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout)?;
+    ensure!(status["youAreOnCall"] == true, "{status}");
+    ensure!(
+        status["until"] == "2026-11-28T09:00:00Z",
+        "back-to-back shifts: {status}"
+    );
+    ensure!(
+        status["onCallNow"] == serde_json::json!(["Alice Smith"]),
+        "{status}"
+    );
+    ensure!(status["source"]["stale"] == false, "{status}");
+    ensure!(
+        !data.exists(),
+        "no database is created just to read a schedule"
+    );
+
+    let out = run(&["--at", "2026-11-29T10:00:00Z"])?;
+    let (stdout, _) = text(&out);
+    ensure!(out.status.success(), "{stdout}");
+    ensure!(
+        stdout.contains("2026-11-29 10:00 UTC: Bob Jones is on call")
+            && stdout.contains("your next shift: 2026-12-01 09:00 UTC"),
+        "{stdout}"
+    );
+
+    // A malformed calendar: exit 2, the file and line named.
+    std::fs::write(
+        home.path().join("oncall.ics"),
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:next monday\nEND:VEVENT\nEND:VCALENDAR\n",
+    )?;
+    let out = run(&["--json"])?;
+    let (_, stderr) = text(&out);
+    ensure!(out.status.code() == Some(2), "exit 2: {out:?}");
+    ensure!(stderr.contains("oncall.ics:3: DTSTART"), "{stderr}");
+
+    // No [oncall]: exit 1, saying so.
+    std::fs::write(&config, "[me]\nnames = [\"Alice Smith\"]\n")?;
+    let out = run(&[])?;
+    let (_, stderr) = text(&out);
+    ensure!(out.status.code() == Some(1), "exit 1: {out:?}");
+    ensure!(stderr.contains("no [oncall] section"), "{stderr}");
     Ok(())
 }

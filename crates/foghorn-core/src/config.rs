@@ -310,6 +310,12 @@ pub struct FeedConfig {
 pub struct OncallConfig {
     /// An iCal URL or a file path.
     pub calendar: String,
+    /// How often the calendar is fetched again.
+    #[serde(
+        default = "defaults::oncall_refresh",
+        deserialize_with = "checked::refresh"
+    )]
+    pub refresh: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -410,6 +416,9 @@ pub(crate) mod defaults {
     pub fn keep_raw() -> Duration {
         Duration::from_secs(48 * 3600)
     }
+    pub fn oncall_refresh() -> Duration {
+        Duration::from_secs(300)
+    }
     pub fn method() -> reqwest::Method {
         reqwest::Method::GET
     }
@@ -444,6 +453,14 @@ mod checked {
         let value = duration(d)?;
         if value < Duration::from_secs(1) {
             return Err(D::Error::custom("`interval` must be at least 1s"));
+        }
+        Ok(value)
+    }
+
+    pub fn refresh<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let value = duration(d)?;
+        if value < Duration::from_secs(30) {
+            return Err(D::Error::custom("`refresh` must be at least 30s"));
         }
         Ok(value)
     }
@@ -706,6 +723,8 @@ password = "keyring:smtp"
             (Duration::from_secs(30), 2, 1)
         );
         assert_eq!(m.severity, Severity::Major);
+        let c = parse("[oncall]\ncalendar = \"oncall.ics\"\n").expect("ok");
+        assert_eq!(c.oncall.map(|o| o.refresh), Some(Duration::from_secs(300)));
     }
 
     /// Each bad file must produce an error naming the file, the line and the key.
@@ -740,6 +759,8 @@ password = "keyring:smtp"
                 "unknown DNS query type",
             ),
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfollow_redirects = \"all\"\n", 4, "same-host"),
+            ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"often\"\n", 3, "often"),
+            ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"5s\"\n", 3, "`refresh` must be at least 30s"),
         ];
         for (text, line, needle) in cases {
             let err = parse(text).expect_err(text).to_string();

@@ -18,6 +18,7 @@ pub mod monitor;
 pub mod mute;
 pub mod network;
 pub mod notify;
+pub mod oncall;
 pub mod paths;
 pub mod policy;
 pub mod secret;

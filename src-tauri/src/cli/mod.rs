@@ -11,8 +11,10 @@ use foghorn_core::config::{self, Config};
 mod check;
 mod import;
 pub mod incidents;
+mod oncall;
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
+pub use oncall::{oncall, OncallArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,6 +78,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Who is on call at a time (now by default), and whether it is you (`[me] names`).
+    ///
+    /// Reads the `[oncall]` calendar (keeping the last good copy in the database). Exit 0 when
+    /// answered, 1 when there is no `[oncall]` calendar or it cannot be read and no earlier
+    /// copy exists, 2 when the configuration or the calendar is malformed (file and line on
+    /// stderr).
+    Oncall(OncallArgs),
     /// Serve the demo's flaky endpoint (200, then 503, in turns).
     DemoTarget {
         /// Address to listen on.

@@ -1,12 +1,17 @@
-//! Small persisted settings: mute and pause survive a restart.
+//! Small persisted settings: mute and pause survive a restart; the on-call schedule's last
+//! good copy and the manual on-call override too.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::{Result, Store, StoreError};
 use crate::mute::Mute;
+use crate::oncall::CachedCalendar;
+use time::OffsetDateTime;
 
 const MUTE: &str = "mute";
 const PAUSED: &str = "paused";
+const ONCALL_CACHE: &str = "oncall.calendar";
+const ONCALL_OVERRIDE: &str = "oncall.override_until";
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -47,6 +52,43 @@ impl Store {
     pub async fn set_paused(&self, paused: bool) -> Result<()> {
         self.write(move |tx| set(tx, PAUSED, if paused { "true" } else { "false" }))
             .await
+    }
+
+    /// The last good copy of the on-call calendar.
+    pub fn oncall_cache(&self) -> Result<Option<CachedCalendar>> {
+        self.read(|c| match get(c, ONCALL_CACHE)? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("setting {ONCALL_CACHE}: {e}"))),
+        })
+    }
+
+    pub async fn set_oncall_cache(&self, cache: &CachedCalendar) -> Result<()> {
+        let json = serde_json::to_string(cache)
+            .map_err(|e| StoreError::Corrupt(format!("setting {ONCALL_CACHE}: {e}")))?;
+        self.write(move |tx| set(tx, ONCALL_CACHE, &json)).await
+    }
+
+    /// "I'm on call until …", whatever the schedule says; `None` when not set.
+    pub fn oncall_override(&self) -> Result<Option<OffsetDateTime>> {
+        self.read(|c| match get(c, ONCALL_OVERRIDE)? {
+            None => Ok(None),
+            Some(text) => crate::time_fmt::parse_rfc3339(&text)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt(format!("setting {ONCALL_OVERRIDE}: {text:?}"))),
+        })
+    }
+
+    pub async fn set_oncall_override(&self, until: Option<OffsetDateTime>) -> Result<()> {
+        self.write(move |tx| match until {
+            Some(t) => set(tx, ONCALL_OVERRIDE, &crate::time_fmt::rfc3339(t)),
+            None => {
+                tx.execute("DELETE FROM settings WHERE key = ?1", [ONCALL_OVERRIDE])?;
+                Ok(())
+            }
+        })
+        .await
     }
 
     /// Monitors paused one by one.
@@ -106,5 +148,26 @@ mod tests {
             .await
             .expect("resume");
         assert!(store.paused_monitors().expect("read").is_empty());
+    }
+
+    #[tokio::test]
+    async fn oncall_cache_and_override_round_trip() {
+        let store = Store::in_memory().expect("open");
+        assert_eq!(store.oncall_cache().expect("read"), None);
+        assert_eq!(store.oncall_override().expect("read"), None);
+        let cache = CachedCalendar {
+            calendar: "https://example.com/oncall.ics".to_owned(),
+            body: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".to_owned(),
+            etag: Some("\"v1\"".to_owned()),
+            last_modified: None,
+            fetched_at: datetime!(2026-11-26 10:00 UTC),
+        };
+        store.set_oncall_cache(&cache).await.expect("set");
+        assert_eq!(store.oncall_cache().expect("read"), Some(cache));
+        let until = datetime!(2026-11-26 18:00 UTC);
+        store.set_oncall_override(Some(until)).await.expect("set");
+        assert_eq!(store.oncall_override().expect("read"), Some(until));
+        store.set_oncall_override(None).await.expect("clear");
+        assert_eq!(store.oncall_override().expect("read"), None);
     }
 }

@@ -1,0 +1,257 @@
+//! The schedule kept fresh: fetched every `[oncall] refresh`, the last good copy kept in the
+//! database, and the user's status published on a watch channel.
+
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::{
+    CachedCalendar, CalendarSource, Fetched, OncallError, OncallStatus, ParseOptions, Schedule,
+    SourceStatus,
+};
+use crate::config::{Me, OncallConfig};
+use crate::store::Store;
+
+/// Keeps the on-call schedule and answers "am I on call".
+#[derive(Debug)]
+pub struct OncallService {
+    config: Option<OncallConfig>,
+    me: Me,
+    store: Store,
+    source: Result<CalendarSource, OncallError>,
+    state: Mutex<State>,
+    tx: watch::Sender<OncallStatus>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The last good copy.
+    cache: Option<CachedCalendar>,
+    /// The copy parsed; re-parsed when asked about a time outside its window.
+    schedule: Option<Schedule>,
+    /// Why the last refresh failed.
+    error: Option<OncallError>,
+}
+
+impl OncallService {
+    /// Starts from the copy kept in the database, if it is of the configured calendar.
+    pub fn new(config: Option<OncallConfig>, me: Me, store: Store) -> Self {
+        let source = match &config {
+            Some(c) => CalendarSource::new(&c.calendar),
+            None => Err(OncallError::Fetch {
+                label: String::new(),
+                message: "no [oncall] calendar is configured".to_owned(),
+            }),
+        };
+        let mut state = State::default();
+        if let Ok(src) = &source {
+            match store.oncall_cache() {
+                Ok(Some(cache)) if cache.calendar == src.calendar() => {
+                    state.schedule = Schedule::parse(&cache.body, src.label()).ok();
+                    state.cache = Some(cache);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "on-call: cannot read the cached calendar"),
+            }
+        }
+        let service = OncallService {
+            config,
+            me,
+            store,
+            source,
+            state: Mutex::new(state),
+            tx: watch::channel(placeholder()).0,
+        };
+        service
+            .tx
+            .send_replace(service.status(OffsetDateTime::now_utc()));
+        service
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.config.is_some()
+    }
+
+    /// Fetches the calendar (a 304 keeps the copy); a failed fetch or a malformed new copy
+    /// keeps the last good schedule and records the error. Publishes the new status.
+    pub async fn refresh(&self) {
+        let Ok(source) = &self.source else {
+            return;
+        };
+        let cached = self.lock().cache.clone();
+        let now = OffsetDateTime::now_utc();
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let fetched = source.fetch(cached.as_ref()).await;
+        let mut save = None;
+        {
+            let mut state = self.lock();
+            match fetched {
+                Ok(Fetched::NotModified) => match state.cache.as_mut() {
+                    Some(cache) => {
+                        cache.fetched_at = now;
+                        state.schedule = Schedule::parse(&cache.body, source.label()).ok();
+                        save = state.cache.clone();
+                        state.error = None;
+                    }
+                    None => {
+                        state.error = Some(OncallError::Fetch {
+                            label: source.label().to_owned(),
+                            message: "the server answered 304 Not Modified to a first request"
+                                .to_owned(),
+                        })
+                    }
+                },
+                Ok(Fetched::Modified {
+                    body,
+                    etag,
+                    last_modified,
+                }) => match Schedule::parse(&body, source.label()) {
+                    Ok(schedule) => {
+                        for w in schedule.warnings() {
+                            tracing::warn!(calendar = source.label(), "on-call: {w}");
+                        }
+                        let cache = CachedCalendar {
+                            calendar: source.calendar().to_owned(),
+                            body,
+                            etag,
+                            last_modified,
+                            fetched_at: now,
+                        };
+                        state.schedule = Some(schedule);
+                        state.cache = Some(cache.clone());
+                        state.error = None;
+                        save = Some(cache);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "on-call: keeping the last good schedule");
+                        state.error = Some(e);
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "on-call: keeping the last good schedule");
+                    state.error = Some(e);
+                }
+            }
+        }
+        if let Some(cache) = save {
+            if let Err(e) = self.store.set_oncall_cache(&cache).await {
+                tracing::warn!(error = %e, "on-call: cannot keep the calendar in the database");
+            }
+        }
+        self.tx.send_replace(self.status(OffsetDateTime::now_utc()));
+    }
+
+    /// Why the last refresh failed, if it did.
+    pub fn last_error(&self) -> Option<OncallError> {
+        self.lock().error.clone()
+    }
+
+    /// Whether any good copy of the calendar has been read.
+    pub fn has_schedule(&self) -> bool {
+        self.lock().cache.is_some()
+    }
+
+    /// The user's status at `at`.
+    pub fn status(&self, at: OffsetDateTime) -> OncallStatus {
+        let override_until = self.store.oncall_override().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "on-call: cannot read the override");
+            None
+        });
+        let label = match &self.source {
+            Ok(s) => s.label().to_owned(),
+            Err(_) => String::new(),
+        };
+        let mut state = self.lock();
+        // A time outside the expanded window: expand the same copy around it.
+        let outside = state.schedule.as_ref().is_none_or(|s| !s.covers(at));
+        if outside {
+            if let Some(cache) = &state.cache {
+                state.schedule =
+                    Schedule::parse_with(&cache.body, &label, &ParseOptions::around(at)).ok();
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let fetched_at = state.cache.as_ref().map(|c| c.fetched_at);
+        let source = SourceStatus {
+            label,
+            fetched_at,
+            age_secs: fetched_at.map(|t| (now - t).whole_seconds().max(0).unsigned_abs()),
+            stale: state.error.is_some() || state.cache.is_none(),
+            error: state.error.as_ref().map(ToString::to_string),
+        };
+        OncallStatus::compute(
+            state.schedule.as_ref(),
+            &self.me.names,
+            at,
+            override_until,
+            source,
+        )
+    }
+
+    /// "I'm on call until …" (`None` clears it). Publishes the new status.
+    pub async fn set_override(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.store.set_oncall_override(until).await?;
+        self.tx.send_replace(self.status(OffsetDateTime::now_utc()));
+        Ok(())
+    }
+
+    /// The status, updated after every refresh and override change.
+    pub fn subscribe(&self) -> watch::Receiver<OncallStatus> {
+        self.tx.subscribe()
+    }
+
+    /// Refreshes now and then every `[oncall] refresh` on the current runtime; between
+    /// refreshes the status is recomputed each minute, so shift changes are seen on time.
+    pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let Some(every) = self.config.as_ref().map(|c| c.refresh) else {
+                return;
+            };
+            let mut last = None::<tokio::time::Instant>;
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60).min(every));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if last.is_none_or(|t| t.elapsed() >= every) {
+                    last = Some(tokio::time::Instant::now());
+                    self.refresh().await;
+                } else {
+                    let status = self.status(OffsetDateTime::now_utc());
+                    self.tx.send_if_modified(|old| {
+                        let changed = old.you_are_on_call != status.you_are_on_call
+                            || old.on_call_now != status.on_call_now
+                            || old.until != status.until;
+                        *old = status;
+                        changed
+                    });
+                }
+            }
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn placeholder() -> OncallStatus {
+    OncallStatus {
+        at: OffsetDateTime::UNIX_EPOCH,
+        you_are_on_call: false,
+        until: None,
+        next_shift: None,
+        on_call_now: Vec::new(),
+        override_until: None,
+        source: SourceStatus {
+            label: String::new(),
+            fetched_at: None,
+            age_secs: None,
+            stale: true,
+            error: None,
+        },
+    }
+}

@@ -1,0 +1,209 @@
+//! Where a schedule comes from: a file, or an http(s) URL asked with `If-None-Match` and
+//! `If-Modified-Since` so an unchanged feed costs a 304.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::OncallError;
+
+/// The last good copy of a calendar, kept in the database between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedCalendar {
+    /// The `[oncall] calendar` it was read from; a copy of another calendar is not used.
+    pub calendar: String,
+    pub body: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub fetched_at: OffsetDateTime,
+}
+
+/// What a fetch brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    Modified {
+        body: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// The server said 304: the cached copy is current.
+    NotModified,
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    Url(url::Url),
+}
+
+/// A calendar file or URL.
+#[derive(Debug, Clone)]
+pub struct CalendarSource {
+    calendar: String,
+    label: String,
+    location: Location,
+    client: reqwest::Client,
+}
+
+/// Feeds larger than this are refused: a year of shifts is a few hundred kilobytes.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+impl CalendarSource {
+    /// `calendar` as written in `[oncall] calendar`: `http(s)://…`, `file://…` or a path.
+    pub fn new(calendar: &str) -> Result<Self, OncallError> {
+        let trimmed = calendar.trim();
+        let (location, label) = match url::Url::parse(trimmed) {
+            Ok(u) if matches!(u.scheme(), "http" | "https" | "webcal") => {
+                let mut u = u;
+                if u.scheme() == "webcal" {
+                    // webcal:// is how calendar apps are told to subscribe: it is https.
+                    let rest = trimmed["webcal".len()..].to_owned();
+                    u = url::Url::parse(&format!("https{rest}")).map_err(|e| {
+                        OncallError::Fetch {
+                            label: trimmed.to_owned(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                }
+                let mut shown = u.clone();
+                // Feed URLs carry their secret in the query: never show it.
+                if shown.query().is_some() {
+                    shown.set_query(Some("…"));
+                }
+                let _ = shown.set_password(None);
+                (Location::Url(u), shown.to_string())
+            }
+            Ok(u) if u.scheme() == "file" => {
+                let path = u.to_file_path().map_err(|()| OncallError::Fetch {
+                    label: trimmed.to_owned(),
+                    message: "not a local file URL".to_owned(),
+                })?;
+                let label = path.display().to_string();
+                (Location::File(path), label)
+            }
+            _ => (Location::File(PathBuf::from(trimmed)), trimmed.to_owned()),
+        };
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OncallError::Fetch {
+                label: label.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(CalendarSource {
+            calendar: trimmed.to_owned(),
+            label,
+            location,
+            client,
+        })
+    }
+
+    /// The calendar as configured.
+    pub fn calendar(&self) -> &str {
+        &self.calendar
+    }
+
+    /// The file path or URL (without its query) for messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Reads the calendar; with a cached copy of it, asks the server whether it changed.
+    pub async fn fetch(&self, cached: Option<&CachedCalendar>) -> Result<Fetched, OncallError> {
+        let fail = |message: String| OncallError::Fetch {
+            label: self.label.clone(),
+            message,
+        };
+        match &self.location {
+            Location::File(path) => {
+                let body = tokio::fs::read(path).await.map_err(|e| {
+                    fail(match e.kind() {
+                        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+                        _ => format!("cannot read: {e}"),
+                    })
+                })?;
+                let body = String::from_utf8(body)
+                    .map_err(|_| fail("not UTF-8 text (is this an iCal file?)".to_owned()))?;
+                Ok(Fetched::Modified {
+                    body,
+                    etag: None,
+                    last_modified: None,
+                })
+            }
+            Location::Url(url) => {
+                let mut request = self
+                    .client
+                    .get(url.clone())
+                    .header(reqwest::header::ACCEPT, "text/calendar, */*;q=0.5");
+                if let Some(c) = cached.filter(|c| c.calendar == self.calendar) {
+                    if let Some(etag) = &c.etag {
+                        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+                    }
+                    if let Some(lm) = &c.last_modified {
+                        request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+                    }
+                }
+                let mut response = request
+                    .send()
+                    .await
+                    .map_err(|e| fail(format!("unreachable: {}", describe(&e))))?;
+                let status = response.status();
+                if status == reqwest::StatusCode::NOT_MODIFIED {
+                    return Ok(Fetched::NotModified);
+                }
+                if !status.is_success() {
+                    return Err(fail(format!("the server answered HTTP {status}")));
+                }
+                let header = |name: reqwest::header::HeaderName| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let etag = header(reqwest::header::ETAG);
+                let last_modified = header(reqwest::header::LAST_MODIFIED);
+                let mut body = Vec::new();
+                while let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|e| fail(format!("reading the answer: {e}")))?
+                {
+                    if body.len() + chunk.len() > MAX_BODY {
+                        return Err(fail(format!(
+                            "the calendar is larger than {} MiB",
+                            MAX_BODY / 1024 / 1024
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                let body = String::from_utf8(body)
+                    .map_err(|_| fail("the answer is not UTF-8 text".to_owned()))?;
+                Ok(Fetched::Modified {
+                    body,
+                    etag,
+                    last_modified,
+                })
+            }
+        }
+    }
+}
+
+/// The innermost reason ("Connection refused") rather than reqwest's nested chain.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!("timed out after {}", humantime::format_duration(TIMEOUT));
+    }
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut last = e.to_string();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
