@@ -23,6 +23,18 @@ function ago(ms: number): string {
   return new Date(Date.now() - ms).toISOString();
 }
 
+/** An incident as it opens: triggered, nobody on it yet. */
+const NEW_INCIDENT: Omit<IncidentView, 'id' | 'dedupKey' | 'title' | 'openedAt'> = {
+  severity: 'major',
+  state: 'triggered',
+  resolvedAt: null,
+  ackedBy: null,
+  ackedAt: null,
+  snoozedUntil: null,
+  assignee: null,
+  autoResolve: true,
+};
+
 export function demoSnapshot(variant = ''): Snapshot {
   if (variant === 'empty') {
     return {
@@ -33,6 +45,8 @@ export function demoSnapshot(variant = ''): Snapshot {
       summary: 'No monitors configured',
       demo: false,
       notices: [],
+      ringing: [],
+      onCall: false,
     };
   }
   const monitors: MonitorView[] = [
@@ -102,6 +116,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       ? []
       : [
           {
+            ...NEW_INCIDENT,
             id: 9,
             dedupKey: 'status-page:latency',
             title: 'status page responds slowly',
@@ -111,24 +126,26 @@ export function demoSnapshot(variant = ''): Snapshot {
             resolvedAt: ago(3 * 60 * MIN - 4 * MIN),
           },
           {
+            ...NEW_INCIDENT,
             id: 12,
             dedupKey: 'flaky:down',
             title: 'flaky is down',
             severity: 'critical',
-            state: 'triggered',
             openedAt: ago(2 * MIN + 10_000),
-            resolvedAt: null,
           },
           {
+            ...NEW_INCIDENT,
             id: 11,
             dedupKey: 'api:latency',
             title: 'api latency above 500 ms',
             severity: 'major',
             state: 'acknowledged',
             openedAt: ago(25 * MIN),
-            resolvedAt: null,
+            ackedBy: 'Alice Smith',
+            ackedAt: ago(22 * MIN),
           },
           {
+            ...NEW_INCIDENT,
             id: 10,
             dedupKey: 'feed:cert',
             title: 'TLS certificate for api.example.com expires in 14 days',
@@ -150,6 +167,8 @@ export function demoSnapshot(variant = ''): Snapshot {
       summary: 'Monitoring paused · 2 open incidents',
       demo: true,
       notices: [],
+      ringing: [],
+      onCall: true,
     };
   }
   return {
@@ -164,6 +183,8 @@ export function demoSnapshot(variant = ''): Snapshot {
     demo: true,
     notices:
       variant === 'quiet' ? [] : ['No notification daemon: alerts show here and in the log'],
+    ringing: variant === 'quiet' ? [] : [12],
+    onCall: true,
   };
 }
 
@@ -448,13 +469,12 @@ export function installDemo(variant: string): void {
     snapshot.monitors[index] = monitor;
     const incident: IncidentView = down
       ? {
+          ...NEW_INCIDENT,
           id: Date.now(),
           dedupKey: 'flaky:down',
           title: 'flaky is down',
           severity: 'critical',
-          state: 'triggered',
           openedAt: now,
-          resolvedAt: null,
         }
       : { ...(snapshot.incidents.find((i) => i.dedupKey === 'flaky:down' && i.state !== 'resolved') ?? snapshot.incidents[1]), state: 'resolved', resolvedAt: now };
     snapshot.incidents = [...snapshot.incidents.filter((i) => i.id !== incident.id), incident];
