@@ -1,7 +1,8 @@
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 
-import { getSnapshot, NO_SHELL, setMute, toIpcError } from './api';
+import { actOnIncident, getIncident, getSnapshot, NO_SHELL, setMute, toIpcError } from './api';
+import { incident } from '../test/fixtures';
 
 describe('toIpcError', () => {
   it('keeps an IpcError as it is', () => {
@@ -32,5 +33,21 @@ describe('commands', () => {
     });
     await expect(setMute('fourHours')).rejects.toEqual({ code: 'unknown', message: 'engine gone' });
     expect(calls).toEqual([['set_mute', { choice: 'fourHours' }]]);
+  });
+
+  it('acts on an incident and reads its detail', async () => {
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'act_on_incident') return incident({ id: 4, state: 'acknowledged', ackedBy: 'Alice' });
+      if (cmd === 'get_incident') return { incident: incident({ id: 4 }), signals: [], timeline: [] };
+      throw { code: 'not_found', message: 'no incident 5' };
+    });
+    await expect(actOnIncident(4, 'acknowledge')).resolves.toMatchObject({ ackedBy: 'Alice' });
+    await expect(getIncident(4)).resolves.toMatchObject({ incident: { id: 4 }, timeline: [] });
+    expect(calls).toEqual([
+      ['act_on_incident', { id: 4, action: 'acknowledge' }],
+      ['get_incident', { id: 4 }],
+    ]);
   });
 });

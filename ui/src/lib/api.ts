@@ -7,6 +7,9 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { CheckResult } from './bindings/CheckResult';
 import type { ConditionProblem } from './bindings/ConditionProblem';
 import type { EngineEvent } from './bindings/EngineEvent';
+import type { IncidentAction } from './bindings/IncidentAction';
+import type { IncidentDetail } from './bindings/IncidentDetail';
+import type { IncidentView } from './bindings/IncidentView';
 import type { IpcError } from './bindings/IpcError';
 import type { MonitorDraft } from './bindings/MonitorDraft';
 import type { MonitorHistory } from './bindings/MonitorHistory';
@@ -107,6 +110,19 @@ export function setMonitorPaused(id: string, paused: boolean): Promise<MonitorVi
 /** One monitor's uptime and latency history (see docs/ipc.md). */
 export function getMonitorHistory(id: string): Promise<MonitorHistory> {
   return call<MonitorHistory>('get_monitor_history', { id });
+}
+
+/**
+ * Acknowledges, resolves, snoozes (10 min) or takes an incident; resolves to the incident as
+ * it is now. Rejects with `not_found` (no such incident) or `conflict` (already resolved).
+ */
+export function actOnIncident(id: number, action: IncidentAction): Promise<IncidentView> {
+  return call<IncidentView>('act_on_incident', { id, action });
+}
+
+/** One incident with its signals and timeline (oldest entry first); `not_found` if none. */
+export function getIncident(id: number): Promise<IncidentDetail> {
+  return call<IncidentDetail>('get_incident', { id });
 }
 
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */

@@ -8,6 +8,8 @@ import type { CheckResult } from './bindings/CheckResult';
 import type { ConditionOutcome } from './bindings/ConditionOutcome';
 import type { ConditionProblem } from './bindings/ConditionProblem';
 import type { EngineEvent } from './bindings/EngineEvent';
+import type { IncidentAction } from './bindings/IncidentAction';
+import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { IncidentView } from './bindings/IncidentView';
 import type { LatencyPoint } from './bindings/LatencyPoint';
 import type { MonitorHistory } from './bindings/MonitorHistory';
@@ -16,12 +18,25 @@ import type { MonitorView } from './bindings/MonitorView';
 import type { Mute } from './bindings/Mute';
 import type { MuteChoice } from './bindings/MuteChoice';
 import type { Snapshot } from './bindings/Snapshot';
+import type { TimelineEntry } from './bindings/TimelineEntry';
 
 const MIN = 60_000;
 
 function ago(ms: number): string {
   return new Date(Date.now() - ms).toISOString();
 }
+
+/** An incident as it opens: triggered, nobody on it yet. */
+const NEW_INCIDENT: Omit<IncidentView, 'id' | 'dedupKey' | 'title' | 'openedAt'> = {
+  severity: 'major',
+  state: 'triggered',
+  resolvedAt: null,
+  ackedBy: null,
+  ackedAt: null,
+  snoozedUntil: null,
+  assignee: null,
+  autoResolve: true,
+};
 
 export function demoSnapshot(variant = ''): Snapshot {
   if (variant === 'empty') {
@@ -33,6 +48,8 @@ export function demoSnapshot(variant = ''): Snapshot {
       summary: 'No monitors configured',
       demo: false,
       notices: [],
+      ringing: [],
+      onCall: false,
     };
   }
   const monitors: MonitorView[] = [
@@ -102,6 +119,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       ? []
       : [
           {
+            ...NEW_INCIDENT,
             id: 9,
             dedupKey: 'status-page:latency',
             title: 'status page responds slowly',
@@ -111,24 +129,26 @@ export function demoSnapshot(variant = ''): Snapshot {
             resolvedAt: ago(3 * 60 * MIN - 4 * MIN),
           },
           {
+            ...NEW_INCIDENT,
             id: 12,
             dedupKey: 'flaky:down',
             title: 'flaky is down',
             severity: 'critical',
-            state: 'triggered',
             openedAt: ago(2 * MIN + 10_000),
-            resolvedAt: null,
           },
           {
+            ...NEW_INCIDENT,
             id: 11,
             dedupKey: 'api:latency',
             title: 'api latency above 500 ms',
             severity: 'major',
             state: 'acknowledged',
             openedAt: ago(25 * MIN),
-            resolvedAt: null,
+            ackedBy: 'Alice Smith',
+            ackedAt: ago(22 * MIN),
           },
           {
+            ...NEW_INCIDENT,
             id: 10,
             dedupKey: 'feed:cert',
             title: 'TLS certificate for api.example.com expires in 14 days',
@@ -150,6 +170,8 @@ export function demoSnapshot(variant = ''): Snapshot {
       summary: 'Monitoring paused · 2 open incidents',
       demo: true,
       notices: [],
+      ringing: [],
+      onCall: true,
     };
   }
   return {
@@ -164,6 +186,8 @@ export function demoSnapshot(variant = ''): Snapshot {
     demo: true,
     notices:
       variant === 'quiet' ? [] : ['No notification daemon: alerts show here and in the log'],
+    ringing: variant === 'quiet' ? [] : [12],
+    onCall: true,
   };
 }
 
@@ -345,6 +369,84 @@ function demoTest(draft: MonitorDraft): CheckResult {
   };
 }
 
+/** Who acts from the demo window. */
+const ME = 'Alice Smith';
+
+/** The evidence and story of a demo incident, made up from what the snapshot says. */
+function demoTimeline(i: IncidentView): TimelineEntry[] {
+  const opened = Date.parse(i.openedAt);
+  const at = (ms: number) => new Date(opened + ms).toISOString();
+  const evidence =
+    i.dedupKey === 'flaky:down'
+      ? 'connection refused (os error 111)\nfailed: [CONNECTED] (false) == true\n2 failed checks in a row'
+      : i.dedupKey === 'api:latency'
+        ? 'HTTP 200\nfailed: [RESPONSE_TIME] (742) < 500\nlatency: 742 ms\n3 failed checks in a row'
+        : i.dedupKey === 'feed:cert'
+          ? 'certificate for api.example.com expires on 2025-07-01\nfailed: [CERTIFICATE_EXPIRATION] (14d) > 21d'
+          : 'HTTP 200\nfailed: [RESPONSE_TIME] (1310) < 1000\nlatency: 1310 ms';
+  const source = `monitor ${i.dedupKey.split(':')[0]}`;
+  const entries: TimelineEntry[] = [
+    { id: 1, at: at(0), kind: 'triggered', actor: source, detail: evidence },
+    { id: 2, at: at(1_000), kind: 'notified', actor: 'foghorn', detail: i.severity === 'critical' ? 'critical notification shown and alarm rung' : 'notification shown' },
+  ];
+  if (i.ackedBy && i.ackedAt) entries.push({ id: 3, at: i.ackedAt, kind: 'acknowledged', actor: i.ackedBy, detail: '' });
+  if (i.snoozedUntil) entries.push({ id: 4, at: new Date(Date.parse(i.snoozedUntil) - 10 * MIN).toISOString(), kind: 'snoozed', actor: ME, detail: `quiet until ${i.snoozedUntil}` });
+  if (i.assignee) entries.push({ id: 5, at: new Date().toISOString(), kind: 'assigned', actor: i.assignee, detail: `taken by ${i.assignee}` });
+  if (i.resolvedAt) {
+    entries.push({ id: 6, at: i.resolvedAt, kind: 'signal-cleared', actor: source, detail: 'checks pass again' });
+    entries.push({ id: 7, at: i.resolvedAt, kind: 'resolved', actor: 'foghorn', detail: 'every signal cleared' });
+  }
+  return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+function demoDetail(i: IncidentView): IncidentDetail {
+  const monitor = i.dedupKey.split(':')[0];
+  return {
+    incident: i,
+    signals: [
+      {
+        dedupKey: i.dedupKey,
+        source: 'monitor',
+        summary: i.title,
+        severity: i.severity,
+        link: null,
+        startedAt: i.openedAt,
+        lastSeenAt: i.resolvedAt ?? new Date().toISOString(),
+        endedAt: i.resolvedAt,
+      },
+      ...(monitor === 'flaky'
+        ? [
+            {
+              dedupKey: 'flaky:latency',
+              source: 'monitor',
+              summary: 'flaky latency above 500 ms',
+              severity: 'minor' as const,
+              link: null,
+              startedAt: i.openedAt,
+              lastSeenAt: i.openedAt,
+              endedAt: i.openedAt,
+            },
+          ]
+        : []),
+    ],
+    timeline: demoTimeline(i),
+  };
+}
+
+function demoAct(i: IncidentView, action: IncidentAction): IncidentView {
+  const now = new Date().toISOString();
+  switch (action) {
+    case 'acknowledge':
+      return i.state === 'triggered' ? { ...i, state: 'acknowledged', ackedBy: ME, ackedAt: now, snoozedUntil: null } : i;
+    case 'resolve':
+      return { ...i, state: 'resolved', resolvedAt: now };
+    case 'snooze':
+      return { ...i, snoozedUntil: new Date(Date.now() + 10 * MIN).toISOString() };
+    case 'reassignToMe':
+      return { ...i, assignee: ME };
+  }
+}
+
 export function installDemo(variant: string): void {
   const snapshot = demoSnapshot(variant);
   const drafts = new Map<string, MonitorDraft>(snapshot.monitors.map((m) => [m.id, demoDraft(m)]));
@@ -415,6 +517,24 @@ export function installDemo(variant: string): void {
             : [...snapshot.monitors, monitor];
           return id;
         }
+        case 'get_incident': {
+          const incident = snapshot.incidents.find((i) => i.id === a.id);
+          if (!incident) throw { code: 'not_found', message: `there is no incident ${String(a.id)}` };
+          return demoDetail(incident);
+        }
+        case 'act_on_incident': {
+          const incident = snapshot.incidents.find((i) => i.id === a.id);
+          if (!incident) throw { code: 'not_found', message: `there is no incident ${String(a.id)}` };
+          if (incident.state === 'resolved') throw { code: 'conflict', message: `incident ${incident.id} is already resolved` };
+          const next = demoAct(incident, a.action as IncidentAction);
+          snapshot.incidents = snapshot.incidents.map((i) => (i.id === next.id ? next : i));
+          const quiet = next.state !== 'triggered' || next.snoozedUntil !== null;
+          if (quiet && snapshot.ringing.includes(next.id)) {
+            snapshot.ringing = snapshot.ringing.filter((id) => id !== next.id);
+            setTimeout(() => void emit('engine-event', { type: 'ringing', incidents: snapshot.ringing } satisfies EngineEvent), 0);
+          }
+          return new Promise((resolve) => setTimeout(() => resolve(next), 400));
+        }
         case 'delete_monitor':
           drafts.delete(String(a.id));
           snapshot.monitors = snapshot.monitors.filter((m) => m.id !== a.id);
@@ -448,21 +568,24 @@ export function installDemo(variant: string): void {
     snapshot.monitors[index] = monitor;
     const incident: IncidentView = down
       ? {
+          ...NEW_INCIDENT,
           id: Date.now(),
           dedupKey: 'flaky:down',
           title: 'flaky is down',
           severity: 'critical',
-          state: 'triggered',
           openedAt: now,
-          resolvedAt: null,
         }
       : { ...(snapshot.incidents.find((i) => i.dedupKey === 'flaky:down' && i.state !== 'resolved') ?? snapshot.incidents[1]), state: 'resolved', resolvedAt: now };
     snapshot.incidents = [...snapshot.incidents.filter((i) => i.id !== incident.id), incident];
     const open = snapshot.incidents.filter((i) => i.state !== 'resolved').length;
     const summary = `${down ? '1 of 6 monitors down' : 'All 6 monitors healthy'} · ${open} open incident${open === 1 ? '' : 's'}`;
+    // The flaky endpoint's incident is critical: the alarm rings while it is down.
+    const ringing = snapshot.ringing.filter((id) => snapshot.incidents.some((i) => i.id === id && i.state === 'triggered'));
+    snapshot.ringing = down ? [...ringing, incident.id] : ringing;
     const events: EngineEvent[] = [
       { type: 'monitor', monitor },
-      { type: 'incident', incident },
+      down ? { type: 'alert', incident } : { type: 'incident', incident },
+      { type: 'ringing', incidents: snapshot.ringing },
       { type: 'summary', summary },
     ];
     for (const event of events) void emit('engine-event', event);

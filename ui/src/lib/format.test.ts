@@ -4,6 +4,7 @@ import { T0, incident, iso } from '../test/fixtures';
 import {
   formatAgo,
   formatClock,
+  formatCountdown,
   formatDuration,
   formatLatency,
   incidentAge,
@@ -69,5 +70,12 @@ describe('format', () => {
     expect(statusSince('down', iso(-3 * MIN), T0)).toBe('Down for 3 min');
     expect(statusSince('pending', null, T0)).toBe('Waiting for the first check');
     expect(statusSince('up', null, T0)).toBe('Up');
+  });
+
+  it('counts down', () => {
+    expect(formatCountdown(192_000)).toBe('3:12');
+    expect(formatCountdown(1_500)).toBe('0:02');
+    expect(formatCountdown(-5)).toBe('0:00');
+    expect(formatCountdown(3_725_000)).toBe('1:02:05');
   });
 });

@@ -106,3 +106,12 @@ export function statusSince(status: MonitorStatus, since: string | null, now: nu
   if (t === null) return STATUS_SINCE[status];
   return `${STATUS_SINCE[status]} for ${formatDuration(now - t)}`;
 }
+
+/** Time left as a clock: "3:12", "1:02:05"; "0:00" once it is due. */
+export function formatCountdown(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / SECOND));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad2(m)}:${pad2(s)}` : `${m}:${pad2(s)}`;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { incident, iso, monitor, snapshot } from '../test/fixtures';
-import { applyEvent, sortIncidents, upsertById } from './snapshot';
+import { applyEvent, ringingIncidents, sortIncidents, upsertById } from './snapshot';
 
 describe('applyEvent', () => {
   it('replaces a monitor with the same id, keeping its position', () => {
@@ -44,6 +44,25 @@ describe('applyEvent', () => {
       [1, 'resolved'],
       [2, 'triggered'],
     ]);
+  });
+
+  it('upserts the incident of an alert like an incident event', () => {
+    let s = snapshot({ incidents: [incident({ id: 1 })] });
+    s = applyEvent(s, { type: 'alert', incident: incident({ id: 2, title: 'db is down' }) });
+    s = applyEvent(s, { type: 'alert', incident: incident({ id: 1, state: 'acknowledged', ackedBy: 'Alice' }) });
+    expect(s.incidents.map((i) => [i.id, i.state, i.ackedBy])).toEqual([
+      [1, 'acknowledged', 'Alice'],
+      [2, 'triggered', null],
+    ]);
+  });
+
+  it('replaces the ringing incidents, and keeps the snapshot when they are the same', () => {
+    let s = snapshot();
+    s = applyEvent(s, { type: 'ringing', incidents: [3, 1] });
+    expect(s.ringing).toEqual([3, 1]);
+    expect(applyEvent(s, { type: 'ringing', incidents: [3, 1] })).toBe(s);
+    s = applyEvent(s, { type: 'ringing', incidents: [] });
+    expect(s.ringing).toEqual([]);
   });
 
   it('updates mute, paused and summary', () => {
@@ -100,5 +119,20 @@ describe('sortIncidents', () => {
   it('breaks ties by id, newest first', () => {
     const list = [incident({ id: 7 }), incident({ id: 9 }), incident({ id: 8 })];
     expect(sortIncidents(list).map((i) => i.id)).toEqual([9, 8, 7]);
+  });
+});
+
+describe('ringingIncidents', () => {
+  it('lists the incidents the alarm rings for, most urgent first, skipping unknown ids', () => {
+    const s = snapshot({
+      incidents: [
+        incident({ id: 1, state: 'acknowledged' }),
+        incident({ id: 2, openedAt: iso(-60_000) }),
+        incident({ id: 3 }),
+      ],
+      ringing: [1, 2, 99],
+    });
+    expect(ringingIncidents(s).map((i) => i.id)).toEqual([2, 1]);
+    expect(ringingIncidents(snapshot())).toEqual([]);
   });
 });

@@ -14,6 +14,10 @@ export function upsertById<T extends { id: string | number }>(list: readonly T[]
   return next;
 }
 
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** The snapshot after `event`. Returns the same object when nothing changed. */
 export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
   switch (event.type) {
@@ -22,7 +26,13 @@ export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
     case 'monitors':
       return { ...snapshot, monitors: event.monitors };
     case 'incident':
+    case 'alert':
+      // An alert is the loud twin of `incident`: the same incident, for the person on call.
       return { ...snapshot, incidents: upsertById(snapshot.incidents, event.incident) };
+    case 'ringing':
+      return sameIds(snapshot.ringing, event.incidents)
+        ? snapshot
+        : { ...snapshot, ringing: event.incidents };
     case 'mute':
       return { ...snapshot, mute: event.mute };
     case 'paused':
@@ -70,4 +80,13 @@ export function sortIncidents(incidents: readonly IncidentView[]): IncidentView[
 
 export function isOpen(incident: IncidentView): boolean {
   return incident.state !== 'resolved';
+}
+
+/**
+ * The incidents the alarm rings for, most urgent first. An id the snapshot does not hold
+ * (yet) is left out: its `incident` event is on its way.
+ */
+export function ringingIncidents(snapshot: Snapshot): IncidentView[] {
+  const ringing = new Set(snapshot.ringing);
+  return sortIncidents(snapshot.incidents.filter((i) => ringing.has(i.id)));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { monitor, snapshot } from '../test/fixtures';
+import { incident, monitor, snapshot } from '../test/fixtures';
 import { FoghornStore } from './store.svelte';
 
 describe('FoghornStore', () => {
@@ -32,6 +32,18 @@ describe('FoghornStore', () => {
     expect(store.snapshot?.summary).toBe('changed');
     expect(store.snapshot?.mute).toEqual({ kind: 'indefinite' });
     expect(store.snapshot?.paused).toBe(true);
+  });
+
+  it('applies alerts and ringing, also when they arrive before the snapshot', () => {
+    const store = new FoghornStore();
+    store.apply({ type: 'alert', incident: incident({ id: 7, title: 'db is down' }) });
+    store.apply({ type: 'ringing', incidents: [7] });
+    store.loaded(snapshot({ onCall: true }));
+    expect(store.snapshot?.incidents.map((i) => i.id)).toEqual([7]);
+    expect(store.snapshot?.ringing).toEqual([7]);
+    store.apply({ type: 'ringing', incidents: [] });
+    expect(store.snapshot?.ringing).toEqual([]);
+    expect(store.snapshot?.onCall).toBe(true);
   });
 
   it('hides dismissed notices, and keeps them hidden when sent again', () => {

@@ -31,6 +31,11 @@ export function incident(over: Partial<IncidentView> = {}): IncidentView {
     state: 'triggered',
     openedAt: iso(-3 * 60_000),
     resolvedAt: null,
+    ackedBy: null,
+    ackedAt: null,
+    snoozedUntil: null,
+    assignee: null,
+    autoResolve: true,
     ...over,
   };
 }
@@ -44,6 +49,8 @@ export function snapshot(over: Partial<Snapshot> = {}): Snapshot {
     summary: 'All 2 monitors up',
     demo: false,
     notices: [],
+    ringing: [],
+    onCall: false,
     ...over,
   };
 }
