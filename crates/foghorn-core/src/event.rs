@@ -7,6 +7,7 @@ use ts_rs::TS;
 use crate::incident::IncidentView;
 use crate::monitor::MonitorView;
 use crate::mute::Mute;
+use crate::oncall::OncallStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -25,6 +26,10 @@ pub enum EngineEvent {
     /// A loud alert for the person on call: raise the window (without taking the keyboard).
     Alert {
         incident: IncidentView,
+    },
+    /// The on-call picture changed (a shift began or ended, the calendar was refreshed).
+    Oncall {
+        status: OncallStatus,
     },
     /// The incidents the alarm rings for changed (empty: silent).
     Ringing {
@@ -65,6 +70,8 @@ pub struct Snapshot {
     pub ringing: Vec<i64>,
     /// The person on call here gets loud alerts (critical notification and alarm).
     pub on_call: bool,
+    /// Who is on call and until when, from the schedule; `None` without one.
+    pub oncall: Option<OncallStatus>,
 }
 
 /// Overall health, for the tray icon.

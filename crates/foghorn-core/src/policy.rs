@@ -7,10 +7,35 @@ use time::OffsetDateTime;
 
 use crate::config::{NotificationConfig, OffCallNotifications};
 use crate::incident::Severity;
+use crate::oncall::{OncallService, OncallStatus};
 
 /// Whether the user is on call at a moment: the schedule, or their own "I'm on call until".
 pub trait OnCall: Send + Sync + fmt::Debug {
     fn on_call(&self, at: OffsetDateTime) -> bool;
+
+    /// The whole picture (until when, next shift, the calendar's age), when there is one.
+    fn status(&self, _at: OffsetDateTime) -> Option<OncallStatus> {
+        None
+    }
+
+    /// Changes to [`OnCall::status`], for the window and the shift reminders.
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<OncallStatus>> {
+        None
+    }
+}
+
+impl OnCall for OncallService {
+    fn on_call(&self, at: OffsetDateTime) -> bool {
+        OncallService::status(self, at).you_are_on_call
+    }
+
+    fn status(&self, at: OffsetDateTime) -> Option<OncallStatus> {
+        Some(OncallService::status(self, at))
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<OncallStatus>> {
+        Some(OncallService::subscribe(self))
+    }
 }
 
 /// No schedule configured: nobody is paged loudly, everyone is told quietly.

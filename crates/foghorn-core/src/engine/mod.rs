@@ -20,6 +20,7 @@ use crate::monitor::{MonitorId, MonitorState, MonitorStatus, MonitorView, Transi
 use crate::mute::{Mute, MuteChoice};
 use crate::network::{LocalNetwork, NetworkGuard, SystemNetwork};
 use crate::notify::{Notification, Notifier, NotifyError};
+use crate::oncall::OncallStatus;
 use crate::policy::OnCall;
 use crate::store::{self, Store, StoreError};
 
@@ -39,6 +40,7 @@ const SLEEP_TICK: Duration = Duration::from_secs(5);
 const RECENT_INCIDENTS: usize = 50;
 
 mod alerting;
+mod oncall;
 
 pub use alerting::Ringer;
 
@@ -323,6 +325,10 @@ impl Engine {
                 e.recover_incidents().await;
                 e.watch_incidents().await;
             });
+            if let Some(changes) = engine.shared.oncall.subscribe() {
+                let e = engine.clone();
+                tasks.set.spawn(async move { e.watch_oncall(changes).await });
+            }
         }
         let ids: Vec<MonitorId> = lock(&engine.shared.state)
             .monitors
@@ -985,11 +991,15 @@ impl Engine {
         let now = OffsetDateTime::now_utc();
         let monitors = self.views();
         let ringing = self.ringing();
-        let on_call = self.on_call();
+        let oncall = self.shared.oncall.status(now);
+        let on_call = oncall
+            .as_ref()
+            .map_or_else(|| self.on_call(), |s| s.you_are_on_call);
         let st = lock(&self.shared.state);
         Ok(Snapshot {
             ringing,
             on_call,
+            oncall,
             monitors,
             incidents,
             mute: st.mute.current(now),
@@ -1078,9 +1088,10 @@ impl Engine {
     fn refresh_summary(&self) {
         let now = OffsetDateTime::now_utc();
         let paused = self.paused();
+        let oncall = self.shared.oncall.status(now);
         let summary = {
             let st = lock(&self.shared.state);
-            summarize(&st, paused, now)
+            summarize(&st, paused, now, oncall.as_ref())
         };
         let changed = {
             let mut st = lock(&self.shared.state);
@@ -1128,7 +1139,7 @@ fn evidence(result: &CheckResult, state: &MonitorState, first: Option<OffsetDate
     lines.join("\n")
 }
 
-fn summarize(st: &State, paused: bool, now: OffsetDateTime) -> String {
+fn summarize(st: &State, paused: bool, now: OffsetDateTime, oncall: Option<&OncallStatus>) -> String {
     let total = st.monitors.len();
     let down: Vec<&str> = st
         .monitors
@@ -1160,6 +1171,12 @@ fn summarize(st: &State, paused: bool, now: OffsetDateTime) -> String {
             if total == 1 { "" } else { "s" }
         )
     };
+    if let Some(status) = oncall.filter(|s| s.you_are_on_call) {
+        match status.until {
+            Some(until) => line.push_str(&format!(" · on call until {}", crate::time_fmt::local_hm(until))),
+            None => line.push_str(" · on call"),
+        }
+    }
     match st.mute.current(now) {
         Mute::Off => {}
         Mute::Indefinite => line.push_str(" · muted"),
