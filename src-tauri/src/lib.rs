@@ -2,6 +2,7 @@
 //! notifications. It only translates between the core engine and the desktop; the domain
 //! lives in `foghorn-core`.
 
+mod alarm;
 mod app;
 mod bridge;
 mod cli;
@@ -34,6 +35,7 @@ pub fn run() -> ExitCode {
         }) => cli::config_check(&cli),
         Some(cli::Command::Check(args)) => cli::check(&args),
         Some(cli::Command::Import { source }) => cli::import(&source),
+        Some(cli::Command::Alarm { action }) => cli::alarm(cli.config.as_deref(), &action),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -25,7 +25,9 @@ pub fn init_logging() {
 
 /// Where the configuration is, and whether a missing file means the demo: only the default
 /// location may be missing; a file the user named explicitly must exist.
-fn locate(explicit: Option<&Path>) -> (Option<PathBuf>, Result<Option<Config>, ConfigError>) {
+pub(crate) fn locate(
+    explicit: Option<&Path>,
+) -> (Option<PathBuf>, Result<Option<Config>, ConfigError>) {
     let explicit = explicit.map(ToOwned::to_owned).or_else(|| {
         std::env::var_os("FOGHORN_CONFIG")
             .filter(|p| !p.is_empty())

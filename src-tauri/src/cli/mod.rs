@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use foghorn_core::config::{self, Config};
 
+mod alarm;
 mod check;
 mod import;
+pub use alarm::{alarm, AlarmAction};
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
 
@@ -55,6 +57,11 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         source: ImportSource,
+    },
+    /// The loud alarm.
+    Alarm {
+        #[command(subcommand)]
+        action: AlarmAction,
     },
     /// Serve the demo's flaky endpoint (200, then 503, in turns).
     DemoTarget {
