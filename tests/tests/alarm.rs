@@ -93,7 +93,12 @@ fn rings_in_pulseaudio_escalates_and_is_gone_within_a_second_of_the_ack() -> Res
     );
     let status = app.wait_for_exit(Duration::from_secs(5))?;
     ensure!(status.success(), "{status}: {}", app.stderr());
-    ensure!(app.stdout().contains("silent after"), "{}", app.stdout());
+    let stdout = app.stdout();
+    let stopped = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("silent after "))
+        .with_context(|| format!("no `silent after` line: {stdout}"))?;
+    println!("the player's stop (sink and device closed): {stopped}");
     ensure!(!app.stderr().contains("panicked"), "{}", app.stderr());
     Ok(())
 }
