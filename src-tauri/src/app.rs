@@ -107,6 +107,7 @@ fn build<R: Runtime>(
             app.manage(prepared.store.clone());
             app.manage(commands::editor::ConfigFile::new(prepared.file));
             let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
+            let alarm = prepared.alarm.clone();
             let engine = Engine::start(
                 prepared.config,
                 prepared.store,
@@ -114,6 +115,7 @@ fn build<R: Runtime>(
                 prepared.options,
             )?;
             app.manage(engine.clone());
+            startup::report_silent_alarm(&alarm, &engine);
             // Buttons pressed on notifications act like the tray's items.
             let acting = engine.clone();
             tauri::async_runtime::spawn(async move {

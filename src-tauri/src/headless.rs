@@ -36,6 +36,7 @@ pub fn run(cli: &Cli) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        let alarm = prepared.alarm.clone();
         let engine = match Engine::start(
             prepared.config,
             prepared.store,
@@ -48,6 +49,7 @@ pub fn run(cli: &Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        startup::report_silent_alarm(&alarm, &engine);
         let signal = wait_for_signal().await;
         tracing::info!(%signal, "stopping");
         engine.shutdown().await;

@@ -2,6 +2,7 @@
 //! notifications. It only translates between the core engine and the desktop; the domain
 //! lives in `foghorn-core`.
 
+mod alarm;
 mod app;
 mod bridge;
 mod cli;
@@ -48,6 +49,7 @@ pub fn run() -> ExitCode {
             json,
         ),
         Some(cli::Command::Oncall(ref args)) => cli::oncall(&cli, args),
+        Some(cli::Command::Alarm { action }) => cli::alarm(cli.config.as_deref(), &action),
         Some(cli::Command::DemoTarget { listen, up, down }) => {
             headless::demo_target(listen, up, down)
         }

@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 
 use foghorn_core::config::{self, Config, ConfigError};
 use foghorn_core::demo;
-use foghorn_core::engine::EngineOptions;
+use std::sync::Arc;
+
+use foghorn_core::alarm::{Alarm, AlarmState};
+use foghorn_core::engine::{Engine, EngineOptions};
+use foghorn_core::oncall::OncallService;
+
+use crate::alarm::RodioPlayer;
 use foghorn_core::paths;
 use foghorn_core::store::{Store, StoreError};
 
@@ -25,7 +31,9 @@ pub fn init_logging() {
 
 /// Where the configuration is, and whether a missing file means the demo: only the default
 /// location may be missing; a file the user named explicitly must exist.
-fn locate(explicit: Option<&Path>) -> (Option<PathBuf>, Result<Option<Config>, ConfigError>) {
+pub(crate) fn locate(
+    explicit: Option<&Path>,
+) -> (Option<PathBuf>, Result<Option<Config>, ConfigError>) {
     let explicit = explicit.map(ToOwned::to_owned).or_else(|| {
         std::env::var_os("FOGHORN_CONFIG")
             .filter(|p| !p.is_empty())
@@ -81,6 +89,8 @@ pub struct Prepared {
     pub store: Store,
     pub options: EngineOptions,
     pub file: ConfigFile,
+    /// The loud alarm the engine rings through.
+    pub alarm: Arc<Alarm>,
 }
 
 /// Where the window's editor reads and writes monitors.
@@ -128,14 +138,51 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
         Err(e) => return Err(e.to_string()),
     };
     let store = open_store(&mut notices).map_err(|e| format!("foghorn: {e}"))?;
+    let oncall = oncall_service(&config, path.as_deref(), &store);
+    let alarm = Arc::new(Alarm::new(
+        Arc::new(RodioPlayer::new()),
+        config.alarm.settings(),
+    ));
     Ok(Prepared {
         config,
         store,
         options: EngineOptions {
             demo,
             notices,
+            oncall: Some(oncall),
+            ringer: Some(alarm.clone()),
             ..EngineOptions::default()
         },
         file,
+        alarm,
     })
+}
+
+/// The on-call schedule, refreshed in the background; a relative calendar path is read from
+/// the configuration file's directory.
+fn oncall_service(config: &Config, path: Option<&Path>, store: &Store) -> Arc<OncallService> {
+    let mut oncall = config.oncall.clone();
+    if let (Some(oncall), Some(path)) = (oncall.as_mut(), path) {
+        oncall.calendar = foghorn_core::oncall::resolve_calendar(&oncall.calendar, path);
+    }
+    let service = Arc::new(OncallService::new(oncall, config.me.clone(), store.clone()));
+    Arc::clone(&service).spawn();
+    service
+}
+
+/// Tells the user once when the alarm cannot make a sound: the window and tray still show it.
+pub fn report_silent_alarm(alarm: &Alarm, engine: &Engine) {
+    let mut states = alarm.subscribe();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            let state = states.borrow_and_update().clone();
+            if let AlarmState::Unavailable(reason) = state {
+                engine.add_notice(format!(
+                    "The alarm cannot make a sound ({reason}). Alarms show here and in the tray only."
+                ));
+                return;
+            }
+        }
+    });
 }

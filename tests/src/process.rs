@@ -41,7 +41,21 @@ pub struct ChildGuard {
 impl ChildGuard {
     /// Spawns `cmd` as a new process group leader; stdin is null, stdout and stderr go to
     /// `<log_dir>/<name>.stdout.log` and `<log_dir>/<name>.stderr.log`.
-    pub fn spawn(name: &str, mut cmd: Command, log_dir: &Path) -> Result<Self> {
+    pub fn spawn(name: &str, cmd: Command, log_dir: &Path) -> Result<Self> {
+        Self::spawn_with_stdin(name, cmd, log_dir, Stdio::null())
+    }
+
+    /// [`ChildGuard::spawn`] with a pipe for stdin, written with [`ChildGuard::stdin`].
+    pub fn spawn_piped(name: &str, cmd: Command, log_dir: &Path) -> Result<Self> {
+        Self::spawn_with_stdin(name, cmd, log_dir, Stdio::piped())
+    }
+
+    fn spawn_with_stdin(
+        name: &str,
+        mut cmd: Command,
+        log_dir: &Path,
+        stdin: Stdio,
+    ) -> Result<Self> {
         use std::os::unix::process::CommandExt;
         become_subreaper();
         std::fs::create_dir_all(log_dir)
@@ -52,7 +66,7 @@ impl ChildGuard {
             .with_context(|| format!("creating {}", stdout_log.display()))?;
         let err = File::create(&stderr_log)
             .with_context(|| format!("creating {}", stderr_log.display()))?;
-        cmd.stdin(Stdio::null())
+        cmd.stdin(stdin)
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .process_group(0);
@@ -76,6 +90,11 @@ impl ChildGuard {
     /// Process id (also the process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The child's stdin when spawned with [`ChildGuard::spawn_piped`].
+    pub fn stdin(&mut self) -> Option<&mut std::process::ChildStdin> {
+        self.child.stdin.as_mut()
     }
 
     /// Everything the child wrote to stdout so far.

@@ -481,6 +481,9 @@ fn a_crash_between_recording_and_showing_a_notification_shows_it_once_after_rest
         after.stderr()
     );
     ensure!(incidents(&data)?.len() == 1, "one incident");
+    Ok(())
+}
+
 /// `foghorn oncall --at … --json` over a PagerDuty-style calendar file next to the config.
 #[test]
 fn oncall_says_who_is_on_call_and_whether_it_is_you() -> Result<()> {

@@ -61,6 +61,60 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     #[serde(default)]
     pub incidents: IncidentsConfig,
+    #[serde(default)]
+    pub alarm: AlarmConfig,
+}
+
+/// The loud alarm on the laptop of whoever is on call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmConfig {
+    /// 0 to 1.
+    #[serde(
+        default = "defaults::alarm_volume",
+        deserialize_with = "checked::volume"
+    )]
+    pub volume: f32,
+    /// Ringing this long without an acknowledgement switches to the urgent sound.
+    #[serde(
+        default = "defaults::escalate_after",
+        deserialize_with = "checked::timeout"
+    )]
+    pub escalate_after: Duration,
+    /// 0 to 1; the urgent sound's volume.
+    #[serde(
+        default = "defaults::escalated_volume",
+        deserialize_with = "checked::volume"
+    )]
+    pub escalated_volume: f32,
+    /// A sound file of the user's own (WAV, FLAC, Ogg Vorbis or MP3) for the first stage.
+    /// `~/` is the home directory; a relative path is relative to the configuration file.
+    /// `Config::parse` resolves it and checks that it exists.
+    #[serde(default)]
+    pub sound: Option<toml::Spanned<PathBuf>>,
+}
+
+impl Default for AlarmConfig {
+    fn default() -> Self {
+        Self {
+            volume: defaults::alarm_volume(),
+            escalate_after: defaults::escalate_after(),
+            escalated_volume: defaults::escalated_volume(),
+            sound: None,
+        }
+    }
+}
+
+impl AlarmConfig {
+    /// What the alarm controller needs.
+    pub fn settings(&self) -> crate::alarm::AlarmSettings {
+        crate::alarm::AlarmSettings {
+            volume: self.volume,
+            escalate_after: self.escalate_after,
+            escalated_volume: self.escalated_volume,
+            sound: self.sound.as_ref().map(|s| s.get_ref().clone()),
+        }
+    }
 }
 
 /// Limits that keep thousands of monitors from hammering anything, this laptop included.
@@ -428,6 +482,15 @@ pub(crate) mod defaults {
     pub fn retrigger_within() -> Duration {
         Duration::from_secs(30 * 60)
     }
+    pub fn alarm_volume() -> f32 {
+        0.8
+    }
+    pub fn escalate_after() -> Duration {
+        Duration::from_secs(60)
+    }
+    pub fn escalated_volume() -> f32 {
+        1.0
+    }
 }
 
 /// Deserializers that check a value while reading it, so the error carries its position.
@@ -494,6 +557,16 @@ mod checked {
                 QUERY_TYPES.join(", ")
             )))
         }
+    }
+
+    pub fn volume<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+        let value = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&value) {
+            return Err(D::Error::custom(format!(
+                "volume {value} is out of range: write a number from 0 (silent) to 1 (full)"
+            )));
+        }
+        Ok(value as f32)
     }
 
     pub fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -579,6 +652,27 @@ impl Config {
                 _ => invalid(offset, message.to_owned()),
             }
         })?;
+        let mut config = config;
+        if let Some(sound) = config.alarm.sound.take() {
+            let span = sound.span();
+            let written = sound.into_inner();
+            let resolved = resolve_file(&written, path);
+            if !resolved.is_file() {
+                return Err(invalid(
+                    span.start,
+                    format!(
+                        "`alarm.sound`: no such file {}{}",
+                        resolved.display(),
+                        if resolved == written {
+                            String::new()
+                        } else {
+                            format!(" (written {:?})", written.display().to_string())
+                        }
+                    ),
+                ));
+            }
+            config.alarm.sound = Some(toml::Spanned::new(span, resolved));
+        }
         let mut seen = HashSet::new();
         for (i, m) in config.monitors.iter().enumerate() {
             let at = m.name.span().start;
@@ -614,6 +708,22 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// A path written in the configuration: `~/` is the home directory, a relative path is
+/// relative to the configuration file's directory.
+fn resolve_file(written: &Path, config_path: &Path) -> PathBuf {
+    if let Ok(rest) = written.strip_prefix("~") {
+        if let Some(home) = directories::BaseDirs::new() {
+            return home.home_dir().join(rest);
+        }
+    }
+    if written.is_relative() {
+        if let Some(dir) = config_path.parent() {
+            return dir.join(written);
+        }
+    }
+    written.to_owned()
 }
 
 /// 1-based line and column of a byte offset.
@@ -761,6 +871,11 @@ password = "keyring:smtp"
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfollow_redirects = \"all\"\n", 4, "same-host"),
             ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"often\"\n", 3, "often"),
             ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"5s\"\n", 3, "`refresh` must be at least 30s"),
+            ("[alarm]\nvolume = 0.5\nescalated_volume = 1.5\n", 3, "escalated_volume"),
+            ("[alarm]\nvolume = -1\n", 2, "from 0 (silent) to 1"),
+            ("[alarm]\nescalate_after = \"soon\"\n", 2, "escalate_after"),
+            ("[alarm]\nloud = true\n", 2, "loud"),
+            ("\n[alarm]\nsound = \"/nonexistent/klaxon.ogg\"\n", 3, "no such file /nonexistent/klaxon.ogg"),
         ];
         for (text, line, needle) in cases {
             let err = parse(text).expect_err(text).to_string();
@@ -788,6 +903,25 @@ password = "keyring:smtp"
             Some(Duration::from_secs(24 * 3600))
         );
         assert_eq!(c.heartbeats.listen.port(), 7291);
+    }
+
+    #[test]
+    fn alarm_settings() {
+        let c = parse("[me]\nnames = []\n").expect("valid");
+        assert_eq!(c.alarm.settings(), crate::alarm::AlarmSettings::default());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("klaxon.wav"), b"RIFF").expect("write");
+        let c = Config::parse(
+            "[alarm]\nvolume = 0.25\nescalate_after = \"2m\"\nescalated_volume = 1\nsound = \"klaxon.wav\"\n",
+            &dir.path().join("foghorn.toml"),
+        )
+        .expect("valid");
+        let s = c.alarm.settings();
+        assert_eq!(s.volume, 0.25);
+        assert_eq!(s.escalate_after, Duration::from_secs(120));
+        assert_eq!(s.escalated_volume, 1.0);
+        assert_eq!(s.sound, Some(dir.path().join("klaxon.wav")));
     }
 
     #[test]

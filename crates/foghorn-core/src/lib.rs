@@ -2,6 +2,7 @@
 //! shell turns into a tray icon, a window and notifications. Nothing here knows about a GUI,
 //! so every behaviour is testable without a display.
 
+pub mod alarm;
 pub mod check;
 pub mod condition;
 pub mod config;

@@ -8,10 +8,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use foghorn_core::config::{self, Config};
 
+mod alarm;
 mod check;
 mod import;
 pub mod incidents;
 mod oncall;
+pub use alarm::{alarm, AlarmAction};
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
 pub use oncall::{oncall, OncallArgs};
@@ -85,6 +87,11 @@ pub enum Command {
     /// copy exists, 2 when the configuration or the calendar is malformed (file and line on
     /// stderr).
     Oncall(OncallArgs),
+    /// The loud alarm.
+    Alarm {
+        #[command(subcommand)]
+        action: AlarmAction,
+    },
     /// Serve the demo's flaky endpoint (200, then 503, in turns).
     DemoTarget {
         /// Address to listen on.

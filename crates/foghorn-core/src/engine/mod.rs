@@ -327,7 +327,9 @@ impl Engine {
             });
             if let Some(changes) = engine.shared.oncall.subscribe() {
                 let e = engine.clone();
-                tasks.set.spawn(async move { e.watch_oncall(changes).await });
+                tasks
+                    .set
+                    .spawn(async move { e.watch_oncall(changes).await });
             }
         }
         let ids: Vec<MonitorId> = lock(&engine.shared.state)
@@ -1139,7 +1141,12 @@ fn evidence(result: &CheckResult, state: &MonitorState, first: Option<OffsetDate
     lines.join("\n")
 }
 
-fn summarize(st: &State, paused: bool, now: OffsetDateTime, oncall: Option<&OncallStatus>) -> String {
+fn summarize(
+    st: &State,
+    paused: bool,
+    now: OffsetDateTime,
+    oncall: Option<&OncallStatus>,
+) -> String {
     let total = st.monitors.len();
     let down: Vec<&str> = st
         .monitors
@@ -1173,7 +1180,10 @@ fn summarize(st: &State, paused: bool, now: OffsetDateTime, oncall: Option<&Onca
     };
     if let Some(status) = oncall.filter(|s| s.you_are_on_call) {
         match status.until {
-            Some(until) => line.push_str(&format!(" · on call until {}", crate::time_fmt::local_hm(until))),
+            Some(until) => line.push_str(&format!(
+                " · on call until {}",
+                crate::time_fmt::local_hm(until)
+            )),
             None => line.push_str(" · on call"),
         }
     }
