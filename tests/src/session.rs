@@ -148,9 +148,18 @@ impl Desktop {
         std::fs::write(&script, notifications::recorder_script(&record_dir))
             .with_context(|| format!("writing {}", script.display()))?;
         set_mode_755(&script)?;
+        // dunst's context menu (`dunstctl context`) asks a dmenu-like program to pick an
+        // action: this one picks the line naming the action the test wants.
+        let pick = root.join("dunst-pick.sh");
+        std::fs::write(&pick, pick_script(&root.join("dunst-pick")))
+            .with_context(|| format!("writing {}", pick.display()))?;
+        set_mode_755(&pick)?;
         let dunstrc = root.join("dunstrc");
-        std::fs::write(&dunstrc, dunstrc_text(&script, opts.notification_timeout))
-            .with_context(|| format!("writing {}", dunstrc.display()))?;
+        std::fs::write(
+            &dunstrc,
+            dunstrc_text(&script, &pick, opts.notification_timeout),
+        )
+        .with_context(|| format!("writing {}", dunstrc.display()))?;
         let mut dunst_cmd = partial.command("dunst");
         dunst_cmd.arg("-conf").arg(&dunstrc);
         let mut dunst = ChildGuard::spawn("dunst", dunst_cmd, &logs)?;
@@ -272,6 +281,18 @@ impl Desktop {
         let status = self.command("dunstctl").arg("close-all").status()?;
         if !status.success() {
             bail!("dunstctl close-all failed with {status}");
+        }
+        Ok(())
+    }
+
+    /// Presses the button labelled `label` on the notification on screen, as a person would:
+    /// dunst's context menu, with a picker that chooses that action, so dunst sends the app
+    /// `ActionInvoked` itself.
+    pub fn invoke_notification_action(&self, label: &str) -> Result<()> {
+        std::fs::write(self.dir.path().join("dunst-pick"), label)?;
+        let status = self.command("dunstctl").arg("context").status()?;
+        if !status.success() {
+            bail!("dunstctl context failed with {status}");
         }
         Ok(())
     }
@@ -457,7 +478,15 @@ fn bus_config(socket: &Path) -> String {
     )
 }
 
-fn dunstrc_text(script: &Path, timeout: Duration) -> String {
+/// Reads the menu lines dunst offers on stdin and prints the first naming the wanted action.
+fn pick_script(wanted: &Path) -> String {
+    format!(
+        "#!/bin/sh\nwant=$(cat \"{}\")\ngrep -m1 -F \"$want\"\n",
+        wanted.display()
+    )
+}
+
+fn dunstrc_text(script: &Path, pick: &Path, timeout: Duration) -> String {
     let ms = timeout.as_millis().max(1);
     format!(
         r#"[global]
@@ -472,6 +501,7 @@ fn dunstrc_text(script: &Path, timeout: Duration) -> String {
     idle_threshold = 0
     show_indicators = no
     ignore_dbusclose = false
+    dmenu = "{pick}"
 
 [urgency_low]
     timeout = {ms}ms
@@ -487,7 +517,8 @@ fn dunstrc_text(script: &Path, timeout: Duration) -> String {
     script = "{script}"
     override_dbus_timeout = {ms}ms
 "#,
-        script = script.display()
+        script = script.display(),
+        pick = pick.display()
     )
 }
 

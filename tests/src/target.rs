@@ -17,6 +17,8 @@ pub struct Target {
     healthy: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
     delay_ms: Arc<AtomicU64>,
+    /// When the first failing answer of the current outage was sent.
+    first_failure: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     task: JoinHandle<()>,
 }
 
@@ -36,17 +38,20 @@ impl Target {
         let healthy = Arc::new(AtomicBool::new(true));
         let requests = Arc::new(AtomicU64::new(0));
         let delay_ms = Arc::new(AtomicU64::new(0));
+        let first_failure = Arc::new(std::sync::Mutex::new(None));
         let task = tokio::spawn(serve(
             listener,
             healthy.clone(),
             requests.clone(),
             delay_ms.clone(),
+            first_failure.clone(),
         ));
         Ok(Self {
             addr,
             healthy,
             requests,
             delay_ms,
+            first_failure,
             task,
         })
     }
@@ -57,7 +62,16 @@ impl Target {
     }
 
     pub fn set_healthy(&self, healthy: bool) {
+        if !healthy {
+            *self.first_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
         self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
+    /// When the first failing answer since the last `set_healthy(false)` was written: the
+    /// moment a check saw the outage, for measuring how fast an alert follows.
+    pub fn first_failure(&self) -> Option<std::time::Instant> {
+        *self.first_failure.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Answers after `delay`, like a real service a network away (latency charts of a local
@@ -86,11 +100,13 @@ async fn serve(
     healthy: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
     delay_ms: Arc<AtomicU64>,
+    first_failure: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 ) {
     while let Ok((mut socket, _)) = listener.accept().await {
         let healthy = healthy.load(Ordering::SeqCst);
         let delay = std::time::Duration::from_millis(delay_ms.load(Ordering::SeqCst));
         requests.fetch_add(1, Ordering::SeqCst);
+        let first_failure = first_failure.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             let _ = socket.read(&mut buf).await;
@@ -107,6 +123,12 @@ async fn serve(
                 body.len()
             );
             let _ = socket.write_all(response.as_bytes()).await;
+            if !healthy {
+                first_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert_with(std::time::Instant::now);
+            }
             let _ = socket.shutdown().await;
         });
     }

@@ -345,6 +345,19 @@ fn report(inner: &mut Inner, message: &str) {
     }
 }
 
+/// The engine rings through the alarm. It decides from the incident's stored state (on call,
+/// triggered, not snoozed), so a ring it asks for is always wanted, even for an incident
+/// silenced earlier and woken by its snooze running out.
+impl crate::engine::Ringer for Alarm {
+    fn ring(&self, incident: i64) {
+        self.ring_again(incident);
+    }
+
+    fn silence(&self, incident: i64) {
+        Alarm::silence(self, incident);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,18 +580,5 @@ mod tests {
         );
         alarm.ring(1);
         assert_eq!(player.calls(), vec![Call::Play(ALERT, 1.0)]);
-    }
-}
-
-/// The engine rings through the alarm. It decides from the incident's stored state (on call,
-/// triggered, not snoozed), so a ring it asks for is always wanted, even for an incident
-/// silenced earlier and woken by its snooze running out.
-impl crate::engine::Ringer for Alarm {
-    fn ring(&self, incident: i64) {
-        self.ring_again(incident);
-    }
-
-    fn silence(&self, incident: i64) {
-        Alarm::silence(self, incident);
     }
 }

@@ -1,0 +1,184 @@
+//! Loud for the person on call, quiet for everyone else: the real app under Xvfb with dunst as
+//! the notification daemon and a private PulseAudio, an iCal file saying who is on call, and a
+//! local target that goes down.
+
+// Each test holds the serial guard for its whole life on its own runtime.
+#![allow(clippy::await_holding_lock)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use foghorn_e2e::pulse::PulseAudio;
+use foghorn_e2e::session::DesktopOptions;
+use foghorn_e2e::{foghorn_bin, wait_until, AppLaunch, AppProcess, Desktop, Target};
+use time::OffsetDateTime;
+
+const START: Duration = Duration::from_secs(30);
+const ALERT: Duration = Duration::from_secs(20);
+
+/// A PagerDuty-style calendar: `person` on call from an hour ago for three hours.
+fn calendar(person: &str) -> Result<String> {
+    let now = OffsetDateTime::now_utc();
+    let stamp = |t: OffsetDateTime| -> Result<String> {
+        Ok(format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ))
+    };
+    Ok(format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//PagerDuty Inc.//PagerDuty//EN\r\n\
+         BEGIN:VEVENT\r\nUID:shift-1\r\nDTSTAMP:{stamp}\r\nDTSTART:{start}\r\nDTEND:{end}\r\n\
+         SUMMARY:On Call - {person} - Primary\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        stamp = stamp(now)?,
+        start = stamp(now - time::Duration::hours(1))?,
+        end = stamp(now + time::Duration::hours(2))?,
+    ))
+}
+
+fn config(dir: &Path, on_call: &str, url: &str) -> Result<std::path::PathBuf> {
+    std::fs::write(dir.join("oncall.ics"), calendar(on_call)?)?;
+    let path = dir.join("foghorn.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[me]\nnames = [\"Alice Smith\"]\n\n[oncall]\ncalendar = \"oncall.ics\"\n\n\
+             [[monitors]]\nname = \"Checkout\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+             failure_threshold = 1\nseverity = \"critical\"\n"
+        ),
+    )?;
+    Ok(path)
+}
+
+/// The app's playback streams on the private PulseAudio server.
+fn streams(pulse: &PulseAudio, app: &AppProcess) -> Result<usize> {
+    Ok(pulse
+        .sink_inputs()?
+        .into_iter()
+        .filter(|s| s.pid == Some(app.pid()))
+        .count())
+}
+
+struct Running {
+    desktop: Desktop,
+    pulse: PulseAudio,
+    app: AppProcess,
+    target: Target,
+    data: std::path::PathBuf,
+}
+
+async fn start(on_call: &str) -> Result<Running> {
+    let desktop = Desktop::start_with(DesktopOptions {
+        // Long enough for the test to press a button on the notification.
+        notification_timeout: Duration::from_secs(60),
+        ..DesktopOptions::default()
+    })?;
+    let pulse = PulseAudio::start()?;
+    let target = Target::start().await?;
+    let path = config(desktop.dir(), on_call, &target.url())?;
+    let data = desktop.dir().join("data");
+    let app = AppProcess::spawn(
+        &desktop,
+        &AppLaunch::new(foghorn_bin()?)
+            .env("FOGHORN_CONFIG", path.display().to_string())
+            .env("FOGHORN_DATA_DIR", data.display().to_string())
+            .env("PULSE_SERVER", pulse.server()),
+    )?;
+    wait_until(START, "the first check", || {
+        Ok((target.requests() > 0).then_some(()))
+    })?;
+    Ok(Running {
+        desktop,
+        pulse,
+        app,
+        target,
+        data,
+    })
+}
+
+fn incident_state(data: &Path) -> Result<(String, Option<String>)> {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("foghorn.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    Ok(db.query_row(
+        "SELECT state, acked_by FROM incidents ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_call_the_alarm_rings_until_the_notification_is_acknowledged() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let run = start("Alice Smith").await?;
+    run.target.set_healthy(false);
+    let notification = run.desktop.wait_for_notification(ALERT, |n| {
+        n.summary == "Checkout is down" && n.urgency.as_deref() == Some("CRITICAL")
+    })?;
+    let failed = run
+        .target
+        .first_failure()
+        .context("the target answered a failing check")?;
+    let notified = failed.elapsed();
+    wait_until(ALERT, "the alarm stream", || {
+        Ok((streams(&run.pulse, &run.app)? > 0).then_some(()))
+    })?;
+    let ringing = failed.elapsed();
+    eprintln!(
+        "failing check → critical notification seen in dunst: ≤ {notified:?}; → alarm stream seen: ≤ {ringing:?}"
+    );
+    ensure!(
+        !notification.in_history,
+        "a critical alert stays on screen: {notification:?}"
+    );
+
+    run.desktop.invoke_notification_action("Acknowledge")?;
+    let pressed = Instant::now();
+    wait_until(
+        Duration::from_secs(1),
+        "silence within 1 s of the ack",
+        || Ok((streams(&run.pulse, &run.app)? == 0).then_some(())),
+    )
+    .with_context(|| run.app.stderr())?;
+    eprintln!("Acknowledge → alarm stream gone: {:?}", pressed.elapsed());
+    let (state, by) = wait_until(Duration::from_secs(5), "the incident acknowledged", || {
+        let (state, by) = incident_state(&run.data)?;
+        Ok((state == "acknowledged").then_some((state, by)))
+    })?;
+    ensure!(
+        state == "acknowledged" && by.as_deref() == Some("Alice Smith"),
+        "{state} by {by:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_call_a_quiet_notification_and_no_alarm() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let run = start("Bob Jones").await?;
+    run.target.set_healthy(false);
+    let notification = run
+        .desktop
+        .wait_for_notification(ALERT, |n| n.summary == "Checkout is down")?;
+    ensure!(
+        notification.urgency.as_deref() == Some("NORMAL"),
+        "quiet for someone not on call: {notification:?}"
+    );
+    // Three more failing checks: time enough for an alarm to have started.
+    let seen = run.target.requests();
+    wait_until(ALERT, "three more checks", || {
+        Ok((run.target.requests() >= seen + 3).then_some(()))
+    })?;
+    ensure!(
+        streams(&run.pulse, &run.app)? == 0,
+        "no alarm off call: {:?}",
+        run.pulse.sink_inputs()?
+    );
+    Ok(())
+}
