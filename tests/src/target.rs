@@ -146,3 +146,50 @@ pub fn write_config(dir: &std::path::Path, name: &str, url: &str) -> Result<std:
     .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
+
+/// A PagerDuty-style iCal calendar: `person` on call from an hour ago for three hours.
+pub fn oncall_calendar(person: &str) -> String {
+    let stamp = |t: time::OffsetDateTime| {
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//PagerDuty Inc.//PagerDuty//EN\r\n\
+         BEGIN:VEVENT\r\nUID:shift-1\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\n\
+         SUMMARY:On Call - {person} - Primary\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        stamp(now),
+        stamp(now - time::Duration::hours(1)),
+        stamp(now + time::Duration::hours(2)),
+    )
+}
+
+/// A config for "Alice Smith" with `oncall.ics` (`on_call` on call now) and one critical
+/// monitor of `url`, down after one failed check, checked every second; written into `dir`.
+pub fn write_oncall_config(
+    dir: &std::path::Path,
+    on_call: &str,
+    name: &str,
+    url: &str,
+) -> Result<std::path::PathBuf> {
+    std::fs::write(dir.join("oncall.ics"), oncall_calendar(on_call))
+        .context("writing oncall.ics")?;
+    let path = dir.join("foghorn.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[me]\nnames = [\"Alice Smith\"]\n\n[oncall]\ncalendar = \"oncall.ics\"\n\n\
+             [[monitors]]\nname = \"{name}\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+             failure_threshold = 1\nseverity = \"critical\"\n"
+        ),
+    )
+    .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

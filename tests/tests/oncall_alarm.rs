@@ -11,49 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use foghorn_e2e::pulse::PulseAudio;
 use foghorn_e2e::session::DesktopOptions;
+use foghorn_e2e::target::write_oncall_config;
 use foghorn_e2e::{foghorn_bin, wait_until, AppLaunch, AppProcess, Desktop, Target};
-use time::OffsetDateTime;
 
 const START: Duration = Duration::from_secs(30);
 const ALERT: Duration = Duration::from_secs(20);
-
-/// A PagerDuty-style calendar: `person` on call from an hour ago for three hours.
-fn calendar(person: &str) -> Result<String> {
-    let now = OffsetDateTime::now_utc();
-    let stamp = |t: OffsetDateTime| -> Result<String> {
-        Ok(format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ))
-    };
-    Ok(format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//PagerDuty Inc.//PagerDuty//EN\r\n\
-         BEGIN:VEVENT\r\nUID:shift-1\r\nDTSTAMP:{stamp}\r\nDTSTART:{start}\r\nDTEND:{end}\r\n\
-         SUMMARY:On Call - {person} - Primary\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        stamp = stamp(now)?,
-        start = stamp(now - time::Duration::hours(1))?,
-        end = stamp(now + time::Duration::hours(2))?,
-    ))
-}
-
-fn config(dir: &Path, on_call: &str, url: &str) -> Result<std::path::PathBuf> {
-    std::fs::write(dir.join("oncall.ics"), calendar(on_call)?)?;
-    let path = dir.join("foghorn.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[me]\nnames = [\"Alice Smith\"]\n\n[oncall]\ncalendar = \"oncall.ics\"\n\n\
-             [[monitors]]\nname = \"Checkout\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
-             failure_threshold = 1\nseverity = \"critical\"\n"
-        ),
-    )?;
-    Ok(path)
-}
 
 /// The app's playback streams on the private PulseAudio server.
 fn streams(pulse: &PulseAudio, app: &AppProcess) -> Result<usize> {
@@ -80,7 +42,7 @@ async fn start(on_call: &str) -> Result<Running> {
     })?;
     let pulse = PulseAudio::start()?;
     let target = Target::start().await?;
-    let path = config(desktop.dir(), on_call, &target.url())?;
+    let path = write_oncall_config(desktop.dir(), on_call, "Checkout", &target.url())?;
     let data = desktop.dir().join("data");
     let app = AppProcess::spawn(
         &desktop,

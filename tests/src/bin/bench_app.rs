@@ -1,13 +1,18 @@
-//! `make bench` (app part): release binary size, cold start to tray icon, and idle memory of
-//! the app and its webview processes with the window closed and open. Runs the real binary
-//! on an isolated desktop, like the end-to-end tests; prints a Markdown table.
+//! `make bench` (app part): release binary size, cold start to tray icon, idle memory of the
+//! app and its webview processes with the window closed and open, and for the person on call
+//! how fast an outage becomes a notification and the alarm, and an Acknowledge silence. Runs
+//! the real binary on an isolated desktop, like the end-to-end tests; prints Markdown tables.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use foghorn_e2e::process::all_processes;
-use foghorn_e2e::{wait_until, workspace_root, AppLaunch, AppProcess, Desktop, Tray};
+use foghorn_e2e::session::DesktopOptions;
+use foghorn_e2e::target::write_oncall_config;
+use foghorn_e2e::{
+    wait_until, workspace_root, AppLaunch, AppProcess, Desktop, PulseAudio, Target, Tray,
+};
 
 const RUNS: usize = 5;
 /// Idle memory is read after the app has had this long to settle (GC, lazy loading).
@@ -53,6 +58,93 @@ fn memory(app_pid: u32) -> Memory {
     }
 }
 
+/// Outages in the alert measurement.
+const OUTAGES: usize = 10;
+
+/// Milliseconds, per outage: failing check → critical notification in dunst, → alarm stream
+/// in PulseAudio, and Acknowledge → stream gone.
+#[derive(Debug, Default)]
+struct AlertTimes {
+    notified: Vec<f64>,
+    ringing: Vec<f64>,
+    silenced: Vec<f64>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The person on call, a critical monitor, and `OUTAGES` outages, each acknowledged from the
+/// notification's own button. Times are seen by polling `dunstctl` and `pactl`, whose own run
+/// time (a few ms) is included: they are upper bounds.
+fn alert_times(bin: &std::path::Path, rt: &tokio::runtime::Runtime) -> Result<AlertTimes> {
+    let desktop = Desktop::start_with(DesktopOptions {
+        notification_timeout: Duration::from_secs(60),
+        ..DesktopOptions::default()
+    })?;
+    let pulse = PulseAudio::start()?;
+    let target = rt.block_on(Target::start())?;
+    let config = write_oncall_config(desktop.dir(), "Alice Smith", "Checkout", &target.url())?;
+    let app = AppProcess::spawn(
+        &desktop,
+        &AppLaunch::new(bin)
+            .env("FOGHORN_CONFIG", config.display().to_string())
+            .env(
+                "FOGHORN_DATA_DIR",
+                desktop.dir().join("data").display().to_string(),
+            )
+            .env("PULSE_SERVER", pulse.server()),
+    )?;
+    let streams = || -> Result<usize> {
+        Ok(pulse
+            .sink_inputs()?
+            .iter()
+            .filter(|s| s.pid == Some(app.pid()))
+            .count())
+    };
+    let alerts = || -> Result<usize> {
+        Ok(desktop
+            .notifications()?
+            .iter()
+            .filter(|n| n.summary == "Checkout is down" && n.urgency.as_deref() == Some("CRITICAL"))
+            .count())
+    };
+    let mut times = AlertTimes::default();
+    let limit = Duration::from_secs(30);
+    for _ in 0..OUTAGES {
+        // Up: the first healthy check, or the recovery the last round waited for.
+        wait_until(limit, "the first check", || {
+            Ok((target.requests() > 0).then_some(()))
+        })?;
+        let before = alerts()?;
+        target.set_healthy(false);
+        wait_until(limit, "the critical notification", || {
+            Ok((alerts()? > before).then_some(()))
+        })?;
+        let failed = target.first_failure().context("a failing check")?;
+        times.notified.push(ms(failed.elapsed()));
+        wait_until(limit, "the alarm stream", || {
+            Ok((streams()? > 0).then_some(()))
+        })?;
+        times.ringing.push(ms(failed.elapsed()));
+        desktop.invoke_notification_action("Acknowledge")?;
+        let pressed = Instant::now();
+        wait_until(limit, "silence", || Ok((streams()? == 0).then_some(())))?;
+        times.silenced.push(ms(pressed.elapsed()));
+        // Back up, resolved ("Resolved: …" notification), and the screen cleared for the next.
+        target.set_healthy(true);
+        wait_until(limit, "the incident resolved", || {
+            Ok(desktop
+                .notifications()?
+                .iter()
+                .any(|n| n.summary.starts_with("Resolved") && !n.in_history)
+                .then_some(()))
+        })?;
+        desktop.close_notifications()?;
+    }
+    Ok(times)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -89,6 +181,7 @@ fn main() -> Result<()> {
             open = memory(app.pid());
         }
     }
+    let alert = alert_times(&bin, &rt)?;
     println!("| measure | value |");
     println!("|---|---|");
     println!(
@@ -111,5 +204,40 @@ fn main() -> Result<()> {
             m.webview_rss, m.webview_pss
         );
     }
+    let spread = |v: &[f64]| {
+        format!(
+            "median {:.0} ms (min {:.0}, max {:.0})",
+            median(v.to_vec()),
+            v.iter().copied().fold(f64::MAX, f64::min),
+            v.iter().copied().fold(0.0, f64::max)
+        )
+    };
+    println!();
+    println!("On call, {OUTAGES} outages of a critical monitor (`failure_threshold = 1`), each acknowledged with the notification's own *Acknowledge* button (pressed through dunst's context menu):");
+    println!();
+    println!("| measure | target | measured | verdict |");
+    println!("|---|---|---|---|");
+    let verdict = |v: &[f64], limit: f64| {
+        if v.iter().all(|&x| x < limit) {
+            "pass"
+        } else {
+            "**miss**"
+        }
+    };
+    println!(
+        "| failing check → critical notification in dunst | < 1 s | {} | {} |",
+        spread(&alert.notified),
+        verdict(&alert.notified, 1000.0)
+    );
+    println!(
+        "| failing check → alarm stream in PulseAudio | < 1 s | {} | {} |",
+        spread(&alert.ringing),
+        verdict(&alert.ringing, 1000.0)
+    );
+    println!(
+        "| Acknowledge → alarm stream gone | < 500 ms | {} | {} |",
+        spread(&alert.silenced),
+        verdict(&alert.silenced, 500.0)
+    );
     Ok(())
 }

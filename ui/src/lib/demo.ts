@@ -50,6 +50,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       notices: [],
       ringing: [],
       onCall: false,
+      oncall: null,
     };
   }
   const monitors: MonitorView[] = [
@@ -172,6 +173,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       notices: [],
       ringing: [],
       onCall: true,
+      oncall: null,
     };
   }
   return {
@@ -188,6 +190,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       variant === 'quiet' ? [] : ['No notification daemon: alerts show here and in the log'],
     ringing: variant === 'quiet' ? [] : [12],
     onCall: true,
+    oncall: null,
   };
 }
 

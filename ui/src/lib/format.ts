@@ -1,5 +1,6 @@
 // Human-readable times and numbers for a compact window. All functions take `now`
 // explicitly so they are deterministic and easy to test.
+import type { OncallStatus } from './bindings/OncallStatus';
 import type { IncidentView } from './bindings/IncidentView';
 import type { MonitorStatus } from './bindings/MonitorStatus';
 import type { Mute } from './bindings/Mute';
@@ -114,4 +115,9 @@ export function formatCountdown(ms: number): string {
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   return h > 0 ? `${h}:${pad2(m)}:${pad2(s)}` : `${m}:${pad2(s)}`;
+}
+
+/** "You are on call until 18:00", or without an end "You are on call". */
+export function onCallLine(status: OncallStatus | null, now: number): string {
+  return status?.until ? `You are on call until ${formatClock(status.until, now)}` : 'You are on call';
 }

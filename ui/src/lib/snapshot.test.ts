@@ -65,6 +65,24 @@ describe('applyEvent', () => {
     expect(s.ringing).toEqual([]);
   });
 
+  it('takes the on-call status from the schedule', () => {
+    let s = snapshot();
+    const status = {
+      at: '2026-11-26T10:00:00Z',
+      youAreOnCall: true,
+      until: '2026-11-26T18:00:00Z',
+      nextShift: null,
+      onCallNow: ['Alice Smith'],
+      overrideUntil: null,
+      source: { label: 'oncall.ics', fetchedAt: '2026-11-26T09:58:00Z', ageSecs: 120, stale: false, error: null },
+    };
+    s = applyEvent(s, { type: 'oncall', status });
+    expect(s.onCall).toBe(true);
+    expect(s.oncall?.until).toBe('2026-11-26T18:00:00Z');
+    s = applyEvent(s, { type: 'oncall', status: { ...status, youAreOnCall: false, until: null } });
+    expect(s.onCall).toBe(false);
+  });
+
   it('updates mute, paused and summary', () => {
     let s = snapshot();
     s = applyEvent(s, { type: 'mute', mute: { kind: 'indefinite' } });

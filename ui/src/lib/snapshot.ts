@@ -33,6 +33,8 @@ export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
       return sameIds(snapshot.ringing, event.incidents)
         ? snapshot
         : { ...snapshot, ringing: event.incidents };
+    case 'oncall':
+      return { ...snapshot, oncall: event.status, onCall: event.status.youAreOnCall };
     case 'mute':
       return { ...snapshot, mute: event.mute };
     case 'paused':

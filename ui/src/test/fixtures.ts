@@ -51,6 +51,7 @@ export function snapshot(over: Partial<Snapshot> = {}): Snapshot {
     notices: [],
     ringing: [],
     onCall: false,
+    oncall: null,
     ...over,
   };
 }

@@ -2,6 +2,7 @@
 import type { IncidentView } from "./IncidentView";
 import type { MonitorView } from "./MonitorView";
 import type { Mute } from "./Mute";
+import type { OncallStatus } from "./OncallStatus";
 
 /**
  * Everything the window needs to draw itself from scratch.
@@ -18,4 +19,8 @@ ringing: number[],
 /**
  * The person on call here gets loud alerts (critical notification and alarm).
  */
-onCall: boolean, };
+onCall: boolean, 
+/**
+ * Who is on call and until when, from the schedule; `None` without one.
+ */
+oncall: OncallStatus | null, };
