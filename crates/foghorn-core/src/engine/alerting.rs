@@ -61,11 +61,19 @@ impl Engine {
     /// A signal fired (a monitor went down). `quiet`: flapping, so no notification.
     pub(super) async fn signal_fired(&self, signal: Signal, reason: Option<String>, quiet: bool) {
         let at = signal.at;
+        let now = OffsetDateTime::now_utc();
         let delivery = if quiet {
             Delivery::Silent
         } else {
-            self.delivery(signal.severity, OffsetDateTime::now_utc())
+            self.delivery(signal.severity, now)
         };
+        if delivery == Delivery::Silent && !quiet {
+            if lock(&self.shared.state).mute.is_active(now) {
+                tracing::info!(title = %signal.summary, "muted: notification not shown");
+            } else {
+                tracing::info!(title = %signal.summary, "no notification: not on call and `when_not_on_call = \"none\"`");
+            }
+        }
         let retrigger = self.shared.retrigger_within;
         let name = signal.summary.clone();
         let severity = signal.severity;
