@@ -75,3 +75,16 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         p.is_file().then_some(p)
     })
 }
+
+/// `foghorn` with a private HOME (config and data dirs under it), no display and none of the
+/// machine's environment but `PATH`, logging at `info`: nothing of the machine leaks in.
+pub fn foghorn_command(home: &Path) -> Result<std::process::Command> {
+    let mut cmd = std::process::Command::new(foghorn_bin()?);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("FOGHORN_LOG", "info");
+    Ok(cmd)
+}

@@ -3,27 +3,18 @@
 //! sink-inputs while it rings and is gone within a second of the acknowledgement.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use foghorn_e2e::process::ChildGuard;
-use foghorn_e2e::{foghorn_bin, wait_until, PulseAudio};
+use foghorn_e2e::{wait_until, PulseAudio};
 
 /// From the acknowledgement to the stream gone at the sound server.
 const SILENCE_WITHIN: Duration = Duration::from_secs(1);
 
-/// `foghorn ARGS` with a private HOME and none of the machine's audio settings.
-fn foghorn(home: &Path) -> Result<Command> {
-    let mut cmd = Command::new(foghorn_bin()?);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("FOGHORN_LOG", "info");
-    Ok(cmd)
+fn foghorn(home: &std::path::Path) -> Result<Command> {
+    foghorn_e2e::paths::foghorn_command(home)
 }
 
 #[test]

@@ -7,22 +7,14 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use foghorn_e2e::process::ChildGuard;
 use foghorn_e2e::target::write_config;
-use foghorn_e2e::{foghorn_bin, wait_until, Target};
+use foghorn_e2e::{wait_until, Target};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 const OUTAGE: Duration = Duration::from_secs(30);
 
-/// `foghorn ARGS` with no display and a private HOME, so nothing of the machine leaks in.
 fn foghorn(home: &std::path::Path) -> Result<Command> {
-    let mut cmd = Command::new(foghorn_bin()?);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("FOGHORN_LOG", "info");
-    Ok(cmd)
+    foghorn_e2e::paths::foghorn_command(home)
 }
 
 /// Starts `foghorn run --headless --config CONFIG`, its database in `data` if given (else the

@@ -6,17 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::{ensure, Result};
-use foghorn_e2e::{foghorn_bin, workspace_root};
+use foghorn_e2e::workspace_root;
 
-/// `foghorn ARGS` with no display and a private HOME, so nothing of the machine leaks in.
-fn foghorn(home: &Path) -> Result<Command> {
-    let mut cmd = Command::new(foghorn_bin()?);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"));
-    Ok(cmd)
+fn foghorn(home: &std::path::Path) -> Result<Command> {
+    foghorn_e2e::paths::foghorn_command(home)
 }
 
 fn text(out: &Output) -> (String, String) {

@@ -347,3 +347,100 @@ async fn a_notification_recorded_before_a_crash_is_shown_once_on_restart() {
     assert_eq!(open(&store).len(), 1);
     s.engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_the_pager_by_hand_hands_over_with_a_digest_and_makes_alerts_loud() {
+    use foghorn_core::config::Me;
+    use foghorn_core::oncall::OncallService;
+
+    let store = Store::in_memory().expect("store");
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _target) = target("127.0.0.1", up.clone()).await;
+    let text = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\n\
+         severity = \"critical\"\n"
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("config");
+    let service = Arc::new(OncallService::new(
+        None,
+        Me {
+            names: vec!["Alice Smith".to_owned()],
+        },
+        store.clone(),
+    ));
+    let shown = Arc::new(Shown::default());
+    let bell = Arc::new(Bell::default());
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        shown.clone(),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(service.clone()),
+            ringer: Some(bell.clone()),
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+    // Not on call: the outage is an ordinary notification and nothing rings.
+    let incident = eventually(10, "an incident", || open(&store).pop()).await;
+    eventually(5, "a quiet notification", || {
+        s_first(&shown).filter(|n| n.urgency == Urgency::Normal)
+    })
+    .await;
+    assert!(bell.0.lock().expect("lock").is_empty());
+    assert!(!engine.on_call());
+
+    // "I'm on call until …": the hand-off notification lists what is open.
+    service
+        .set_override(Some(OffsetDateTime::now_utc() + time::Duration::hours(2)))
+        .await
+        .expect("override");
+    let handoff = eventually(5, "the hand-off notification", || {
+        shown
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|n| n.title.starts_with("You are on call until"))
+            .cloned()
+    })
+    .await;
+    assert!(
+        handoff.body.contains("1 open incident")
+            && handoff.body.contains("api is down (triggered)"),
+        "{}",
+        handoff.body
+    );
+    assert!(engine.on_call());
+    assert!(engine
+        .snapshot()
+        .expect("snapshot")
+        .summary
+        .contains("on call until"));
+
+    // From now on an outage pages loudly: back up, then down again.
+    up.store(true, Ordering::SeqCst);
+    eventually(10, "resolved", || open(&store).is_empty().then_some(())).await;
+    up.store(false, Ordering::SeqCst);
+    eventually(10, "the alarm", || {
+        bell.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|(_, on)| *on)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        open(&store)[0].id,
+        incident.id,
+        "re-opened within the window"
+    );
+    engine.shutdown().await;
+}
+
+fn s_first(shown: &Shown) -> Option<Notification> {
+    shown.0.lock().expect("lock").first().cloned()
+}

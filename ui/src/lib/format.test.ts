@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { T0, incident, iso } from '../test/fixtures';
 import {
+  dndNote,
   formatAgo,
   formatClock,
   formatCountdown,
@@ -77,5 +78,15 @@ describe('format', () => {
     expect(formatCountdown(1_500)).toBe('0:02');
     expect(formatCountdown(-5)).toBe('0:00');
     expect(formatCountdown(3_725_000)).toBe('1:02:05');
+  });
+});
+
+describe('dndNote', () => {
+  it('warns where the OS can hold back notifications, not on Linux', () => {
+    expect(dndNote('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15')).toContain('Focus');
+    expect(dndNote('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Edg/120')).toContain(
+      'Do not disturb',
+    );
+    expect(dndNote('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15')).toBeNull();
   });
 });

@@ -121,3 +121,18 @@ export function formatCountdown(ms: number): string {
 export function onCallLine(status: OncallStatus | null, now: number): string {
   return status?.until ? `You are on call until ${formatClock(status.until, now)}` : 'You are on call';
 }
+
+/**
+ * Where the OS's Do Not Disturb / Focus can hold back a notification and no app may bypass
+ * it, say so: the alarm sound still plays. On Linux the common daemons show critical
+ * notifications through Do Not Disturb, so nothing needs saying there.
+ */
+export function dndNote(userAgent: string): string | null {
+  if (/Mac OS X|Macintosh/.test(userAgent)) {
+    return 'Focus can hide the notification; the alarm sound still plays.';
+  }
+  if (/Windows/.test(userAgent)) {
+    return 'Do not disturb can hide the notification; the alarm sound still plays.';
+  }
+  return null;
+}
