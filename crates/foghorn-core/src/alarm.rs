@@ -349,8 +349,12 @@ fn report(inner: &mut Inner, message: &str) {
 /// triggered, not snoozed), so a ring it asks for is always wanted, even for an incident
 /// silenced earlier and woken by its snooze running out.
 impl crate::engine::Ringer for Alarm {
-    fn ring(&self, incident: i64) {
+    fn ring(&self, incident: i64) -> Result<(), String> {
         self.ring_again(incident);
+        match self.state() {
+            AlarmState::Unavailable(why) => Err(why),
+            _ => Ok(()),
+        }
     }
 
     fn silence(&self, incident: i64) {

@@ -120,6 +120,8 @@ pub struct Signal {
     pub group_key: String,
     /// `monitor`, `alertmanager`, …
     pub source: String,
+    /// Who raised it, for the timeline: `monitor api`, `alertmanager`.
+    pub origin: String,
     /// The incident's title when this signal opens it.
     pub summary: String,
     pub severity: Severity,

@@ -40,8 +40,9 @@ impl Notifier for Shown {
 #[derive(Debug, Default)]
 struct Bell(Mutex<Vec<(i64, bool)>>);
 impl Ringer for Bell {
-    fn ring(&self, incident: i64) {
+    fn ring(&self, incident: i64) -> Result<(), String> {
         self.0.lock().expect("lock").push((incident, true));
+        Ok(())
     }
     fn silence(&self, incident: i64) {
         self.0.lock().expect("lock").push((incident, false));

@@ -23,8 +23,9 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// Rings the loud alarm for incidents. The desktop implements it with sound; tests record.
 pub trait Ringer: Send + Sync + std::fmt::Debug {
-    /// Starts (or keeps) ringing for `incident`.
-    fn ring(&self, incident: i64);
+    /// Starts (or keeps) ringing for `incident`; `Err` says why no sound could be made (the
+    /// alarm is then visual only).
+    fn ring(&self, incident: i64) -> std::result::Result<(), String>;
     /// Stops ringing for `incident`; the alarm falls silent once nothing rings.
     fn silence(&self, incident: i64);
 }
@@ -201,16 +202,22 @@ impl Engine {
             self.mark_delivered(owed.id, "superseded", None).await;
             return;
         }
+        let rang = owed.loud.then(|| self.ring(id));
         if owed.loud {
-            self.ring(id);
             if let Some(incident) = current {
                 self.publish(EngineEvent::Alert { incident });
             }
         }
         let outcome = self.show(owed.notification).await;
-        let note = owed.loud.then(|| match &outcome {
-            Ok(()) => "critical notification shown and alarm rung".to_owned(),
-            Err(e) => format!("alarm rung; the notification could not be shown: {e}"),
+        let note = rang.map(|rang| {
+            let alarm = match rang {
+                Ok(()) => "the alarm rang".to_owned(),
+                Err(why) => format!("the alarm could not sound ({why}): visual only"),
+            };
+            match &outcome {
+                Ok(()) => format!("critical notification shown; {alarm}"),
+                Err(e) => format!("the notification could not be shown: {e}; {alarm}"),
+            }
         });
         let outcome = match outcome {
             Ok(()) => "shown".to_owned(),
@@ -239,14 +246,17 @@ impl Engine {
         }
     }
 
-    fn ring(&self, incident: i64) {
+    fn ring(&self, incident: i64) -> std::result::Result<(), String> {
         let first = lock(&self.shared.alerting).ringing.insert(incident);
-        if first {
-            if let Some(ringer) = &self.shared.ringer {
-                ringer.ring(incident);
-            }
-            self.publish_ringing();
+        if !first {
+            return Ok(());
         }
+        let rang = match &self.shared.ringer {
+            Some(ringer) => ringer.ring(incident),
+            None => Err("no alarm on this machine".to_owned()),
+        };
+        self.publish_ringing();
+        rang
     }
 
     fn silence(&self, incident: i64) {
@@ -379,7 +389,7 @@ impl Engine {
                 && !incident.snoozed(at)
                 && self.delivery(incident.severity, at) == Delivery::Loud;
             if rings {
-                self.ring(incident.id);
+                let _ = self.ring(incident.id);
             }
         }
         lock(&self.shared.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();

@@ -804,6 +804,7 @@ impl Engine {
                     dedup_key: format!("monitor:{id}"),
                     group_key: config.group_key.clone(),
                     source: "monitor".to_owned(),
+                    origin: format!("monitor {}", config.name),
                     summary: format!("{} is down", config.name),
                     severity: config.severity,
                     link: None,

@@ -187,7 +187,7 @@ pub(crate) fn raise_signal(
     s: &Signal,
     retrigger_within: time::Duration,
 ) -> Result<Raised> {
-    let actor = format!("{} {}", s.source, s.summary);
+    let actor = s.origin.as_str();
     let firing: Option<i64> = tx
         .query_row(
             "SELECT incident_id FROM signals WHERE dedup_key = ?1 AND ended_at IS NULL",
@@ -215,7 +215,7 @@ pub(crate) fn raise_signal(
                 params![open.id, s.severity.as_str()],
             )?;
         }
-        append_timeline(tx, open.id, s.at, "joined", &actor, &s.evidence)?;
+        append_timeline(tx, open.id, s.at, "joined", actor, &s.evidence)?;
         return Ok(Raised {
             incident: must(tx, open.id)?,
             change: IncidentChange::Joined,
@@ -244,7 +244,7 @@ pub(crate) fn raise_signal(
             [old.id],
         )?;
         upsert_signal(tx, old.id, s)?;
-        append_timeline(tx, old.id, s.at, "retriggered", &actor, &s.evidence)?;
+        append_timeline(tx, old.id, s.at, "retriggered", actor, &s.evidence)?;
         return Ok(Raised {
             incident: must(tx, old.id)?,
             change: IncidentChange::Retriggered,
@@ -263,7 +263,7 @@ pub(crate) fn raise_signal(
     )?;
     let id = tx.last_insert_rowid();
     upsert_signal(tx, id, s)?;
-    append_timeline(tx, id, s.at, "triggered", &actor, &s.evidence)?;
+    append_timeline(tx, id, s.at, "triggered", actor, &s.evidence)?;
     Ok(Raised {
         incident: must(tx, id)?,
         change: IncidentChange::Opened,
@@ -670,6 +670,7 @@ mod tests {
             dedup_key: key.into(),
             group_key: group.into(),
             source: "monitor".into(),
+            origin: format!("monitor {key}"),
             summary: format!("{key} is down"),
             severity: Severity::Critical,
             link: None,
