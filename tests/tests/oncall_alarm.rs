@@ -12,7 +12,9 @@ use anyhow::{ensure, Context, Result};
 use foghorn_e2e::pulse::PulseAudio;
 use foghorn_e2e::session::DesktopOptions;
 use foghorn_e2e::target::write_oncall_config;
-use foghorn_e2e::{foghorn_bin, wait_until, AppLaunch, AppProcess, Desktop, Target};
+use foghorn_e2e::{
+    foghorn_bin, wait_until, wait_until_async, AppLaunch, AppProcess, Desktop, Target, Tray,
+};
 
 const START: Duration = Duration::from_secs(30);
 const ALERT: Duration = Duration::from_secs(20);
@@ -117,6 +119,29 @@ async fn on_call_the_alarm_rings_until_the_notification_is_acknowledged() -> Res
         state == "acknowledged" && by.as_deref() == Some("Alice Smith"),
         "{state} by {by:?}"
     );
+
+    // The tray lists it, acknowledged, with what can still be done: resolve it from there.
+    let tray = Tray::find(&run.desktop, "foghorn", START).await?;
+    let listed = "CRITICAL — Checkout is down (acknowledged)";
+    wait_until_async(START, "the incident in the tray menu", || async {
+        Ok(tray
+            .menu_labels()
+            .await?
+            .iter()
+            .any(|l| l == listed)
+            .then_some(()))
+    })
+    .await?;
+    tray.click("Resolve").await?;
+    wait_until(
+        Duration::from_secs(5),
+        "the incident resolved from the tray",
+        || Ok((incident_state(&run.data)?.0 == "resolved").then_some(())),
+    )?;
+    wait_until_async(START, "the incident gone from the tray menu", || async {
+        Ok((!tray.menu_labels().await?.iter().any(|l| l == listed)).then_some(()))
+    })
+    .await?;
     Ok(())
 }
 
