@@ -63,6 +63,8 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     #[serde(default)]
     pub alarm: AlarmConfig,
+    #[serde(default)]
+    pub escalation: EscalationConfig,
 }
 
 /// The loud alarm on the laptop of whoever is on call.
@@ -350,13 +352,174 @@ pub enum FeedKind {
     Json,
 }
 
+/// One escalation feed. Keys that a kind does not use are errors at load (see
+/// `feed::check_config`), so a PagerDuty key on a Datadog feed is caught, not ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     pub kind: FeedKind,
+    /// The base URL (every vendor's is configurable, so tests and proxies can stand in).
     pub url: String,
+    /// More base URLs of the same system (an Alertmanager HA pair): tried in order when the
+    /// one before fails.
+    #[serde(default)]
+    pub fallback_urls: Vec<String>,
+    /// A name for logs and the window; the kind by default.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The API token or key (`env:NAME` or `keyring:NAME`).
     #[serde(default)]
     pub token: Option<SecretRef>,
+    /// Datadog's application key.
+    #[serde(default)]
+    pub app_key: Option<SecretRef>,
+    /// How often it is polled.
+    #[serde(
+        default = "defaults::feed_poll",
+        deserialize_with = "checked::interval"
+    )]
+    pub poll_every: Duration,
+    /// After this many failed polls in a row the feed itself becomes an incident ("you might
+    /// be missing alerts").
+    #[serde(
+        default = "defaults::feed_failures",
+        deserialize_with = "checked::at_least_one"
+    )]
+    pub unreachable_after: u32,
+    /// Alertmanager: how long the silence that acknowledges an alert lasts.
+    #[serde(
+        default = "defaults::silence_for",
+        deserialize_with = "checked::interval"
+    )]
+    pub silence_for: Duration,
+    /// Alertmanager: post Foghorn's own incidents as alerts (default on), so every laptop
+    /// converges on one alert.
+    #[serde(default = "defaults::yes")]
+    pub push: bool,
+    /// PagerDuty: the `From` header's email (a PagerDuty user) for acknowledgements.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// PagerDuty: the Events v2 routing key for pushing Foghorn's incidents.
+    #[serde(default)]
+    pub routing_key: Option<SecretRef>,
+    /// PagerDuty: only these services' incidents; Datadog: only monitors with these tags.
+    #[serde(default)]
+    pub filter: Vec<String>,
+    /// Datadog: mute the monitor as the acknowledgement.
+    #[serde(default)]
+    pub mute_as_ack: bool,
+    /// Honeybadger: the project id.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Honeybadger: a fault becomes a signal at this many notices per hour.
+    #[serde(default = "defaults::fault_rate")]
+    pub fault_rate: u32,
+    /// Generic JSON feed: where each field is in an item of the list (JSON paths such as
+    /// `$.alerts[*]` for the list, then `id`, `title`, `severity`, `state`, `link`).
+    #[serde(default)]
+    pub mapping: Option<JsonMapping>,
+    /// Labels whose values group a feed's alerts into one incident (e.g. `["alertname",
+    /// "cluster"]`); without, each alert is its own incident.
+    #[serde(default)]
+    pub group_by: Vec<String>,
+}
+
+/// Where a generic JSON feed keeps each field.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonMapping {
+    /// The list of alerts in the document: `$` for a top-level array, `$.data.items`, …
+    pub items: String,
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// The item's state; `firing_values` say which values mean firing.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub firing_values: Vec<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// The escalation ladder: `[[escalation.steps]]` in order.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    #[serde(default)]
+    pub steps: Vec<EscalationStep>,
+    /// An engineer counts as online when their Foghorn was active this recently.
+    #[serde(
+        default = "defaults::online_within",
+        deserialize_with = "checked::interval"
+    )]
+    pub online_within: Duration,
+    /// The team's Slack incoming webhook (`env:`/`keyring:`, it is a secret) or, with
+    /// `slack_token`, the channel for `chat.postMessage`.
+    #[serde(default)]
+    pub slack_webhook: Option<SecretRef>,
+    #[serde(default)]
+    pub slack_token: Option<SecretRef>,
+    #[serde(default)]
+    pub slack_channel: Option<String>,
+    /// Slack's API base URL (tests point it elsewhere).
+    #[serde(default = "defaults::slack_api")]
+    pub slack_api: String,
+    /// Twilio: account SID, auth token, the number texts and calls come from.
+    #[serde(default)]
+    pub twilio_account: Option<String>,
+    #[serde(default)]
+    pub twilio_token: Option<SecretRef>,
+    #[serde(default)]
+    pub twilio_from: Option<String>,
+    #[serde(default = "defaults::twilio_api")]
+    pub twilio_api: String,
+    /// Phone numbers of the people who can be on call, by name as the schedule names them.
+    #[serde(default)]
+    pub phones: std::collections::BTreeMap<String, String>,
+    /// Who is mentioned in chat: Slack user ids or `@here`/`@channel` (default `@channel`).
+    #[serde(default)]
+    pub mention: Vec<String>,
+}
+
+/// One step of the ladder.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationStep {
+    /// After this long from the incident opening (`0s` for at once).
+    #[serde(deserialize_with = "checked::any_duration")]
+    pub after: Duration,
+    pub action: StepAction,
+    /// Only for incidents at least this severe.
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+    /// Only when nobody acknowledged it yet (default on).
+    #[serde(default = "defaults::yes")]
+    pub unacknowledged: bool,
+    /// Only when no engineer's Foghorn is online.
+    #[serde(default)]
+    pub nobody_online: bool,
+    /// `webhook`: where, and the HMAC secret its signature uses.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub secret: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepAction {
+    /// Post to the team channel, mentioning everyone.
+    Chat,
+    /// Text the engineer on call.
+    Sms,
+    /// Call the engineer on call; the call reads the incident out.
+    Call,
+    /// Trigger a PagerDuty incident (Events v2).
+    Pagerduty,
+    /// POST the incident to a URL, signed with HMAC-SHA256.
+    Webhook,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -478,6 +641,27 @@ pub(crate) mod defaults {
     }
     pub fn yes() -> bool {
         true
+    }
+    pub fn feed_poll() -> Duration {
+        Duration::from_secs(15)
+    }
+    pub fn feed_failures() -> u32 {
+        8
+    }
+    pub fn silence_for() -> Duration {
+        Duration::from_secs(4 * 3600)
+    }
+    pub fn fault_rate() -> u32 {
+        10
+    }
+    pub fn online_within() -> Duration {
+        Duration::from_secs(5 * 60)
+    }
+    pub fn slack_api() -> String {
+        "https://slack.com/api".to_owned()
+    }
+    pub fn twilio_api() -> String {
+        "https://api.twilio.com".to_owned()
     }
     pub fn retrigger_within() -> Duration {
         Duration::from_secs(30 * 60)

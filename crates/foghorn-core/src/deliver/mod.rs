@@ -1,0 +1,82 @@
+//! Messages out: the escalation ladder's chat posts, texts, calls, PagerDuty events and signed
+//! webhooks. One module per channel behind [`Deliver`]; the outbox (SQLite) calls them with
+//! each message's idempotency key and retries what failed, so a message is recorded before it
+//! is sent and never sent twice where the vendor honours the key.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::incident::Severity;
+
+/// The kinds of message the ladder sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Chat,
+    Sms,
+    Call,
+    Pagerduty,
+    Webhook,
+}
+
+/// One message, as stored in the outbox (its payload is this, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub channel: Channel,
+    /// Unique per message and stable across retries and restarts: `incident:12:step:2`.
+    pub idempotency_key: String,
+    /// Who it goes to: a phone number (`sms`, `call`), a URL (`webhook`); empty where the
+    /// channel decides (`chat`: the team channel; `pagerduty`: the routing key).
+    pub to: String,
+    pub incident: MessageIncident,
+    /// Who is mentioned in chat (`@channel`, Slack user ids).
+    #[serde(default)]
+    pub mentions: Vec<String>,
+}
+
+/// What a message says about its incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageIncident {
+    pub id: i64,
+    pub dedup_key: String,
+    pub title: String,
+    pub severity: Severity,
+    /// The evidence in a line or two.
+    pub summary: String,
+    /// A link to the incident (the vendor's page for a feed's alert), if there is one.
+    pub link: Option<String>,
+    /// How to acknowledge it ("Acknowledge in Foghorn, or reply ACK").
+    pub ack_hint: String,
+}
+
+/// What the channel answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The vendor's id for the message (Twilio's SID, Slack's `ts`), for the timeline.
+    pub receipt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// Worth trying again (timeouts, 5xx, 429): after `retry_after` if the vendor said.
+    #[error("{channel:?}: {message} (will retry)")]
+    Retry {
+        channel: Channel,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again will not help (4xx, a missing secret or phone number).
+    #[error("{channel:?}: {message}")]
+    Permanent { channel: Channel, message: String },
+}
+
+/// Sends messages of one channel.
+#[async_trait]
+pub trait Deliver: Send + Sync + fmt::Debug {
+    fn channel(&self) -> Channel;
+    async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError>;
+}

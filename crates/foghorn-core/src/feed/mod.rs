@@ -1,0 +1,124 @@
+//! Escalation feeds: the team's own alerting systems (Alertmanager, PagerDuty, Datadog,
+//! Honeybadger, an in-house JSON endpoint) read as signals, and written back to (an
+//! acknowledgement here is a silence or an ack there). One module per vendor behind [`Feed`];
+//! the engine polls them and never resolves anything on a failed poll.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::incident::Severity;
+
+/// One alert as a feed reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedAlert {
+    /// Stable within the feed: Alertmanager's fingerprint, PagerDuty's incident id, …
+    pub key: String,
+    pub title: String,
+    pub severity: Severity,
+    pub state: FeedAlertState,
+    /// Where to look at it in the vendor's own UI.
+    pub link: Option<String>,
+    /// The vendor's labels or tags; grouping and acknowledgement (a silence matches them).
+    pub labels: BTreeMap<String, String>,
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedAlertState {
+    Firing,
+    /// Acknowledged in the vendor (a silence, an ack), by whom if it says.
+    Acknowledged {
+        by: Option<String>,
+    },
+    Resolved,
+}
+
+/// What a poll saw.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FeedPoll {
+    /// Every alert the feed reports now (firing, acknowledged, and those it still lists as
+    /// resolved). An alert missing from a successful poll has cleared.
+    pub alerts: Vec<FeedAlert>,
+}
+
+/// Why a feed could not be read or written. Every variant names the feed and what was tried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// Nothing answered (connection refused, DNS, timeout).
+    #[error("{feed}: unreachable: {message}")]
+    Unreachable { feed: String, message: String },
+    /// It answered with an error status.
+    #[error("{feed}: {what} returned HTTP {status}: {message}")]
+    Status {
+        feed: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+    /// It answered with something that is not what its API describes.
+    #[error("{feed}: {what}: unexpected answer: {message}")]
+    Malformed {
+        feed: String,
+        what: String,
+        message: String,
+    },
+    /// Told to slow down (HTTP 429); try again after this long.
+    #[error("{feed}: rate limited; retry in {retry_after:?}")]
+    RateLimited { feed: String, retry_after: Duration },
+    /// This feed cannot do that (e.g. Honeybadger has no acknowledgement).
+    #[error("{feed}: {what} is not supported")]
+    Unsupported { feed: String, what: String },
+    /// A secret or setting is missing or wrong.
+    #[error("{feed}: {message}")]
+    Config { feed: String, message: String },
+}
+
+/// An incident Foghorn pushes to a feed, so every laptop watching the same outage converges
+/// on one alert there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedIncident {
+    /// Stable across laptops: `monitor:{id}` for a monitor.
+    pub dedup_key: String,
+    pub title: String,
+    pub severity: Severity,
+    /// The monitor's name.
+    pub monitor: String,
+    pub started_at: OffsetDateTime,
+    /// `Some` once it is over.
+    pub resolved_at: Option<OffsetDateTime>,
+}
+
+/// A source of alerts the team already runs.
+#[async_trait]
+pub trait Feed: Send + Sync + fmt::Debug {
+    /// A short name for logs, health and timelines: `alertmanager`, `pagerduty`, …
+    fn name(&self) -> &str;
+
+    /// Everything active now.
+    async fn poll(&self) -> Result<FeedPoll, FeedError>;
+
+    /// Acknowledges `alert` in the vendor (Alertmanager: a silence matching its labels).
+    async fn acknowledge(&self, alert: &FeedAlert, by: &str) -> Result<(), FeedError>;
+
+    /// Takes an acknowledgement back (Alertmanager: expires the silence).
+    async fn unacknowledge(&self, alert: &FeedAlert) -> Result<(), FeedError> {
+        Err(FeedError::Unsupported {
+            feed: self.name().to_owned(),
+            what: format!("un-acknowledging {}", alert.key),
+        })
+    }
+
+    /// Pushes one of Foghorn's own incidents (Alertmanager: an alert; PagerDuty: an event).
+    /// Feeds that only read say so.
+    async fn push(&self, incident: &PushedIncident) -> Result<(), FeedError> {
+        Err(FeedError::Unsupported {
+            feed: self.name().to_owned(),
+            what: format!("pushing {}", incident.dedup_key),
+        })
+    }
+}
