@@ -61,6 +61,13 @@ if [ ! -f "$here/ui/node_modules/.package-lock.json" ] || [ "$here/ui/package-lo
   (cd "$here/ui" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Prism, which checks every vendor request the contract tests make against the vendor's spec.
+prism="$here/tests/prism"
+if [ "$mode" != run ] && { [ ! -f "$prism/node_modules/.package-lock.json" ] || [ "$prism/package-lock.json" -nt "$prism/node_modules/.package-lock.json" ]; }; then
+  say "npm ci (tests/prism)"
+  (cd "$prism" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   say "cargo install tauri-driver (WebDriver for the window)"
   cargo install tauri-driver --locked --quiet
