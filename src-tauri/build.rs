@@ -15,6 +15,7 @@ fn main() {
             "get_monitor_history",
             "get_incident",
             "act_on_incident",
+            "ladder_action",
         ]),
     ))
     .expect("tauri build script");

@@ -84,6 +84,7 @@ fn build<R: Runtime>(
             commands::history::get_monitor_history,
             commands::incidents::get_incident,
             commands::incidents::act_on_incident,
+            commands::incidents::ladder_action,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so

@@ -84,6 +84,7 @@ function detailOf(i: IncidentView, entries: TimelineEntry[]): IncidentDetail {
       },
     ],
     timeline: entries,
+    ladder: [],
   };
 }
 
@@ -223,7 +224,7 @@ describe('incidents', () => {
     const evidence = await within(detail).findByTestId('incident-evidence');
     // Its lines stay lines.
     expect(evidence.textContent).toBe(EVIDENCE);
-    expect(within(detail).getByTestId('escalation-state')).toHaveTextContent('No escalation policy yet');
+    expect(within(detail).getByTestId('escalation-state')).toHaveTextContent('No escalation policy');
     expect(within(detail).getByTestId('incident-signal')).toHaveTextContent('api is down');
     expect(within(detail).getByTestId('incident-signal')).toHaveTextContent('ongoing');
 

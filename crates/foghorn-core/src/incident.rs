@@ -172,6 +172,24 @@ pub struct SignalView {
     pub ended_at: Option<OffsetDateTime>,
 }
 
+/// A step of an incident's ladder, as the window shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LadderStep {
+    /// Index into `[[escalation.steps]]`, from 0.
+    pub step: u32,
+    /// `chat`, `sms`, `call`, `pagerduty`, `webhook`.
+    pub action: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub due_at: OffsetDateTime,
+    /// `pending`, `fired`, `cancelled`, `skipped`.
+    pub state: String,
+    /// What happened: who was texted, why it was skipped.
+    pub note: Option<String>,
+}
+
 /// An incident with its evidence: the window's detail view and `foghorn incidents --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -180,6 +198,8 @@ pub struct IncidentDetail {
     pub incident: IncidentView,
     pub signals: Vec<SignalView>,
     pub timeline: Vec<TimelineEntry>,
+    /// The escalation ladder: steps fired, pending (with when), cancelled or skipped.
+    pub ladder: Vec<LadderStep>,
 }
 
 /// What a person can do to an incident, from the tray, a notification, the window or the CLI.

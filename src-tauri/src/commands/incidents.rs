@@ -32,3 +32,9 @@ pub async fn act_on_incident(
 ) -> Result<IncidentView> {
     Ok(engine.act(id, action).await?)
 }
+
+/// "Skip" the next escalation step, or make it due now ("Escalate now").
+#[tauri::command]
+pub async fn ladder_action(engine: State<'_, Engine>, id: i64, skip: bool) -> Result<()> {
+    Ok(engine.ladder_action(id, skip).await?)
+}

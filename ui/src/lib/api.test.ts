@@ -40,7 +40,7 @@ describe('commands', () => {
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
       if (cmd === 'act_on_incident') return incident({ id: 4, state: 'acknowledged', ackedBy: 'Alice' });
-      if (cmd === 'get_incident') return { incident: incident({ id: 4 }), signals: [], timeline: [] };
+      if (cmd === 'get_incident') return { incident: incident({ id: 4 }), signals: [], timeline: [], ladder: [] };
       throw { code: 'not_found', message: 'no incident 5' };
     });
     await expect(actOnIncident(4, 'acknowledge')).resolves.toMatchObject({ ackedBy: 'Alice' });

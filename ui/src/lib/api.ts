@@ -126,6 +126,11 @@ export function getIncident(id: number): Promise<IncidentDetail> {
 }
 
 /** Calls `cb` with every `engine-event`; resolves to the function that stops listening. */
+/** "Skip" the incident's next escalation step, or make it due now ("Escalate now"). */
+export function ladderAction(id: number, skip: boolean): Promise<void> {
+  return call<void>('ladder_action', { id, skip });
+}
+
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {
   if (!inShell()) throw noShell();
   try {

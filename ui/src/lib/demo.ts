@@ -433,6 +433,7 @@ function demoDetail(i: IncidentView): IncidentDetail {
         : []),
     ],
     timeline: demoTimeline(i),
+    ladder: [],
   };
 }
 

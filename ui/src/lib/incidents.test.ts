@@ -57,6 +57,7 @@ function detail(id: number, entries: number): IncidentDetail {
     incident: incident({ id }),
     signals: [],
     timeline: Array.from({ length: entries }, (_, n) => ({ id: n, at: iso(0), kind: 'notified', actor: 'foghorn', detail: '' })),
+    ladder: [],
   };
 }
 

@@ -76,6 +76,7 @@ impl Engine {
             }
         }
         let retrigger = self.shared.retrigger_within;
+        let ladder = Arc::clone(&self.shared.ladder);
         let name = signal.summary.clone();
         let severity = signal.severity;
         let written = self
@@ -85,6 +86,9 @@ impl Engine {
                     raised.change,
                     store::IncidentChange::Opened | store::IncidentChange::Retriggered
                 );
+                if new {
+                    Engine::schedule_ladder(&ladder, tx, &raised.incident)?;
+                }
                 let owed = if new && delivery != Delivery::Silent {
                     let id = raised.incident.id;
                     let loud = delivery == Delivery::Loud;

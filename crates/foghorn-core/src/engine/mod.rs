@@ -40,6 +40,7 @@ const SLEEP_TICK: Duration = Duration::from_secs(5);
 const RECENT_INCIDENTS: usize = 50;
 
 mod alerting;
+mod ladder;
 mod oncall;
 
 pub use alerting::Ringer;
@@ -70,6 +71,9 @@ pub struct EngineOptions {
     pub oncall: Option<Arc<dyn OnCall>>,
     /// The loud alarm; without it a loud alert is a critical notification only.
     pub ringer: Option<Arc<dyn Ringer>>,
+    /// The escalation ladder's channels (chat, SMS, …); a step whose channel is missing
+    /// fails with a clear note on the timeline.
+    pub channels: Vec<Arc<dyn crate::deliver::Deliver>>,
 }
 
 /// Handle to the running engine; cheap to clone.
@@ -87,6 +91,7 @@ struct Shared {
     /// How this machine's person is named on timelines ("Alice Smith").
     me: String,
     alerting: Mutex<alerting::Alerting>,
+    ladder: Arc<ladder::Ladder>,
     keep_raw: Duration,
     heartbeats: HeartbeatsConfig,
     store: Store,
@@ -251,6 +256,7 @@ impl Engine {
             heartbeats,
             scheduler,
             incidents,
+            escalation,
             ..
         } = config;
         // Moved, not cloned: with thousands of monitors a second copy is megabytes.
@@ -279,6 +285,14 @@ impl Engine {
                 .cloned()
                 .unwrap_or_else(|| "you".to_owned()),
             alerting: Mutex::new(alerting::Alerting::default()),
+            ladder: Arc::new(ladder::Ladder {
+                config: escalation,
+                channels: options
+                    .channels
+                    .iter()
+                    .map(|c| (c.channel(), Arc::clone(c)))
+                    .collect(),
+            }),
             keep_raw: history.keep_raw,
             heartbeats,
             store,
@@ -325,6 +339,8 @@ impl Engine {
                 e.recover_incidents().await;
                 e.watch_incidents().await;
             });
+            let e = engine.clone();
+            tasks.set.spawn(async move { e.run_ladder().await });
             if let Some(changes) = engine.shared.oncall.subscribe() {
                 let e = engine.clone();
                 tasks

@@ -344,6 +344,7 @@ fn resolve(
         params![id, rfc3339(at)],
     )?;
     supersede_notifications(tx, id, at)?;
+    super::ladder::cancel_steps(tx, id, "resolved")?;
     append_timeline(tx, id, at, "resolved", actor, detail)
 }
 
@@ -369,6 +370,7 @@ pub fn act_on_incident_in(
                 params![id, actor, rfc3339(at)],
             )?;
             supersede_notifications(tx, id, at)?;
+            super::ladder::cancel_steps(tx, id, &format!("acknowledged by {actor}"))?;
             append_timeline(tx, id, at, "acknowledged", actor, "")?;
             true
         }
@@ -592,10 +594,12 @@ impl Store {
                     ended_at: ended.map(time_of).transpose()?,
                 });
             }
+            let ladder = super::ladder::ladder_of(c, id)?;
             Ok(Some(IncidentDetail {
                 incident,
                 signals,
                 timeline,
+                ladder,
             }))
         })
     }

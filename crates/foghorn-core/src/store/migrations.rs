@@ -150,6 +150,40 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX notifications_undelivered ON notifications(id) WHERE delivered_at IS NULL;
     "#,
+    // 6: the escalation ladder and the outbox. Pending steps are rows with due times, so a
+    // restart or a sleep resumes the ladder; every outgoing message is a row with an
+    // idempotency key before it is sent. Feed signals keep the vendor's labels (a silence
+    // matches them).
+    r#"
+    CREATE TABLE escalation_steps (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        step        INTEGER NOT NULL,   -- index into [[escalation.steps]], from 0
+        action      TEXT NOT NULL,
+        due_at      TEXT NOT NULL,
+        state       TEXT NOT NULL,      -- pending | fired | cancelled | skipped
+        note        TEXT,
+        PRIMARY KEY (incident_id, step)
+    ) STRICT;
+    CREATE INDEX escalation_steps_due ON escalation_steps(due_at) WHERE state = 'pending';
+
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        incident_id     INTEGER REFERENCES incidents(id),
+        channel         TEXT NOT NULL,
+        payload         TEXT NOT NULL,  -- the message, JSON
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        sent_at         TEXT,
+        receipt         TEXT,
+        last_error      TEXT,
+        failed_at       TEXT
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+
+    ALTER TABLE signals ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 mod history;
 mod history_view;
 mod incidents;
+mod ladder;
 mod migrations;
 mod monitors;
 mod settings;
@@ -20,6 +21,11 @@ pub use incidents::{act_on_incident_in, Cleared, IncidentChange, Raised, StoredN
 pub(crate) use incidents::{
     clear_signal, mark_notification, note, raise_signal, record_notification, resolve_orphans,
 };
+pub(crate) use ladder::{
+    begin_attempt, due_messages, due_steps, enqueue, escalate_now, mark_failed, mark_retry,
+    mark_sent, schedule_steps, settle_step, skip_next,
+};
+pub use ladder::{OutboxEntry, OutboxRow};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 

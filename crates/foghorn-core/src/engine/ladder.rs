@@ -1,0 +1,477 @@
+//! The escalation ladder and the outbox, driven from SQLite rows: a step due is fired once
+//! (its message recorded in the outbox in the same transaction), and every message in the
+//! outbox is sent with retries, exponential backoff and jitter, its fate on the timeline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::Engine;
+use crate::config::{EscalationConfig, EscalationStep, StepAction};
+use crate::deliver::{Channel, Deliver, DeliveryError, Message, MessageIncident};
+use crate::event::EngineEvent;
+use crate::incident::{IncidentState, IncidentView};
+use crate::store::{self, OutboxRow};
+
+/// How often due steps and messages are looked for.
+const TICK: Duration = Duration::from_millis(500);
+/// A message being sent is held back this long, so a crash mid-send retries it later.
+const SEND_LEASE: time::Duration = time::Duration::seconds(60);
+/// Attempts before a message is given up on.
+const MAX_ATTEMPTS: u32 = 8;
+/// The first retry's delay; each next one doubles, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// The ladder's configuration and the channels it sends through.
+#[derive(Debug, Default)]
+pub(super) struct Ladder {
+    pub(super) config: EscalationConfig,
+    pub(super) channels: HashMap<Channel, Arc<dyn Deliver>>,
+}
+
+fn channel_of(action: StepAction) -> Channel {
+    match action {
+        StepAction::Chat => Channel::Chat,
+        StepAction::Sms => Channel::Sms,
+        StepAction::Call => Channel::Call,
+        StepAction::Pagerduty => Channel::Pagerduty,
+        StepAction::Webhook => Channel::Webhook,
+    }
+}
+
+fn action_name(action: StepAction) -> &'static str {
+    match action {
+        StepAction::Chat => "chat",
+        StepAction::Sms => "sms",
+        StepAction::Call => "call",
+        StepAction::Pagerduty => "pagerduty",
+        StepAction::Webhook => "webhook",
+    }
+}
+
+/// The delay before attempt `attempts + 1`: doubling from [`FIRST_BACKOFF`], capped, with
+/// ±20 % jitter so laptops that failed together do not retry together.
+pub(super) fn backoff(attempts: u32) -> Duration {
+    let base = FIRST_BACKOFF
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    use rand::Rng;
+    base.mul_f64(rand::rng().random_range(0.8..1.2))
+}
+
+impl Engine {
+    /// The steps an incident that just opened will climb, in the caller's transaction.
+    pub(super) fn schedule_ladder(
+        ladder: &Ladder,
+        tx: &rusqlite::Transaction<'_>,
+        incident: &IncidentView,
+    ) -> store::Result<()> {
+        let steps: Vec<(u32, &str, OffsetDateTime)> = ladder
+            .config
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.min_severity.is_none_or(|min| incident.severity >= min))
+            .map(|(i, s)| {
+                let after = time::Duration::try_from(s.after).unwrap_or(time::Duration::MAX);
+                (i as u32, action_name(s.action), incident.opened_at + after)
+            })
+            .collect();
+        store::schedule_steps(tx, incident.id, &steps)
+    }
+
+    /// Fires the steps that are due and sends what the outbox holds, forever.
+    pub(super) async fn run_ladder(&self) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = OffsetDateTime::now_utc();
+            match self.shared.store.read(|c| store::due_steps(c, now)) {
+                Ok(due) => {
+                    for (incident, step) in due {
+                        self.fire_step(incident, step.step, step.due_at).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the escalation steps"),
+            }
+            match self.shared.store.read(|c| store::due_messages(c, now)) {
+                Ok(due) => {
+                    for message in due {
+                        self.send(message).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
+            }
+        }
+    }
+
+    async fn fire_step(&self, incident_id: i64, index: u32, due_at: OffsetDateTime) {
+        let now = OffsetDateTime::now_utc();
+        let ladder = &self.shared.ladder;
+        let Some(step) = ladder.config.steps.get(index as usize).cloned() else {
+            self.settle(
+                incident_id,
+                index,
+                "skipped",
+                "the step is no longer configured".to_owned(),
+                None,
+            )
+            .await;
+            return;
+        };
+        let Ok(Some(incident)) = self.shared.store.incident(incident_id) else {
+            return;
+        };
+        if !incident.is_open() {
+            self.settle(incident_id, index, "cancelled", "resolved".to_owned(), None)
+                .await;
+            return;
+        }
+        if step.unacknowledged && incident.state != IncidentState::Triggered {
+            let by = incident.acked_by.clone().unwrap_or_default();
+            self.settle(
+                incident_id,
+                index,
+                "cancelled",
+                format!("acknowledged by {by}"),
+                None,
+            )
+            .await;
+            return;
+        }
+        if step.nobody_online && self.someone_online(now) {
+            self.settle(
+                incident_id,
+                index,
+                "skipped",
+                "an engineer is online".to_owned(),
+                None,
+            )
+            .await;
+            return;
+        }
+        let (to, whom) = match self.recipient(&step, now) {
+            Ok(r) => r,
+            Err(why) => {
+                self.settle(incident_id, index, "skipped", why, None).await;
+                return;
+            }
+        };
+        let late = now - due_at > time::Duration::seconds(2);
+        let mut note = describe(step.action, &whom);
+        if late {
+            note.push_str(&format!(
+                " (fired late: due at {}, while Foghorn was not running or the laptop slept)",
+                crate::time_fmt::rfc3339(due_at)
+            ));
+        }
+        let message = Message {
+            channel: channel_of(step.action),
+            // The due time tells a re-triggered incident's second climb from its first.
+            idempotency_key: format!(
+                "incident:{incident_id}:step:{index}:{}",
+                due_at.unix_timestamp()
+            ),
+            to,
+            incident: self.message_incident(&incident),
+            mentions: if ladder.config.mention.is_empty() {
+                vec!["@channel".to_owned()]
+            } else {
+                ladder.config.mention.clone()
+            },
+        };
+        self.settle(incident_id, index, "fired", note, Some(message))
+            .await;
+    }
+
+    /// Moves a step on, and with a fired one records its message in the outbox, in one
+    /// transaction: a step fires once, whatever happens after.
+    async fn settle(
+        &self,
+        incident_id: i64,
+        index: u32,
+        state: &'static str,
+        note: String,
+        message: Option<Message>,
+    ) {
+        let at = OffsetDateTime::now_utc();
+        let payload = message.as_ref().map(|m| {
+            (
+                m.idempotency_key.clone(),
+                m.channel,
+                serde_json::to_string(m),
+            )
+        });
+        let written = self
+            .shared
+            .store
+            .write(move |tx| {
+                if !store::settle_step(tx, incident_id, index, state, &note)? {
+                    return Ok(false);
+                }
+                if let Some((key, channel, json)) = payload {
+                    let json = json.map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
+                    let channel = serde_json::to_value(channel)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    store::enqueue(tx, &key, Some(incident_id), &channel, &json, at)?;
+                }
+                let kind = if state == "fired" {
+                    "escalated"
+                } else {
+                    "escalation-skipped"
+                };
+                store::note(
+                    tx,
+                    incident_id,
+                    at,
+                    kind,
+                    &format!("step {}: {note}", index + 1),
+                )?;
+                Ok(true)
+            })
+            .await;
+        match written {
+            Ok(true) => {
+                tracing::info!(
+                    incident = incident_id,
+                    step = index + 1,
+                    state,
+                    "escalation step"
+                );
+                self.republish(incident_id);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot record an escalation step"),
+        }
+    }
+
+    /// Sends one message from the outbox and records how it went.
+    async fn send(&self, row: OutboxRow) {
+        let now = OffsetDateTime::now_utc();
+        let id = row.id;
+        let lease = now + SEND_LEASE;
+        if let Err(e) = self
+            .shared
+            .store
+            .write(move |tx| store::begin_attempt(tx, id, lease))
+            .await
+        {
+            tracing::error!(error = %e, "cannot start sending a message");
+            return;
+        }
+        let parsed: Result<Message, String> =
+            serde_json::from_str(&row.payload).map_err(|e| format!("unreadable message: {e}"));
+        let outcome = match parsed {
+            Err(e) => Err(DeliveryError::Permanent {
+                channel: Channel::Chat,
+                message: e,
+            }),
+            Ok(message) => match self.shared.ladder.channels.get(&message.channel) {
+                Some(channel) => channel.deliver(&message).await,
+                None => Err(DeliveryError::Permanent {
+                    channel: message.channel,
+                    message: "no such channel is configured in [escalation]".to_owned(),
+                }),
+            },
+        };
+        crate::crash_point::crash_point("message-sent");
+        let attempts = row.attempts + 1;
+        let at = OffsetDateTime::now_utc();
+        let incident = row.incident_id;
+        let key = row.idempotency_key.clone();
+        let (note, failed_for_good) = match &outcome {
+            Ok(d) => (
+                format!(
+                    "{key}: sent{}",
+                    d.receipt
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                false,
+            ),
+            Err(DeliveryError::Retry { .. }) if attempts < MAX_ATTEMPTS => (String::new(), false),
+            Err(e) => (
+                format!("{key}: failed for good after {attempts} attempt(s): {e}"),
+                true,
+            ),
+        };
+        let retry_at = match &outcome {
+            Err(DeliveryError::Retry { retry_after, .. }) => {
+                let wait = retry_after.unwrap_or_else(|| backoff(attempts));
+                Some(at + time::Duration::try_from(wait).unwrap_or(time::Duration::MINUTE))
+            }
+            _ => None,
+        };
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        let receipt = outcome.as_ref().ok().and_then(|d| d.receipt.clone());
+        let written = self
+            .shared
+            .store
+            .write(move |tx| {
+                match (&error, retry_at, failed_for_good) {
+                    (None, _, _) => store::mark_sent(tx, id, at, receipt.as_deref())?,
+                    (Some(e), Some(next), false) => store::mark_retry(tx, id, next, e)?,
+                    (Some(e), _, _) => store::mark_failed(tx, id, at, e)?,
+                }
+                if let (Some(incident), false) = (incident, note.is_empty()) {
+                    let kind = if failed_for_good {
+                        "message-failed"
+                    } else {
+                        "message-sent"
+                    };
+                    store::note(tx, incident, at, kind, &note)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot record how a message went");
+        }
+        match outcome {
+            Ok(_) => tracing::info!(key = %row.idempotency_key, "message sent"),
+            Err(e) if failed_for_good => {
+                tracing::error!(key = %row.idempotency_key, error = %e, "message failed for good");
+                self.add_notice(format!("A message could not be sent: {e}"));
+            }
+            Err(e) => {
+                tracing::warn!(key = %row.idempotency_key, error = %e, "message will be retried")
+            }
+        }
+        if let Some(incident) = incident {
+            self.republish(incident);
+        }
+    }
+
+    /// Who a step reaches: `(address, name for the timeline)`.
+    fn recipient(
+        &self,
+        step: &EscalationStep,
+        now: OffsetDateTime,
+    ) -> Result<(String, String), String> {
+        match step.action {
+            StepAction::Chat => Ok((String::new(), "the team channel".to_owned())),
+            StepAction::Pagerduty => Ok((String::new(), "PagerDuty".to_owned())),
+            StepAction::Webhook => step
+                .url
+                .clone()
+                .map(|u| (u.clone(), u))
+                .ok_or_else(|| "a webhook step needs `url`".to_owned()),
+            StepAction::Sms | StepAction::Call => {
+                let status = self.shared.oncall.status(now);
+                let person = status
+                    .as_ref()
+                    .and_then(|s| s.on_call_now.first().cloned())
+                    .or_else(|| {
+                        // Without a schedule, the person at this laptop if they say they are on call.
+                        self.on_call().then(|| self.shared.me.clone())
+                    })
+                    .ok_or_else(|| "nobody is on call to text or call".to_owned())?;
+                let phone = self
+                    .shared
+                    .ladder
+                    .config
+                    .phones
+                    .get(&person)
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!("no phone number for {person} in [escalation] phones")
+                    })?;
+                Ok((phone.clone(), format!("{person} ({phone})")))
+            }
+        }
+    }
+
+    /// Whether another engineer's Foghorn was active recently. Nothing reports that yet, so
+    /// nobody is: a `nobody_online` step always fires.
+    fn someone_online(&self, _now: OffsetDateTime) -> bool {
+        false
+    }
+
+    fn message_incident(&self, incident: &IncidentView) -> MessageIncident {
+        let summary = self
+            .shared
+            .store
+            .incident_detail(incident.id)
+            .ok()
+            .flatten()
+            .and_then(|d| d.timeline.into_iter().find(|t| t.kind == "triggered"))
+            .map(|t| t.detail.lines().take(2).collect::<Vec<_>>().join("; "))
+            .unwrap_or_default();
+        MessageIncident {
+            id: incident.id,
+            dedup_key: incident.dedup_key.clone(),
+            title: incident.title.clone(),
+            severity: incident.severity,
+            summary,
+            link: None,
+            ack_hint: format!(
+                "Acknowledge in Foghorn (tray or window) or run `foghorn ack {}`",
+                incident.id
+            ),
+        }
+    }
+
+    /// Tells the window an incident's ladder or timeline changed.
+    fn republish(&self, incident_id: i64) {
+        if let Ok(Some(incident)) = self.shared.store.incident(incident_id) {
+            self.publish(EngineEvent::Incident { incident });
+        }
+    }
+
+    /// "Escalate now" (the next pending step is due at once) or "Skip" it, from the window.
+    pub async fn ladder_action(&self, incident_id: i64, skip: bool) -> super::Result<()> {
+        let who = self.shared.me.clone();
+        let now = OffsetDateTime::now_utc();
+        self.shared
+            .store
+            .write(move |tx| {
+                if skip {
+                    if let Some(step) = store::skip_next(tx, incident_id, &who)? {
+                        store::note(
+                            tx,
+                            incident_id,
+                            now,
+                            "escalation-skipped",
+                            &format!("step {}: skipped by {who}", step + 1),
+                        )?;
+                    }
+                } else {
+                    store::escalate_now(tx, incident_id, now)?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.republish(incident_id);
+        Ok(())
+    }
+}
+
+fn describe(action: StepAction, whom: &str) -> String {
+    match action {
+        StepAction::Chat => "post to the team channel".to_owned(),
+        StepAction::Sms => format!("text {whom}"),
+        StepAction::Call => format!("call {whom}"),
+        StepAction::Pagerduty => "trigger PagerDuty".to_owned(),
+        StepAction::Webhook => format!("POST to {whom}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_doubling_with_jitter_up_to_a_cap() {
+        for (attempts, base) in [(1, 5.0), (2, 10.0), (3, 20.0), (10, 600.0), (40, 600.0)] {
+            let d = backoff(attempts).as_secs_f64();
+            assert!(d >= base * 0.8 && d <= base * 1.2, "{attempts}: {d}");
+        }
+    }
+}

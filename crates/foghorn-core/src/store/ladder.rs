@@ -1,0 +1,301 @@
+//! The escalation ladder's steps and the outbox, as rows: what is due survives a restart, and
+//! a message is recorded (with its idempotency key) before anything is sent.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use time::OffsetDateTime;
+
+use super::{Result, Store, StoreError};
+use crate::incident::LadderStep;
+use crate::time_fmt::{parse_rfc3339, rfc3339};
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub incident_id: Option<i64>,
+    pub channel: String,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+fn time_of(s: &str) -> Result<OffsetDateTime> {
+    parse_rfc3339(s).ok_or_else(|| StoreError::Corrupt(format!("time {s:?}")))
+}
+
+/// Schedules `steps` (index, action, due) for an incident that opened, or opened again: a
+/// re-triggered incident climbs its ladder from the start.
+pub(crate) fn schedule_steps(
+    tx: &Transaction<'_>,
+    incident_id: i64,
+    steps: &[(u32, &str, OffsetDateTime)],
+) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO escalation_steps(incident_id, step, action, due_at, state)
+         VALUES (?1, ?2, ?3, ?4, 'pending')
+         ON CONFLICT(incident_id, step) DO UPDATE SET
+            action = excluded.action, due_at = excluded.due_at, state = 'pending', note = NULL",
+    )?;
+    for (step, action, due) in steps {
+        insert.execute(params![incident_id, step, action, rfc3339(*due)])?;
+    }
+    Ok(())
+}
+
+/// Pending steps due at `now`, oldest first (a ladder resumed after a sleep fires its overdue
+/// steps in order).
+pub(crate) fn due_steps(
+    c: &rusqlite::Connection,
+    now: OffsetDateTime,
+) -> Result<Vec<(i64, LadderStep)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT incident_id, step, action, due_at, state, note FROM escalation_steps
+         WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, incident_id, step",
+    )?;
+    let rows = stmt.query_map([rfc3339(now)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (incident, step, action, due, state, note) = row?;
+        out.push((
+            incident,
+            LadderStep {
+                step,
+                action,
+                due_at: time_of(&due)?,
+                state,
+                note,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Moves a pending step to `state` (`fired`, `skipped`) with a note; `false` if it was not
+/// pending any more (someone acknowledged in between).
+pub(crate) fn settle_step(
+    tx: &Transaction<'_>,
+    incident_id: i64,
+    step: u32,
+    state: &str,
+    note: &str,
+) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE escalation_steps SET state = ?3, note = ?4
+         WHERE incident_id = ?1 AND step = ?2 AND state = 'pending'",
+        params![incident_id, step, state, note],
+    )? == 1)
+}
+
+/// Cancels every pending step of an incident (acknowledged or resolved); returns how many.
+pub(crate) fn cancel_steps(tx: &Transaction<'_>, incident_id: i64, why: &str) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE escalation_steps SET state = 'cancelled', note = ?2
+         WHERE incident_id = ?1 AND state = 'pending'",
+        params![incident_id, why],
+    )?)
+}
+
+/// The next pending step of an incident is due now ("Escalate now"); returns whether there
+/// was one.
+pub(crate) fn escalate_now(
+    tx: &Transaction<'_>,
+    incident_id: i64,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE escalation_steps SET due_at = ?2
+         WHERE incident_id = ?1 AND state = 'pending'
+           AND step = (SELECT min(step) FROM escalation_steps WHERE incident_id = ?1 AND state = 'pending')",
+        params![incident_id, rfc3339(now)],
+    )? == 1)
+}
+
+/// Skips the next pending step of an incident; returns its index.
+pub(crate) fn skip_next(tx: &Transaction<'_>, incident_id: i64, who: &str) -> Result<Option<u32>> {
+    let next: Option<u32> = tx
+        .query_row(
+            "SELECT min(step) FROM escalation_steps WHERE incident_id = ?1 AND state = 'pending'",
+            [incident_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if let Some(step) = next {
+        settle_step(
+            tx,
+            incident_id,
+            step,
+            "skipped",
+            &format!("skipped by {who}"),
+        )?;
+    }
+    Ok(next)
+}
+
+/// Records a message in the outbox; `None` if one with the same key exists already (the
+/// step fired before a crash: it is not sent twice).
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    key: &str,
+    incident_id: Option<i64>,
+    channel: &str,
+    payload: &str,
+    at: OffsetDateTime,
+) -> Result<Option<i64>> {
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO outbox(idempotency_key, incident_id, channel, payload, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![key, incident_id, channel, payload, rfc3339(at)],
+    )?;
+    Ok((inserted == 1).then(|| tx.last_insert_rowid()))
+}
+
+/// Messages due for an attempt at `now`, oldest first.
+pub(crate) fn due_messages(
+    c: &rusqlite::Connection,
+    now: OffsetDateTime,
+) -> Result<Vec<OutboxRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, idempotency_key, incident_id, channel, payload, attempts FROM outbox
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, id LIMIT 100",
+    )?;
+    let rows = stmt.query_map([rfc3339(now)], |r| {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            idempotency_key: r.get(1)?,
+            incident_id: r.get(2)?,
+            channel: r.get(3)?,
+            payload: r.get(4)?,
+            attempts: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Before sending: counts the attempt and holds the message back until `retry_at`, so a crash
+/// mid-send retries later rather than at once.
+pub(crate) fn begin_attempt(tx: &Transaction<'_>, id: i64, retry_at: OffsetDateTime) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
+        params![id, rfc3339(retry_at)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn mark_sent(
+    tx: &Transaction<'_>,
+    id: i64,
+    at: OffsetDateTime,
+    receipt: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET sent_at = ?2, receipt = ?3, last_error = NULL WHERE id = ?1",
+        params![id, rfc3339(at), receipt],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn mark_retry(
+    tx: &Transaction<'_>,
+    id: i64,
+    next: OffsetDateTime,
+    error: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        params![id, rfc3339(next), error],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn mark_failed(
+    tx: &Transaction<'_>,
+    id: i64,
+    at: OffsetDateTime,
+    error: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET failed_at = ?2, last_error = ?3 WHERE id = ?1",
+        params![id, rfc3339(at), error],
+    )?;
+    Ok(())
+}
+
+/// The ladder of an incident, step by step.
+pub(crate) fn ladder_of(c: &rusqlite::Connection, incident_id: i64) -> Result<Vec<LadderStep>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT step, action, due_at, state, note FROM escalation_steps
+         WHERE incident_id = ?1 ORDER BY step",
+    )?;
+    let rows = stmt.query_map([incident_id], |r| {
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (step, action, due, state, note) = row?;
+        out.push(LadderStep {
+            step,
+            action,
+            due_at: time_of(&due)?,
+            state,
+            note,
+        });
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The ladder of an incident, step by step.
+    pub fn ladder(&self, incident_id: i64) -> Result<Vec<LadderStep>> {
+        self.read(|c| ladder_of(c, incident_id))
+    }
+
+    /// Messages of the outbox with their state, for tests and the window: (key, channel,
+    /// attempts, sent, failed, last error).
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT idempotency_key, channel, attempts, sent_at IS NOT NULL, failed_at IS NOT NULL, last_error
+                 FROM outbox ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(OutboxEntry {
+                    idempotency_key: r.get(0)?,
+                    channel: r.get(1)?,
+                    attempts: r.get(2)?,
+                    sent: r.get(3)?,
+                    failed: r.get(4)?,
+                    last_error: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+/// One outbox message's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub idempotency_key: String,
+    pub channel: String,
+    pub attempts: u32,
+    pub sent: bool,
+    pub failed: bool,
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,256 @@
+//! The escalation ladder against a real local target, with recording channels: steps fire in
+//! order at their times, an acknowledgement stops the rest, a restart resumes without
+//! repeating, and a failed message is retried.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use foghorn_core::config::Config;
+use foghorn_core::deliver::{Channel, Deliver, Delivered, DeliveryError, Message};
+use foghorn_core::engine::{Engine, EngineOptions};
+use foghorn_core::incident::{IncidentAction, IncidentView};
+use foghorn_core::network::LocalNetwork;
+use foghorn_core::notify::LogNotifier;
+use foghorn_core::policy::OnCall;
+use foghorn_core::store::Store;
+use time::OffsetDateTime;
+
+use common::target;
+
+#[derive(Debug)]
+struct UnknownRoute;
+impl LocalNetwork for UnknownRoute {
+    fn has_default_route(&self) -> Option<bool> {
+        None
+    }
+}
+
+#[derive(Debug)]
+struct AliceOnCall;
+impl OnCall for AliceOnCall {
+    fn on_call(&self, _: OffsetDateTime) -> bool {
+        true
+    }
+}
+
+/// Records what it was asked to send, with when; fails the first `fail_first` attempts.
+#[derive(Debug)]
+struct Recorder {
+    channel: Channel,
+    sent: Arc<Mutex<Vec<(Channel, Message, Instant)>>>,
+    fail_first: AtomicUsize,
+}
+
+#[async_trait]
+impl Deliver for Recorder {
+    fn channel(&self) -> Channel {
+        self.channel
+    }
+    async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
+        if self
+            .fail_first
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(DeliveryError::Retry {
+                channel: self.channel,
+                message: "503 from the vendor".to_owned(),
+                retry_after: Some(Duration::from_millis(200)),
+            });
+        }
+        self.sent
+            .lock()
+            .expect("lock")
+            .push((self.channel, message.clone(), Instant::now()));
+        Ok(Delivered {
+            receipt: Some(format!("r-{}", message.idempotency_key)),
+        })
+    }
+}
+
+type Sent = Arc<Mutex<Vec<(Channel, Message, Instant)>>>;
+
+fn config(url: &str, delay: &str) -> Config {
+    let text = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [escalation]\nphones = {{ \"Alice Smith\" = \"+15550100\" }}\n\
+         [[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n\
+         [[escalation.steps]]\nafter = \"{delay}\"\naction = \"sms\"\nmin_severity = \"critical\"\n\
+         [[escalation.steps]]\nafter = \"{delay}\"\naction = \"call\"\n\n\
+         [[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\n\
+         severity = \"critical\"\n"
+    );
+    let mut config = Config::parse(&text, Path::new("test.toml")).expect("config");
+    // The call comes one delay after the text.
+    let twice = config.escalation.steps[1].after * 2;
+    config.escalation.steps[2].after = twice;
+    config
+}
+
+fn start(config: Config, store: Store, sent: &Sent, fail_sms: usize) -> Engine {
+    let channel = |channel, fail: usize| -> Arc<dyn Deliver> {
+        Arc::new(Recorder {
+            channel,
+            sent: sent.clone(),
+            fail_first: AtomicUsize::new(fail),
+        })
+    };
+    Engine::start(
+        config,
+        store,
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(Arc::new(AliceOnCall)),
+            channels: vec![
+                channel(Channel::Chat, 0),
+                channel(Channel::Sms, fail_sms),
+                channel(Channel::Call, 0),
+            ],
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine")
+}
+
+async fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn channels(sent: &Sent) -> Vec<Channel> {
+    sent.lock().expect("lock").iter().map(|s| s.0).collect()
+}
+
+fn incident(store: &Store) -> Option<IncidentView> {
+    store.open_incidents().expect("incidents").pop()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_then_text_then_call_and_an_ack_stops_the_rest() {
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let sent: Sent = Arc::default();
+    let engine = start(config(&url, "2s"), store.clone(), &sent, 1);
+    let opened = eventually(10, "an incident", || incident(&store)).await;
+
+    eventually(5, "the chat post", || {
+        (channels(&sent) == [Channel::Chat]).then_some(())
+    })
+    .await;
+    let chat = sent.lock().expect("lock")[0].1.clone();
+    assert_eq!(chat.mentions, ["@channel"]);
+    assert_eq!(chat.incident.title, "api is down");
+    assert!(chat
+        .incident
+        .ack_hint
+        .contains(&format!("foghorn ack {}", opened.id)));
+
+    // The text fails once (503) and is retried; it goes to the person on call.
+    eventually(10, "the text", || {
+        (channels(&sent) == [Channel::Chat, Channel::Sms]).then_some(())
+    })
+    .await;
+    let (chat_at, sms) = {
+        let s = sent.lock().expect("lock");
+        (s[0].2, s[1].clone())
+    };
+    assert_eq!(sms.1.to, "+15550100");
+    assert!(
+        sms.2 - chat_at >= Duration::from_millis(1500),
+        "{:?}",
+        sms.2 - chat_at
+    );
+
+    // Acknowledged before the call: the call never happens.
+    engine
+        .act(opened.id, IncidentAction::Acknowledge)
+        .await
+        .expect("ack");
+    let ladder = store.ladder(opened.id).expect("ladder");
+    let states: Vec<&str> = ladder.iter().map(|s| s.state.as_str()).collect();
+    assert_eq!(states, ["fired", "fired", "cancelled"]);
+    assert_eq!(
+        ladder[2].note.as_deref(),
+        Some("acknowledged by Alice Smith")
+    );
+    // Past the call's time and a few ladder ticks: still no call.
+    let past_due = ladder[2].due_at + time::Duration::seconds(2);
+    eventually(10, "the call's time to pass", || {
+        (OffsetDateTime::now_utc() > past_due).then_some(())
+    })
+    .await;
+    assert_eq!(
+        channels(&sent),
+        [Channel::Chat, Channel::Sms],
+        "no call after the ack"
+    );
+    let outbox = store.outbox().expect("outbox");
+    assert_eq!(outbox.len(), 2);
+    assert_eq!(outbox[1].attempts, 2, "the text was retried once");
+    assert!(outbox.iter().all(|m| m.sent));
+    let detail = store
+        .incident_detail(opened.id)
+        .expect("detail")
+        .expect("exists");
+    let kinds: Vec<&str> = detail.timeline.iter().map(|t| t.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"escalated") && kinds.contains(&"message-sent"),
+        "{kinds:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_the_ladder_without_repeating_a_step() {
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let sent: Sent = Arc::default();
+    {
+        let store = Store::open(dir.path()).expect("store");
+        let engine = start(config(&url, "3s"), store.clone(), &sent, 0);
+        eventually(10, "the chat post", || {
+            (channels(&sent) == [Channel::Chat]).then_some(())
+        })
+        .await;
+        engine.shutdown().await;
+    }
+    // Down while Foghorn is not running, past the text's time.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let store = Store::open(dir.path()).expect("reopen");
+    let engine = start(config(&url, "3s"), store.clone(), &sent, 0);
+    eventually(10, "the overdue text, then the call", || {
+        (channels(&sent) == [Channel::Chat, Channel::Sms, Channel::Call]).then_some(())
+    })
+    .await;
+    let id = incident(&store).expect("still open").id;
+    let ladder = store.ladder(id).expect("ladder");
+    assert!(
+        ladder[1]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("fired late")),
+        "{ladder:?}"
+    );
+    let keys: Vec<String> = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .map(|m| m.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 3, "one message per step: {keys:?}");
+    engine.shutdown().await;
+}
