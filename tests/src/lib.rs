@@ -22,6 +22,7 @@
 //!
 //! Everything started is torn down on drop, including when the test panics.
 
+pub mod alertmanager;
 pub mod app;
 pub mod notifications;
 pub mod paths;
@@ -36,6 +37,7 @@ pub mod tray;
 pub mod wait;
 pub mod webdriver;
 
+pub use alertmanager::Alertmanager;
 pub use app::{AppLaunch, AppProcess};
 pub use notifications::Notification;
 pub use paths::{artifacts_dir, foghorn_bin, workspace_root};

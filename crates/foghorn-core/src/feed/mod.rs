@@ -3,6 +3,8 @@
 //! acknowledgement here is a silence or an ack there). One module per vendor behind [`Feed`];
 //! the engine polls them and never resolves anything on a failed poll.
 
+pub mod alertmanager;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
