@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::engine::FeedHealth;
 use crate::incident::IncidentView;
 use crate::monitor::MonitorView;
 use crate::mute::Mute;
@@ -26,6 +27,10 @@ pub enum EngineEvent {
     /// A loud alert for the person on call: raise the window (without taking the keyboard).
     Alert {
         incident: IncidentView,
+    },
+    /// A feed's health changed (it stopped or started answering, its alert count).
+    Feed {
+        health: FeedHealth,
     },
     /// The on-call picture changed (a shift began or ended, the calendar was refreshed).
     Oncall {
@@ -72,6 +77,8 @@ pub struct Snapshot {
     pub on_call: bool,
     /// Who is on call and until when, from the schedule; `None` without one.
     pub oncall: Option<OncallStatus>,
+    /// Every feed's health.
+    pub feeds: Vec<FeedHealth>,
 }
 
 /// Overall health, for the tray icon.

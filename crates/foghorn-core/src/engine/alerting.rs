@@ -319,19 +319,46 @@ impl Engine {
 
     /// A person here acts on an incident (tray, notification, window).
     pub async fn act(&self, id: i64, action: IncidentAction) -> Result<IncidentView> {
+        let me = self.shared.me.clone();
+        self.act_as(id, action, &me).await
+    }
+
+    /// Acts on an incident in someone's name ("bob in alertmanager" for an ack made there).
+    pub(super) async fn act_as(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        actor: &str,
+    ) -> Result<IncidentView> {
         let now = OffsetDateTime::now_utc();
         let (incident, changed) = self
             .shared
             .store
-            .act_on_incident(id, action, &self.shared.me, now)
+            .act_on_incident(id, action, actor, now)
             .await?;
         if changed {
-            tracing::info!(incident = id, ?action, by = %self.shared.me, "incident updated");
+            tracing::info!(incident = id, ?action, by = %actor, "incident updated");
         }
         self.after_change(&incident);
         self.publish_incident(incident.clone());
         self.refresh_summary();
         Ok(incident)
+    }
+
+    /// Adds a line by Foghorn to an incident's timeline and tells the window.
+    pub(super) async fn note_on(&self, id: i64, kind: &'static str, detail: String) {
+        let at = OffsetDateTime::now_utc();
+        let written = self
+            .shared
+            .store
+            .write(move |tx| store::note(tx, id, at, kind, &detail))
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot add to the timeline");
+        }
+        if let Ok(Some(incident)) = self.shared.store.incident(id) {
+            self.publish_incident(incident);
+        }
     }
 
     /// Brings the alarm and the snooze timers in line with an incident's stored state.

@@ -40,10 +40,12 @@ const SLEEP_TICK: Duration = Duration::from_secs(5);
 const RECENT_INCIDENTS: usize = 50;
 
 mod alerting;
+mod feeds;
 mod ladder;
 mod oncall;
 
 pub use alerting::Ringer;
+pub use feeds::FeedHealth;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -92,6 +94,8 @@ struct Shared {
     me: String,
     alerting: Mutex<alerting::Alerting>,
     ladder: Arc<ladder::Ladder>,
+    feeds: Vec<feeds::FeedEntry>,
+    feed_health: Mutex<BTreeMap<String, FeedHealth>>,
     keep_raw: Duration,
     heartbeats: HeartbeatsConfig,
     store: Store,
@@ -257,8 +261,20 @@ impl Engine {
             scheduler,
             incidents,
             escalation,
+            feeds: feed_configs,
             ..
         } = config;
+        let mut notices = options.notices;
+        let mut feeds = Vec::new();
+        for config in feed_configs {
+            match crate::feed::from_config(&config) {
+                Ok(feed) => feeds.push(feeds::FeedEntry { config, feed }),
+                Err(e) => {
+                    tracing::error!(error = %e, "feed not started");
+                    notices.push(format!("A feed could not be started: {e}"));
+                }
+            }
+        }
         // Moved, not cloned: with thousands of monitors a second copy is megabytes.
         let monitors = monitors
             .into_iter()
@@ -293,6 +309,8 @@ impl Engine {
                     .map(|c| (c.channel(), Arc::clone(c)))
                     .collect(),
             }),
+            feeds,
+            feed_health: Mutex::new(BTreeMap::new()),
             keep_raw: history.keep_raw,
             heartbeats,
             store,
@@ -302,7 +320,7 @@ impl Engine {
             state: Mutex::new(State {
                 monitors,
                 mute,
-                notices: options.notices,
+                notices,
                 notify_failed: false,
                 summary: String::new(),
             }),
@@ -341,6 +359,10 @@ impl Engine {
             });
             let e = engine.clone();
             tasks.set.spawn(async move { e.run_ladder().await });
+            for index in 0..engine.shared.feeds.len() {
+                let e = engine.clone();
+                tasks.set.spawn(async move { e.run_feed(index).await });
+            }
             if let Some(changes) = engine.shared.oncall.subscribe() {
                 let e = engine.clone();
                 tasks
@@ -1015,10 +1037,12 @@ impl Engine {
             .as_ref()
             .map_or_else(|| self.on_call(), |s| s.you_are_on_call);
         let st = lock(&self.shared.state);
+        let feeds = self.feed_health();
         Ok(Snapshot {
             ringing,
             on_call,
             oncall,
+            feeds,
             monitors,
             incidents,
             mute: st.mute.current(now),

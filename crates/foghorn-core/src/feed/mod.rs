@@ -124,3 +124,22 @@ pub trait Feed: Send + Sync + fmt::Debug {
         })
     }
 }
+
+/// The feed a `[[feeds]]` entry describes.
+pub fn from_config(
+    config: &crate::config::FeedConfig,
+) -> Result<std::sync::Arc<dyn Feed>, FeedError> {
+    use crate::config::FeedKind;
+    Ok(match config.kind {
+        FeedKind::Alertmanager => std::sync::Arc::new(alertmanager::AlertmanagerFeed::new(config)?),
+        other => {
+            return Err(FeedError::Config {
+                feed: config
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{other:?}").to_lowercase()),
+                message: "this kind of feed is not supported yet".to_owned(),
+            })
+        }
+    })
+}

@@ -525,6 +525,44 @@ impl Store {
         self.read(|c| by_id(c, id))
     }
 
+    /// Dedup keys of the signals of `source` still firing.
+    pub fn open_signals(&self, source: &str) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT dedup_key FROM signals WHERE source = ?1 AND ended_at IS NULL")?;
+            let rows = stmt.query_map([source], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The incident a signal belongs to (its latest), if any.
+    pub fn incident_of_signal(&self, dedup_key: &str) -> Result<Option<IncidentView>> {
+        self.read(|c| {
+            let id: Option<i64> = c
+                .query_row(
+                    "SELECT incident_id FROM signals WHERE dedup_key = ?1",
+                    [dedup_key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            id.map(|id| by_id(c, id)).transpose().map(Option::flatten)
+        })
+    }
+
+    /// The latest incident of a key, open or resolved.
+    pub fn last_incident_for_key(&self, key: &str) -> Result<Option<IncidentView>> {
+        self.read(|c| {
+            let row = c
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM incidents WHERE dedup_key = ?1 ORDER BY id DESC LIMIT 1"),
+                    [key],
+                    from_row,
+                )
+                .optional()?;
+            row.transpose().map_err(StoreError::Corrupt)
+        })
+    }
+
     /// Every open incident, newest first.
     pub fn open_incidents(&self) -> Result<Vec<IncidentView>> {
         self.read(|c| {

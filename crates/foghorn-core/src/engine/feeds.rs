@@ -1,0 +1,390 @@
+//! Feeds as signals: each feed is polled on its own timer; what fires becomes (or joins) an
+//! incident, what clears resolves it, an acknowledgement in the vendor acknowledges here and
+//! one made here is written back. A failed poll changes nothing (no phantom resolve); a feed
+//! that keeps failing becomes an incident of its own, since silently missing alerts is the
+//! worst failure. Foghorn's own monitor incidents are pushed to feeds that take them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use ts_rs::TS;
+
+use super::{lock, Engine};
+use crate::config::FeedConfig;
+use crate::event::EngineEvent;
+use crate::feed::{Feed, FeedAlert, FeedAlertState, PushedIncident};
+use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Signal};
+
+/// A feed's health, for the window: silence from a feed must never look like calm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FeedHealth {
+    pub name: String,
+    pub ok: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    pub last_ok_at: Option<OffsetDateTime>,
+    pub error: Option<String>,
+    #[ts(type = "number | null")]
+    pub latency_ms: Option<u64>,
+    /// Failed polls in a row.
+    pub failures: u32,
+    /// Alerts it reports now.
+    pub alerts: u32,
+}
+
+/// A configured feed and what the engine remembers of it between polls.
+#[derive(Debug)]
+pub(super) struct FeedEntry {
+    pub(super) config: FeedConfig,
+    pub(super) feed: Arc<dyn Feed>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// Alerts firing at the last successful poll, by signal key.
+    firing: HashMap<String, FeedAlert>,
+    /// Alerts acknowledged in the vendor by Foghorn, so each is written once.
+    acked: HashSet<String>,
+    /// Own incidents pushed while open, to push their end once.
+    pushed: HashSet<String>,
+    unreachable_raised: bool,
+}
+
+fn signal_key(feed: &str, alert: &FeedAlert) -> String {
+    format!("feed:{feed}:{}", alert.key)
+}
+
+/// Which incident an alert belongs to: Foghorn's own pushed alert joins the monitor's incident
+/// (`dedup_key` label), `group_by` labels group, else each alert is its own.
+fn group_key(feed: &str, config: &FeedConfig, alert: &FeedAlert) -> String {
+    if alert.labels.get("source").map(String::as_str) == Some("foghorn") {
+        if let Some(key) = alert.labels.get("dedup_key") {
+            return key.clone();
+        }
+    }
+    if config.group_by.is_empty() {
+        return signal_key(feed, alert);
+    }
+    let values: Vec<&str> = config
+        .group_by
+        .iter()
+        .map(|l| alert.labels.get(l).map_or("", String::as_str))
+        .collect();
+    format!("feed:{feed}:group:{}", values.join("/"))
+}
+
+fn evidence(alert: &FeedAlert) -> String {
+    let labels: Vec<String> = alert
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mut lines = vec![format!(
+        "{} (since {})",
+        alert.title,
+        crate::time_fmt::rfc3339(alert.started_at)
+    )];
+    if !labels.is_empty() {
+        lines.push(labels.join(", "));
+    }
+    if let Some(link) = &alert.link {
+        lines.push(link.clone());
+    }
+    lines.join("\n")
+}
+
+impl Engine {
+    /// Polls one feed forever.
+    pub(super) async fn run_feed(&self, index: usize) {
+        let Some(entry) = self.shared.feeds.get(index) else {
+            return;
+        };
+        let name = entry.feed.name().to_owned();
+        let mut seen = Seen::default();
+        // Signals of this feed still open from before a restart: they clear like any other.
+        let open = self.shared.store.open_signals(&name).unwrap_or_default();
+        for key in open {
+            seen.firing.insert(
+                key.clone(),
+                FeedAlert {
+                    key: key.clone(),
+                    title: String::new(),
+                    severity: Severity::Major,
+                    state: FeedAlertState::Firing,
+                    link: None,
+                    labels: BTreeMap::new(),
+                    started_at: OffsetDateTime::now_utc(),
+                },
+            );
+        }
+        let mut tick = tokio::time::interval(entry.config.poll_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.poll_feed(entry, &name, &mut seen).await;
+            self.push_to_feed(entry, &mut seen).await;
+        }
+    }
+
+    async fn poll_feed(&self, entry: &FeedEntry, name: &str, seen: &mut Seen) {
+        let started = Instant::now();
+        let polled = entry.feed.poll().await;
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let now = OffsetDateTime::now_utc();
+        let previous = lock(&self.shared.feed_health).get(name).cloned();
+        let mut health = previous.clone().unwrap_or(FeedHealth {
+            name: name.to_owned(),
+            ok: false,
+            last_ok_at: None,
+            error: None,
+            latency_ms: None,
+            failures: 0,
+            alerts: 0,
+        });
+        let poll = match polled {
+            Ok(poll) => {
+                health.ok = true;
+                health.last_ok_at = Some(now);
+                health.error = None;
+                health.latency_ms = Some(latency);
+                health.failures = 0;
+                health.alerts = u32::try_from(poll.alerts.len()).unwrap_or(u32::MAX);
+                poll
+            }
+            Err(e) => {
+                tracing::warn!(feed = name, error = %e, "feed poll failed");
+                health.ok = false;
+                health.error = Some(e.to_string());
+                health.failures += 1;
+                self.set_health(previous.as_ref(), health.clone());
+                if health.failures >= entry.config.unreachable_after && !seen.unreachable_raised {
+                    seen.unreachable_raised = true;
+                    let since = health
+                        .last_ok_at
+                        .map(|t| crate::notify::human_duration(now - t))
+                        .unwrap_or_else(|| "its first poll".to_owned());
+                    let what = if health.last_ok_at.is_some() {
+                        format!("for {since}")
+                    } else {
+                        format!("since {since}")
+                    };
+                    self.signal_fired(
+                        Signal {
+                            dedup_key: format!("feed:{name}:health"),
+                            group_key: format!("feed:{name}:health"),
+                            source: "foghorn".to_owned(),
+                            origin: format!("feed {name}"),
+                            summary: format!(
+                                "You might be missing alerts: {name} unreachable {what}"
+                            ),
+                            severity: Severity::Major,
+                            link: None,
+                            at: now,
+                            evidence: e.to_string(),
+                            auto_resolve: true,
+                        },
+                        Some(e.to_string()),
+                        false,
+                    )
+                    .await;
+                }
+                return;
+            }
+        };
+        self.set_health(previous.as_ref(), health);
+        if std::mem::take(&mut seen.unreachable_raised) {
+            self.signal_cleared(
+                format!("feed:{name}:health"),
+                now,
+                format!("feed {name}"),
+                format!("{name} answers again"),
+                false,
+            )
+            .await;
+        }
+
+        let mut firing_now: HashMap<String, FeedAlert> = HashMap::new();
+        for alert in poll.alerts {
+            if alert.state == FeedAlertState::Resolved {
+                continue;
+            }
+            let key = signal_key(name, &alert);
+            let new = !seen.firing.contains_key(&key)
+                || seen.firing.get(&key).is_some_and(|a| a.title.is_empty());
+            if new {
+                let signal = Signal {
+                    dedup_key: key.clone(),
+                    group_key: group_key(name, &entry.config, &alert),
+                    source: name.to_owned(),
+                    origin: name.to_owned(),
+                    summary: alert.title.clone(),
+                    severity: alert.severity,
+                    link: alert.link.clone(),
+                    at: alert.started_at.min(now),
+                    evidence: evidence(&alert),
+                    auto_resolve: true,
+                };
+                // An alert already acknowledged in the vendor opens quietly and acknowledged.
+                let acked_there = matches!(alert.state, FeedAlertState::Acknowledged { .. });
+                self.signal_fired(signal, Some(alert.title.clone()), acked_there)
+                    .await;
+            }
+            firing_now.insert(key, alert);
+        }
+        // Cleared: gone from a successful poll, or reported resolved.
+        let cleared: Vec<String> = seen
+            .firing
+            .keys()
+            .filter(|k| !firing_now.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in cleared {
+            seen.acked.remove(&key);
+            self.signal_cleared(
+                key,
+                now,
+                name.to_owned(),
+                format!("resolved in {name}"),
+                false,
+            )
+            .await;
+        }
+        seen.firing = firing_now;
+        self.sync_acks(entry, name, seen).await;
+    }
+
+    /// Acknowledgements both ways: acknowledged in the vendor → acknowledged here; acknowledged
+    /// here → written to the vendor (once per alert).
+    async fn sync_acks(&self, entry: &FeedEntry, name: &str, seen: &mut Seen) {
+        for (key, alert) in &seen.firing {
+            let Ok(Some(incident)) = self.shared.store.incident_of_signal(key) else {
+                continue;
+            };
+            match (&alert.state, incident.state) {
+                (FeedAlertState::Acknowledged { by }, IncidentState::Triggered) => {
+                    let actor = match by {
+                        Some(by) => format!("{by} in {name}"),
+                        None => name.to_owned(),
+                    };
+                    if let Err(e) = self
+                        .act_as(incident.id, IncidentAction::Acknowledge, &actor)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "cannot acknowledge from the feed");
+                    }
+                    seen.acked.insert(key.clone());
+                }
+                (FeedAlertState::Firing, IncidentState::Acknowledged)
+                    if !seen.acked.contains(key) =>
+                {
+                    let by = incident
+                        .acked_by
+                        .clone()
+                        .unwrap_or_else(|| self.shared.me.clone());
+                    match entry.feed.acknowledge(alert, &by).await {
+                        Ok(()) => {
+                            seen.acked.insert(key.clone());
+                            self.note_on(
+                                incident.id,
+                                "feed-ack",
+                                format!("acknowledged in {name}"),
+                            )
+                            .await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(feed = name, error = %e, "cannot acknowledge in the feed")
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Pushes open monitor incidents (every poll, so the vendor's alert stays active while
+    /// the outage lasts) and, once, the end of those that resolved.
+    async fn push_to_feed(&self, entry: &FeedEntry, seen: &mut Seen) {
+        if !entry.config.push {
+            return;
+        }
+        let open: Vec<IncidentView> = self
+            .open_incidents()
+            .into_iter()
+            .filter(|i| i.dedup_key.starts_with("monitor:"))
+            .collect();
+        let now = OffsetDateTime::now_utc();
+        for incident in &open {
+            let pushed = self.pushed(incident, None);
+            match entry.feed.push(&pushed).await {
+                Ok(()) => {
+                    seen.pushed.insert(incident.dedup_key.clone());
+                }
+                Err(crate::feed::FeedError::Unsupported { .. }) => return,
+                Err(e) => tracing::warn!(error = %e, "cannot push an incident to the feed"),
+            }
+        }
+        let ended: Vec<String> = seen
+            .pushed
+            .iter()
+            .filter(|k| !open.iter().any(|i| &i.dedup_key == *k))
+            .cloned()
+            .collect();
+        for key in ended {
+            let last = self.shared.store.last_incident_for_key(&key).ok().flatten();
+            if let Some(incident) = last {
+                let pushed = self.pushed(&incident, Some(incident.resolved_at.unwrap_or(now)));
+                if let Err(e) = entry.feed.push(&pushed).await {
+                    tracing::warn!(error = %e, "cannot push an incident's end to the feed");
+                    continue;
+                }
+            }
+            seen.pushed.remove(&key);
+        }
+    }
+
+    fn pushed(
+        &self,
+        incident: &IncidentView,
+        resolved_at: Option<OffsetDateTime>,
+    ) -> PushedIncident {
+        let monitor = incident
+            .dedup_key
+            .strip_prefix("monitor:")
+            .and_then(|id| {
+                lock(&self.shared.state)
+                    .monitors
+                    .iter()
+                    .find(|(m, _)| m.as_str() == id)
+                    .map(|(_, e)| e.config.name().to_owned())
+            })
+            .unwrap_or_else(|| incident.dedup_key.clone());
+        PushedIncident {
+            dedup_key: incident.dedup_key.clone(),
+            title: incident.title.clone(),
+            severity: incident.severity,
+            monitor,
+            started_at: incident.opened_at,
+            resolved_at,
+        }
+    }
+
+    /// Keeps a feed's health and tells the window when it changed in a way a person notices.
+    fn set_health(&self, previous: Option<&FeedHealth>, health: FeedHealth) {
+        let visible = |h: &FeedHealth| (h.ok, h.alerts, h.failures, h.error.clone());
+        let changed = previous.map(visible) != Some(visible(&health));
+        lock(&self.shared.feed_health).insert(health.name.clone(), health.clone());
+        if changed {
+            self.publish(EngineEvent::Feed { health });
+        }
+    }
+
+    /// Every feed's health.
+    pub fn feed_health(&self) -> Vec<FeedHealth> {
+        lock(&self.shared.feed_health).values().cloned().collect()
+    }
+}
