@@ -25,8 +25,10 @@ use crate::secret::{SecretSource, SystemSecrets};
 /// The Events API v2 base when `events_url` is not set.
 pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2";
 
-/// The media type PagerDuty's REST API v2 documents for every request.
-const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
+/// The media type PagerDuty's REST API v2 documents for every request, then plain JSON with a
+/// lower preference: the published description declares its answers as `application/json`,
+/// so a server that negotiates by it (a mock, a proxy) still answers.
+const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2, application/json;q=0.9";
 
 /// Incidents (and on-call entries) asked for per page.
 const PAGE_LIMIT: usize = 100;
