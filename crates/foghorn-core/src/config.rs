@@ -386,7 +386,8 @@ pub struct FeedConfig {
         deserialize_with = "checked::at_least_one"
     )]
     pub unreachable_after: u32,
-    /// Alertmanager: how long the silence that acknowledges an alert lasts.
+    /// Alertmanager: how long the silence that acknowledges an alert lasts; Datadog (with
+    /// `mute_as_ack`): how long the downtime that mutes the monitor lasts.
     #[serde(
         default = "defaults::silence_for",
         deserialize_with = "checked::interval"
@@ -399,6 +400,9 @@ pub struct FeedConfig {
     /// PagerDuty: the `From` header's email (a PagerDuty user) for acknowledgements.
     #[serde(default)]
     pub from: Option<String>,
+    /// PagerDuty: the Events API v2 base URL, `https://events.pagerduty.com/v2` when unset.
+    #[serde(default)]
+    pub events_url: Option<String>,
     /// PagerDuty: the Events v2 routing key for pushing Foghorn's incidents.
     #[serde(default)]
     pub routing_key: Option<SecretRef>,

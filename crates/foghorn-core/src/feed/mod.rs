@@ -4,6 +4,16 @@
 //! the engine polls them and never resolves anything on a failed poll.
 
 pub mod alertmanager;
+pub mod datadog;
+mod fetch;
+pub mod honeybadger;
+pub mod json;
+pub mod pagerduty;
+
+pub use datadog::DatadogFeed;
+pub use honeybadger::HoneybadgerFeed;
+pub use json::JsonFeed;
+pub use pagerduty::PagerDutyFeed;
 
 use std::collections::BTreeMap;
 use std::fmt;
