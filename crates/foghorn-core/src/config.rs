@@ -861,6 +861,13 @@ impl Config {
             }
             config.alarm.sound = Some(toml::Spanned::new(span, resolved));
         }
+        let mut feeds_at = text.match_indices("[[feeds]]").map(|(at, _)| at);
+        for (i, feed) in config.feeds.iter().enumerate() {
+            let at = feeds_at.next().unwrap_or(0);
+            if let Err(problem) = crate::feed::check_config(feed) {
+                return Err(invalid(at, format!("feeds[{i}]: {problem}")));
+            }
+        }
         let mut seen = HashSet::new();
         for (i, m) in config.monitors.iter().enumerate() {
             let at = m.name.span().start;
@@ -1048,6 +1055,9 @@ password = "keyring:smtp"
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfailure_threshold = 0\n", 4, "at least 1"),
             ("[[feeds]]\nkind = \"alertmanager\"\nurl = \"http://x\"\ntoken = \"hunter2\"\n", 4, "in clear"),
             ("[me\n", 1, "unclosed table"),
+            ("[me]\n\n[[feeds]]\nkind = \"datadog\"\nurl = \"http://x\"\nproject = \"42\"\n", 3, "`project` is for honeybadger feeds, not datadog"),
+            ("[[feeds]]\nkind = \"json\"\nurl = \"http://x\"\n", 1, "needs `mapping"),
+            ("[escalation]\n[[escalation.steps]]\nafter = \"0s\"\naction = \"fax\"\n", 4, "fax"),
             ("[[monitors]]\nname = \"a\"\n", 2, "needs a `url`"),
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nheartbeat = \"1h\"\n", 2, "both `url` and `heartbeat`"),
             ("[[monitors]]\nname = \"a\"\nurl = \"dns://127.0.0.1\"\n", 2, "without a query"),
