@@ -194,26 +194,26 @@ pub fn apply(conn: &mut Connection, label: &Path) -> Result<()> {
 }
 
 fn apply_until(conn: &mut Connection, label: &Path, until: i64) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > CURRENT {
-        return Err(StoreError::TooNew {
-            path: label.to_owned(),
-            found,
-            known: CURRENT,
-        });
-    }
-    for (index, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .take(until as usize)
-        .skip(found as usize)
-    {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    loop {
+        // One migration per IMMEDIATE transaction, with the version read inside it: two
+        // processes opening a new database at once (the app and `foghorn incidents`) take
+        // turns instead of both creating the same tables.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > CURRENT {
+            return Err(StoreError::TooNew {
+                path: label.to_owned(),
+                found,
+                known: CURRENT,
+            });
+        }
+        if found >= until {
+            return Ok(());
+        }
+        tx.execute_batch(MIGRATIONS[found as usize])?;
+        tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]

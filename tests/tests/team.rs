@@ -1,0 +1,217 @@
+//! A team sharing one Alertmanager: headless Foghorns (one per laptop) read its alerts as
+//! incidents, write acknowledgements back as silences, take a silence made elsewhere as an
+//! acknowledgement, and push their own monitors' outages so ten laptops make one alert.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use foghorn_e2e::alertmanager::Alertmanager;
+use foghorn_e2e::paths::foghorn_command;
+use foghorn_e2e::process::ChildGuard;
+use foghorn_e2e::{wait_until_async, Target};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// One laptop: a home, a data dir and a config with the shared Alertmanager as a feed.
+struct Laptop {
+    home: tempfile::TempDir,
+    engine: ChildGuard,
+}
+
+impl Laptop {
+    fn start(name: &str, am: &Alertmanager, monitor_url: Option<&str>) -> Result<Self> {
+        let home = tempfile::tempdir()?;
+        let mut config = format!(
+            "[me]\nnames = [\"{name}\"]\n\n[[feeds]]\nkind = \"alertmanager\"\nurl = \"{}\"\npoll_every = \"1s\"\n",
+            am.url()
+        );
+        if let Some(url) = monitor_url {
+            config.push_str(&format!(
+                "\n[[monitors]]\nname = \"Checkout\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+                 failure_threshold = 1\nseverity = \"critical\"\n"
+            ));
+        }
+        let path = home.path().join("foghorn.toml");
+        std::fs::write(&path, config)?;
+        let mut cmd = Self::command(home.path())?;
+        cmd.args(["run", "--headless", "--config"]).arg(&path);
+        let engine = ChildGuard::spawn(name, cmd, home.path())?;
+        Ok(Self { home, engine })
+    }
+
+    fn command(home: &Path) -> Result<Command> {
+        let mut cmd = foghorn_command(home)?;
+        cmd.env("FOGHORN_DATA_DIR", Self::data(home));
+        Ok(cmd)
+    }
+
+    fn data(home: &Path) -> PathBuf {
+        home.join("data")
+    }
+
+    /// `foghorn incidents --json` on this laptop's database.
+    fn incidents(&self) -> Result<Vec<Value>> {
+        let out = Self::command(self.home.path())?
+            .args(["incidents", "--json"])
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(list.as_array().cloned().unwrap_or_default())
+    }
+
+    fn open(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .incidents()?
+            .into_iter()
+            .filter(|i| i["state"] != "resolved")
+            .collect())
+    }
+
+    fn ack(&self, id: i64) -> Result<()> {
+        let out = Self::command(self.home.path())?
+            .args(["ack", &id.to_string(), "--config"])
+            .arg(self.home.path().join("foghorn.toml"))
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_become_incidents_and_acknowledgements_become_silences() -> Result<()> {
+    let am = Alertmanager::start()?;
+    let laptop = Laptop::start("Alice Smith", &am, None)?;
+    am.post_alert(
+        &[
+            ("alertname", "DiskFull"),
+            ("instance", "db1"),
+            ("severity", "critical"),
+        ],
+        &[("summary", "Disk full on db1")],
+    )
+    .await?;
+    let incident = wait_until_async(WAIT, "the alert as an incident", || async {
+        Ok(laptop
+            .open()?
+            .into_iter()
+            .find(|i| i["title"] == "Disk full on db1"))
+    })
+    .await
+    .with_context(|| laptop.engine.stderr())?;
+    ensure!(incident["severity"] == "critical", "{incident}");
+
+    // Acknowledged here: a silence there, matching the alert, saying who.
+    laptop.ack(incident["id"].as_i64().unwrap_or_default())?;
+    let silence = wait_until_async(WAIT, "the silence", || async {
+        Ok(am
+            .silences()
+            .await?
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s["status"]["state"] == "active"))
+    })
+    .await
+    .with_context(|| laptop.engine.stderr())?;
+    ensure!(
+        silence["comment"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Acknowledged in Foghorn by Alice Smith")),
+        "{silence}"
+    );
+    let matchers = silence["matchers"].to_string();
+    ensure!(
+        matchers.contains("DiskFull") && matchers.contains("db1"),
+        "{matchers}"
+    );
+
+    // A silence made elsewhere is an acknowledgement here, by whoever made it.
+    am.post_alert(
+        &[("alertname", "CertExpiring"), ("severity", "major")],
+        &[("summary", "Certificate expires in 3 days")],
+    )
+    .await?;
+    wait_until_async(WAIT, "the second alert as an incident", || async {
+        Ok(laptop
+            .open()?
+            .into_iter()
+            .find(|i| i["title"] == "Certificate expires in 3 days"))
+    })
+    .await?;
+    am.create_silence(
+        &[("alertname", "CertExpiring"), ("severity", "major")],
+        "bob",
+        "renewing it",
+    )
+    .await?;
+    let acked = wait_until_async(WAIT, "bob's silence as an acknowledgement", || async {
+        Ok(laptop.open()?.into_iter().find(|i| {
+            i["title"] == "Certificate expires in 3 days" && i["state"] == "acknowledged"
+        }))
+    })
+    .await
+    .with_context(|| laptop.engine.stderr())?;
+    ensure!(acked["ackedBy"] == "bob in alertmanager", "{acked}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_laptops_seeing_one_outage_make_one_alert() -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let alice = Laptop::start("Alice Smith", &am, Some(&target.url()))?;
+    let bob = Laptop::start("Bob Jones", &am, Some(&target.url()))?;
+    let pushed = |alerts: &Value| -> usize {
+        alerts
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|x| x["labels"]["source"] == "foghorn")
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    wait_until_async(WAIT, "both laptops checking", || async {
+        Ok((target.requests() >= 4).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let alerts = wait_until_async(WAIT, "the pushed alert", || async {
+        let alerts = am.alerts().await?;
+        Ok((pushed(&alerts) > 0).then_some(alerts))
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    // Several polls later: both laptops have pushed many times, still one alert.
+    let seen = target.requests();
+    wait_until_async(WAIT, "more checks and pushes", || async {
+        Ok((target.requests() >= seen + 6).then_some(()))
+    })
+    .await?;
+    let alerts_later = am.alerts().await?;
+    ensure!(pushed(&alerts_later) == 1, "one alert: {alerts_later}");
+    let alert = &alerts.as_array().context("alerts")?[0];
+    ensure!(
+        alert["labels"]["monitor"] == "Checkout"
+            && alert["labels"]["dedup_key"] == "monitor:checkout",
+        "{alert}"
+    );
+    // Each laptop has one incident: its own monitor's, which the pushed alert joined.
+    for laptop in [&alice, &bob] {
+        let open = laptop.open()?;
+        ensure!(open.len() == 1, "one incident per laptop: {open:?}");
+    }
+    Ok(())
+}
