@@ -11,6 +11,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::incident::Severity;
 
+mod http;
+pub mod pagerduty;
+pub mod slack;
+pub mod text;
+pub mod twilio;
+pub mod webhook;
+
+pub use http::{Secrets, DEFAULT_TIMEOUT};
+pub use pagerduty::PagerDutyEvents;
+pub use slack::{chat_sender, SlackApi, SlackWebhook};
+pub use twilio::{TwilioCall, TwilioSms};
+pub use webhook::SignedWebhook;
+
 /// The kinds of message the ladder sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

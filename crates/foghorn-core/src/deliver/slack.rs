@@ -1,0 +1,242 @@
+//! The team chat: a Slack incoming webhook or the Web API's `chat.postMessage`.
+//!
+//! Idempotency: Slack has none for posting. The outbox records each message (with its
+//! idempotency key) before sending it and marks it delivered afterwards, so a retry after a
+//! failure the sender saw never posts twice; a crash between Slack accepting the post and the
+//! outbox recording it posts it once more after the restart. Nothing on Foghorn's side can
+//! close that window. `chat.postMessage` carries the idempotency key in the message's
+//! `metadata` (event type `foghorn_escalation`), so a duplicate can at least be recognised.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+
+use crate::config::EscalationConfig;
+use crate::secret::SecretRef;
+
+use super::http::{check_status, permanent, retry, Http, Secrets};
+use super::{text, Channel, Deliver, Delivered, DeliveryError, Message};
+
+/// The metadata event type of Foghorn's posts.
+pub const METADATA_EVENT_TYPE: &str = "foghorn_escalation";
+
+/// Who to mention: the message's own list, else the configured one, else `@channel`.
+fn mentions(message: &Message, configured: &[String]) -> Vec<String> {
+    if !message.mentions.is_empty() {
+        message.mentions.clone()
+    } else if !configured.is_empty() {
+        configured.to_vec()
+    } else {
+        vec!["@channel".to_owned()]
+    }
+}
+
+/// Posts `{"text": …}` to the team's incoming webhook (`[escalation] slack_webhook`, a
+/// secret: the URL is the credential). Slack answers `ok` in plain text, or an error code
+/// (`invalid_payload`, `channel_is_archived`, …) with a 4xx status.
+#[derive(Debug, Clone)]
+pub struct SlackWebhook {
+    webhook: Option<SecretRef>,
+    mention: Vec<String>,
+    http: Http,
+}
+
+impl SlackWebhook {
+    pub fn new(config: &EscalationConfig) -> Self {
+        SlackWebhook {
+            webhook: config.slack_webhook.clone(),
+            mention: config.mention.clone(),
+            http: Http::default(),
+        }
+    }
+
+    /// Looks secrets up here instead of the environment and OS keychain.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.http.secrets = secrets;
+        self
+    }
+
+    /// The whole request's time limit (10 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http.set_timeout(timeout);
+        self
+    }
+
+    /// The JSON body posted for `message`.
+    pub fn body(&self, message: &Message) -> serde_json::Value {
+        serde_json::json!({
+            "text": text::chat_text(&message.incident, &mentions(message, &self.mention)),
+            "unfurl_links": false,
+        })
+    }
+}
+
+#[async_trait]
+impl Deliver for SlackWebhook {
+    fn channel(&self) -> Channel {
+        Channel::Chat
+    }
+
+    async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
+        let url = self.http.secrets.get(
+            Channel::Chat,
+            "[escalation] slack_webhook",
+            self.webhook.as_ref(),
+        )?;
+        let request = self.http.client.post(url).json(&self.body(message));
+        let answer = self
+            .http
+            .send(Channel::Chat, "Slack webhook", request)
+            .await?;
+        check_status(Channel::Chat, "Slack webhook", &answer)?;
+        Ok(Delivered { receipt: None })
+    }
+}
+
+/// Posts with `chat.postMessage` (`{slack_api}/chat.postMessage`, bot token
+/// `[escalation] slack_token`, channel `slack_channel`), form-encoded. Slack answers HTTP 200
+/// even for errors, with `{"ok": false, "error": "…"}`: `ratelimited` and Slack's own
+/// transient errors are retried, every other error is permanent. The receipt is the post's
+/// `ts`.
+#[derive(Debug, Clone)]
+pub struct SlackApi {
+    api: String,
+    token: Option<SecretRef>,
+    channel: Option<String>,
+    mention: Vec<String>,
+    http: Http,
+}
+
+/// Error codes Slack documents as transient.
+const SLACK_TRANSIENT: &[&str] = &[
+    "ratelimited",
+    "rate_limited",
+    "fatal_error",
+    "internal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+impl SlackApi {
+    pub fn new(config: &EscalationConfig) -> Self {
+        SlackApi {
+            api: config.slack_api.trim_end_matches('/').to_owned(),
+            token: config.slack_token.clone(),
+            channel: config.slack_channel.clone(),
+            mention: config.mention.clone(),
+            http: Http::default(),
+        }
+    }
+
+    /// Looks secrets up here instead of the environment and OS keychain.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.http.secrets = secrets;
+        self
+    }
+
+    /// The whole request's time limit (10 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http.set_timeout(timeout);
+        self
+    }
+
+    /// The form fields posted for `message` to `channel`.
+    pub fn form(&self, channel: &str, message: &Message) -> Vec<(&'static str, String)> {
+        let metadata = serde_json::json!({
+            "event_type": METADATA_EVENT_TYPE,
+            "event_payload": {
+                "idempotency_key": message.idempotency_key,
+                "incident_id": message.incident.id,
+                "dedup_key": message.incident.dedup_key,
+            }
+        });
+        vec![
+            ("channel", channel.to_owned()),
+            (
+                "text",
+                text::chat_text(&message.incident, &mentions(message, &self.mention)),
+            ),
+            ("unfurl_links", "false".to_owned()),
+            ("metadata", metadata.to_string()),
+        ]
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SlackAnswer {
+    ok: bool,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+}
+
+#[async_trait]
+impl Deliver for SlackApi {
+    fn channel(&self) -> Channel {
+        Channel::Chat
+    }
+
+    async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
+        const WHAT: &str = "Slack chat.postMessage";
+        let channel = self
+            .channel
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| permanent(Channel::Chat, "[escalation] slack_channel is not set"))?;
+        let token = self.http.secrets.get(
+            Channel::Chat,
+            "[escalation] slack_token",
+            self.token.as_ref(),
+        )?;
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| permanent(Channel::Chat, "the Slack token is not a valid header"))?;
+        bearer.set_sensitive(true);
+        // Slack's published description names the token as a `token` header; the API reads
+        // `Authorization`. Both are sent, so the request matches the description too.
+        let mut token_header = HeaderValue::from_str(&token)
+            .map_err(|_| permanent(Channel::Chat, "the Slack token is not a valid header"))?;
+        token_header.set_sensitive(true);
+        let request = self
+            .http
+            .client
+            .post(format!("{}/chat.postMessage", self.api))
+            .header(AUTHORIZATION, bearer)
+            .header("token", token_header)
+            .form(&self.form(channel, message));
+        let answer = self.http.send(Channel::Chat, WHAT, request).await?;
+        check_status(Channel::Chat, WHAT, &answer)?;
+        let parsed: SlackAnswer = serde_json::from_str(&answer.body).map_err(|e| {
+            retry(
+                Channel::Chat,
+                format!("{WHAT}: unexpected answer: {e}"),
+                None,
+            )
+        })?;
+        if parsed.ok {
+            return Ok(Delivered { receipt: parsed.ts });
+        }
+        let error = parsed.error.unwrap_or_else(|| "unknown error".to_owned());
+        if SLACK_TRANSIENT.contains(&error.as_str()) {
+            Err(retry(
+                Channel::Chat,
+                format!("{WHAT}: {error}"),
+                answer.retry_after(),
+            ))
+        } else {
+            Err(permanent(Channel::Chat, format!("{WHAT}: {error}")))
+        }
+    }
+}
+
+/// The chat sender the configuration asks for: `chat.postMessage` when a bot token is set,
+/// else the incoming webhook.
+pub fn chat_sender(config: &EscalationConfig, secrets: Secrets) -> Box<dyn Deliver> {
+    if config.slack_token.is_some() {
+        Box::new(SlackApi::new(config).with_secrets(secrets))
+    } else {
+        Box::new(SlackWebhook::new(config).with_secrets(secrets))
+    }
+}
