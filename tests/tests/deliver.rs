@@ -764,3 +764,196 @@ async fn a_missing_secret_or_phone_is_permanent_and_sends_nothing() -> Result<()
     ensure!(server.connections() == 0, "{:?}", server.requests());
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// The whole ladder in the real binary: a headless Foghorn, its monitor's target down, Slack's
+// webhook at a local receiver and Twilio at Prism.
+
+/// A laptop whose person ("Alice Smith", on call by the calendar) has a three-step ladder:
+/// chat at once, a text after `delay`, a call after twice that.
+struct LadderRun {
+    home: tempfile::TempDir,
+    config: std::path::PathBuf,
+    target: foghorn_e2e::Target,
+    slack: Receiver,
+    twilio: Prism,
+}
+
+impl LadderRun {
+    async fn new(delay_secs: u64) -> Result<Self> {
+        let home = tempfile::tempdir()?;
+        let target = foghorn_e2e::Target::start().await?;
+        let slack = Receiver::start(|_| answer(200, "ok")).await?;
+        let twilio = Prism::mock(&spec("twilio-api-v2010-messages-calls-openapi.json"))?;
+        std::fs::write(
+            home.path().join("oncall.ics"),
+            foghorn_e2e::target::oncall_calendar("Alice Smith"),
+        )?;
+        let config = home.path().join("foghorn.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[me]\nnames = [\"Alice Smith\"]\n\n[oncall]\ncalendar = \"oncall.ics\"\n\n\
+                 [escalation]\nslack_webhook = \"env:SLACK_WEBHOOK\"\n\
+                 twilio_account = \"{ACCOUNT}\"\ntwilio_token = \"env:TWILIO_TOKEN\"\n\
+                 twilio_from = \"{FROM}\"\ntwilio_api = \"{}\"\n\
+                 phones = {{ \"Alice Smith\" = \"{ON_CALL}\" }}\n\n\
+                 [[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n\n\
+                 [[escalation.steps]]\nafter = \"{delay_secs}s\"\naction = \"sms\"\n\n\
+                 [[escalation.steps]]\nafter = \"{}s\"\naction = \"call\"\n\n\
+                 [[monitors]]\nname = \"Checkout\"\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+                 failure_threshold = 1\nseverity = \"critical\"\n",
+                twilio.url(),
+                2 * delay_secs,
+                target.url(),
+            ),
+        )?;
+        Ok(Self {
+            home,
+            config,
+            target,
+            slack,
+            twilio,
+        })
+    }
+
+    fn command(&self) -> Result<std::process::Command> {
+        let mut cmd = foghorn_e2e::paths::foghorn_command(self.home.path())?;
+        cmd.env("FOGHORN_DATA_DIR", self.home.path().join("data"))
+            .env(
+                "SLACK_WEBHOOK",
+                format!("{}/hooks/T0/B0/x", self.slack.url()),
+            )
+            .env("TWILIO_TOKEN", "test-token");
+        Ok(cmd)
+    }
+
+    fn start(&self, name: &str) -> Result<foghorn_e2e::process::ChildGuard> {
+        let mut cmd = self.command()?;
+        cmd.args(["run", "--headless", "--config"])
+            .arg(&self.config);
+        foghorn_e2e::process::ChildGuard::spawn(name, cmd, self.home.path())
+    }
+
+    fn chats(&self) -> usize {
+        self.slack.requests().len()
+    }
+
+    fn twilio(&self, resource: &str) -> usize {
+        self.twilio
+            .requests()
+            .iter()
+            .filter(|r| r.ends_with(resource))
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ladder_posts_texts_and_an_ack_stops_the_call() -> Result<()> {
+    let run = LadderRun::new(4).await?;
+    let engine = run.start("ladder")?;
+    run.target.set_healthy(false);
+    let wait = Duration::from_secs(30);
+    foghorn_e2e::wait_until(wait, "the chat post", || {
+        Ok((run.chats() == 1).then_some(()))
+    })
+    .with_context(|| engine.stderr())?;
+    let post = &run.slack.requests()[0];
+    let text = String::from_utf8_lossy(&post.body).into_owned();
+    ensure!(
+        text.contains("<!channel>") && text.contains("Checkout is down"),
+        "{text}"
+    );
+    foghorn_e2e::wait_until(wait, "the text", || {
+        Ok((run.twilio("Messages.json") == 1).then_some(()))
+    })
+    .with_context(|| engine.stderr())?;
+
+    // Acknowledged between the text and the call.
+    let out = run.command()?.args(["ack", "1"]).output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Past the call's time: the engine logs each step; wait for the cancelled one.
+    foghorn_e2e::wait_until(wait, "the call's time to pass", || {
+        let ladder = incident_ladder(run.home.path())?;
+        Ok((ladder.get(2).map(|s| s.0.as_str()) == Some("cancelled")).then_some(ladder))
+    })?;
+    ensure!(run.twilio("Calls.json") == 0, "no call after the ack");
+    ensure!(
+        run.chats() == 1 && run.twilio("Messages.json") == 1,
+        "nothing twice"
+    );
+    run.twilio.assert_no_violations()?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_ladder_then_restart_sends_each_step_once() -> Result<()> {
+    let run = LadderRun::new(3).await?;
+    let wait = Duration::from_secs(30);
+    let first = run.start("before-kill")?;
+    run.target.set_healthy(false);
+    foghorn_e2e::wait_until(wait, "the chat post", || {
+        Ok((run.chats() == 1).then_some(()))
+    })
+    .with_context(|| first.stderr())?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
+    drop(first);
+    // Down past the text's time while nothing runs, then back.
+    foghorn_e2e::wait_until(wait, "the text's time to pass", || {
+        let ladder = incident_ladder(run.home.path())?;
+        let due = ladder.get(1).map(|s| s.1).unwrap_or(i64::MAX);
+        Ok((time::OffsetDateTime::now_utc().unix_timestamp() > due + 3).then_some(()))
+    })?;
+    let second = run.start("after-kill")?;
+    foghorn_e2e::wait_until(wait, "the late text and the call", || {
+        Ok((run.twilio("Messages.json") == 1 && run.twilio("Calls.json") == 1).then_some(()))
+    })
+    .with_context(|| second.stderr())?;
+    let ladder = incident_ladder(run.home.path())?;
+    ensure!(
+        ladder.iter().all(|s| s.0 == "fired"),
+        "every step fired once: {ladder:?}"
+    );
+    // A few more ladder ticks: still one of each.
+    let seen = run.target.requests();
+    foghorn_e2e::wait_until(wait, "more checks", || {
+        Ok((run.target.requests() >= seen + 3).then_some(()))
+    })?;
+    ensure!(
+        run.chats() == 1 && run.twilio("Messages.json") == 1 && run.twilio("Calls.json") == 1,
+        "no duplicate: {} chats, {} texts, {} calls",
+        run.chats(),
+        run.twilio("Messages.json"),
+        run.twilio("Calls.json")
+    );
+    run.twilio.assert_no_violations()?;
+    Ok(())
+}
+
+/// The first incident's ladder: (state, due as unix seconds) per step.
+fn incident_ladder(home: &std::path::Path) -> Result<Vec<(String, i64)>> {
+    let db = rusqlite::Connection::open_with_flags(
+        home.join("data/foghorn.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mut stmt = db.prepare(
+        "SELECT state, due_at FROM escalation_steps WHERE incident_id = 1 ORDER BY step",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (state, due) = row?;
+        let due =
+            time::OffsetDateTime::parse(&due, &time::format_description::well_known::Rfc3339)?
+                .unix_timestamp();
+        out.push((state, due));
+    }
+    Ok(out)
+}

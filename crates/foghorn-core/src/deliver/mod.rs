@@ -93,3 +93,66 @@ pub trait Deliver: Send + Sync + fmt::Debug {
     fn channel(&self) -> Channel;
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError>;
 }
+
+/// Signed webhooks, one per `webhook` step: a message goes to the step whose `url` it names.
+#[derive(Debug)]
+pub struct Webhooks(Vec<(String, SignedWebhook)>);
+
+#[async_trait]
+impl Deliver for Webhooks {
+    fn channel(&self) -> Channel {
+        Channel::Webhook
+    }
+
+    async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
+        match self.0.iter().find(|(url, _)| *url == message.to) {
+            Some((_, hook)) => hook.deliver(message).await,
+            None => Err(DeliveryError::Permanent {
+                channel: Channel::Webhook,
+                message: "no webhook step has that url any more".to_owned(),
+            }),
+        }
+    }
+}
+
+/// The channels the configuration asks for: chat, texts and calls when `[escalation]` says
+/// how, PagerDuty with the `pagerduty` feed's routing key, and each webhook step. A channel a
+/// step needs but that is not configured is missing here, and the step fails with a note.
+pub fn from_config(
+    escalation: &crate::config::EscalationConfig,
+    feeds: &[crate::config::FeedConfig],
+) -> Vec<std::sync::Arc<dyn Deliver>> {
+    use crate::config::{FeedKind, StepAction};
+    use std::sync::Arc;
+    let wants = |a: StepAction| escalation.steps.iter().any(|s| s.action == a);
+    let mut out: Vec<Arc<dyn Deliver>> = Vec::new();
+    if wants(StepAction::Chat) {
+        out.push(Arc::from(chat_sender(escalation, Secrets::default())));
+    }
+    if wants(StepAction::Sms) {
+        out.push(Arc::new(TwilioSms::new(escalation)));
+    }
+    if wants(StepAction::Call) {
+        out.push(Arc::new(TwilioCall::new(escalation)));
+    }
+    if wants(StepAction::Pagerduty) {
+        let pd = feeds.iter().find(|f| f.kind == FeedKind::Pagerduty);
+        let url = pd
+            .and_then(|f| f.events_url.clone())
+            .unwrap_or_else(|| pagerduty::DEFAULT_EVENTS_URL.to_owned());
+        out.push(Arc::new(PagerDutyEvents::new(
+            &url,
+            pd.and_then(|f| f.routing_key.clone()),
+        )));
+    }
+    let hooks: Vec<(String, SignedWebhook)> = escalation
+        .steps
+        .iter()
+        .filter(|s| s.action == StepAction::Webhook)
+        .filter_map(|s| Some((s.url.clone()?, SignedWebhook::new(s))))
+        .collect();
+    if !hooks.is_empty() {
+        out.push(Arc::new(Webhooks(hooks)));
+    }
+    out
+}

@@ -265,6 +265,11 @@ impl Engine {
             ..
         } = config;
         let mut notices = options.notices;
+        let channels = if options.channels.is_empty() {
+            crate::deliver::from_config(&escalation, &feed_configs)
+        } else {
+            options.channels
+        };
         let mut feeds = Vec::new();
         for config in feed_configs {
             match crate::feed::from_config(&config) {
@@ -303,8 +308,7 @@ impl Engine {
             alerting: Mutex::new(alerting::Alerting::default()),
             ladder: Arc::new(ladder::Ladder {
                 config: escalation,
-                channels: options
-                    .channels
+                channels: channels
                     .iter()
                     .map(|c| (c.channel(), Arc::clone(c)))
                     .collect(),
