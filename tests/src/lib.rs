@@ -30,6 +30,7 @@ pub mod ports;
 pub mod prism;
 pub mod process;
 pub mod pulse;
+pub mod receiver;
 pub mod session;
 pub mod sni_watcher;
 pub mod target;

@@ -10,6 +10,7 @@ use anyhow::{ensure, Context, Result};
 use foghorn_e2e::alertmanager::Alertmanager;
 use foghorn_e2e::paths::foghorn_command;
 use foghorn_e2e::process::ChildGuard;
+use foghorn_e2e::receiver::{answer, Receiver};
 use foghorn_e2e::{wait_until_async, Target};
 use serde_json::Value;
 
@@ -23,9 +24,18 @@ struct Laptop {
 
 impl Laptop {
     fn start(name: &str, am: &Alertmanager, monitor_url: Option<&str>) -> Result<Self> {
+        Self::start_with(name, am, monitor_url, "")
+    }
+
+    fn start_with(
+        name: &str,
+        am: &Alertmanager,
+        monitor_url: Option<&str>,
+        extra: &str,
+    ) -> Result<Self> {
         let home = tempfile::tempdir()?;
         let mut config = format!(
-            "[me]\nnames = [\"{name}\"]\n\n[[feeds]]\nkind = \"alertmanager\"\nurl = \"{}\"\npoll_every = \"1s\"\n",
+            "[me]\nnames = [\"{name}\"]\n\n[[feeds]]\nkind = \"alertmanager\"\nurl = \"{}\"\npoll_every = \"1s\"\n\n{extra}",
             am.url()
         );
         if let Some(url) = monitor_url {
@@ -44,7 +54,8 @@ impl Laptop {
 
     fn command(home: &Path) -> Result<Command> {
         let mut cmd = foghorn_command(home)?;
-        cmd.env("FOGHORN_DATA_DIR", Self::data(home));
+        cmd.env("FOGHORN_DATA_DIR", Self::data(home))
+            .env("HOOK_SECRET", "s3cret");
         Ok(cmd)
     }
 
@@ -213,5 +224,70 @@ async fn two_laptops_seeing_one_outage_make_one_alert() -> Result<()> {
         let open = laptop.open()?;
         ensure!(open.len() == 1, "one incident per laptop: {open:?}");
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_laptop_that_saw_the_outage_first_climbs_the_ladder() -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let ladder = format!(
+        "[escalation]\n[[escalation.steps]]\nafter = \"0s\"\naction = \"webhook\"\nurl = \"{}/ladder\"\nsecret = \"env:HOOK_SECRET\"\n\n",
+        hook.url()
+    );
+    let start = |name: &str| -> Result<Laptop> {
+        let laptop = Laptop::start_with(name, &am, Some(&target.url()), &ladder)?;
+        Ok(laptop)
+    };
+    let alice = start("Alice Smith")?;
+    let bob = start("Bob Jones")?;
+    wait_until_async(WAIT, "both laptops checking", || async {
+        Ok((target.requests() >= 4).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let posts = wait_until_async(WAIT, "the ladder's post", || async {
+        Ok((!hook.requests().is_empty()).then_some(hook.requests().len()))
+    })
+    .await
+    .with_context(|| format!("{}\n{}", alice.engine.stderr(), bob.engine.stderr()))?;
+    // Both laptops have decided: one fired the step, the other skipped it.
+    let decided = |laptop: &Laptop| -> Result<Option<String>> {
+        let db = rusqlite::Connection::open_with_flags(
+            Laptop::data(laptop.home.path()).join("foghorn.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        Ok(db
+            .query_row(
+                "SELECT state || ': ' || coalesce(note, '') FROM escalation_steps WHERE state != 'pending'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .ok())
+    };
+    let (a, b) = wait_until_async(WAIT, "both laptops to decide", || async {
+        Ok(match (decided(&alice)?, decided(&bob)?) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        })
+    })
+    .await?;
+    let fired = [&a, &b].iter().filter(|s| s.starts_with("fired")).count();
+    ensure!(
+        fired == 1,
+        "exactly one laptop climbs the ladder: {a} / {b}"
+    );
+    ensure!(
+        [&a, &b]
+            .iter()
+            .any(|s| s.contains("another laptop saw the outage first")),
+        "{a} / {b}"
+    );
+    ensure!(
+        posts == 1 && hook.requests().len() == 1,
+        "one post: {}",
+        hook.requests().len()
+    );
     Ok(())
 }

@@ -37,6 +37,16 @@ pub struct FeedHealth {
     pub alerts: u32,
 }
 
+/// What the team's feeds say about the other laptops: who is online, and when each pushed
+/// outage started there (the earliest push wins, which decides whose laptop runs its ladder).
+#[derive(Debug, Default)]
+pub(super) struct Team {
+    /// Person → when their Foghorn last said it runs until.
+    pub(super) online: HashMap<String, OffsetDateTime>,
+    /// A pushed incident's dedup key → its alert's start in the feed.
+    pub(super) pushed_starts: HashMap<String, OffsetDateTime>,
+}
+
 /// A configured feed and what the engine remembers of it between polls.
 #[derive(Debug)]
 pub(super) struct FeedEntry {
@@ -128,6 +138,15 @@ impl Engine {
             tick.tick().await;
             self.poll_feed(entry, &name, &mut seen).await;
             self.push_to_feed(entry, &mut seen).await;
+            if entry.config.push {
+                let until = OffsetDateTime::now_utc()
+                    + time::Duration::try_from(self.shared.ladder.config.online_within)
+                        .unwrap_or(time::Duration::MINUTE);
+                match entry.feed.announce(&self.shared.me, until).await {
+                    Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
+                    Err(e) => tracing::debug!(error = %e, "cannot say this Foghorn is online"),
+                }
+            }
         }
     }
 
@@ -212,6 +231,24 @@ impl Engine {
         for alert in poll.alerts {
             if alert.state == FeedAlertState::Resolved {
                 continue;
+            }
+            if alert.labels.get("alertname").map(String::as_str)
+                == Some(crate::feed::alertmanager::PRESENCE_ALERTNAME)
+            {
+                if let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) {
+                    let until = now
+                        + time::Duration::try_from(self.shared.ladder.config.online_within)
+                            .unwrap_or(time::Duration::MINUTE);
+                    lock(&self.shared.team).online.insert(person.clone(), until);
+                }
+                continue;
+            }
+            if alert.labels.get("source").map(String::as_str) == Some("foghorn") {
+                if let Some(key) = alert.labels.get("dedup_key") {
+                    lock(&self.shared.team)
+                        .pushed_starts
+                        .insert(key.clone(), alert.started_at);
+                }
             }
             let key = signal_key(name, &alert);
             let new = !seen.firing.contains_key(&key)

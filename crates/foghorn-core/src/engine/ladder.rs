@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::Engine;
+use super::{lock, Engine};
 use crate::config::{EscalationConfig, EscalationStep, StepAction};
 use crate::deliver::{Channel, Deliver, DeliveryError, Message, MessageIncident};
 use crate::event::EngineEvent;
@@ -142,6 +142,14 @@ impl Engine {
             )
             .await;
             return;
+        }
+        match self.ladder_elsewhere(&incident, due_at, now) {
+            Elsewhere::Here => {}
+            Elsewhere::NotYet => return,
+            Elsewhere::There(why) => {
+                self.settle(incident_id, index, "skipped", why, None).await;
+                return;
+            }
         }
         if step.nobody_online && self.someone_online(now) {
             self.settle(
@@ -388,10 +396,59 @@ impl Engine {
         }
     }
 
-    /// Whether another engineer's Foghorn was active recently. Nothing reports that yet, so
-    /// nobody is: a `nobody_online` step always fires.
-    fn someone_online(&self, _now: OffsetDateTime) -> bool {
-        false
+    /// Whether another engineer's Foghorn said recently, through the shared feed, that it is
+    /// running.
+    fn someone_online(&self, now: OffsetDateTime) -> bool {
+        lock(&self.shared.team)
+            .online
+            .values()
+            .any(|until| *until > now)
+    }
+
+    /// Whose laptop climbs this incident's ladder. The rule: an outage Foghorn's monitors push
+    /// to Alertmanager is escalated by the laptop that saw it first — Alertmanager keeps the
+    /// earliest start of an alert pushed by several laptops, so the laptop whose incident
+    /// opened at that start owns the ladder, and the others skip their steps. A laptop decides
+    /// only once every laptop that saw the outage earlier has had time to push it (two polls
+    /// after its own incident opened), so the first steps wait that long; and it waits for the
+    /// feed to show the pushed alert, but never longer than `ownership_grace`: an unreachable
+    /// Alertmanager must not stop escalation. An alert that
+    /// came from a feed is escalated by the laptop of the person on call (by everyone when
+    /// there is no schedule).
+    fn ladder_elsewhere(
+        &self,
+        incident: &IncidentView,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Elsewhere {
+        if incident.dedup_key.starts_with("monitor:") {
+            if !self.shared.pushes {
+                return Elsewhere::Here;
+            }
+            let start = lock(&self.shared.team)
+                .pushed_starts
+                .get(&incident.dedup_key)
+                .copied();
+            let ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;
+            if now < incident.opened_at + self.shared.ownership_settle && start.is_some() {
+                return Elsewhere::NotYet;
+            }
+            return match start {
+                Some(start) if ms(start) == ms(incident.opened_at) => Elsewhere::Here,
+                Some(start) if start > incident.opened_at => Elsewhere::NotYet,
+                Some(_) => Elsewhere::There(
+                    "another laptop saw the outage first and climbs the ladder".to_owned(),
+                ),
+                None if now < due_at + self.shared.ownership_grace => Elsewhere::NotYet,
+                None => Elsewhere::Here,
+            };
+        }
+        match self.shared.oncall.status(now) {
+            Some(status) if !status.you_are_on_call => {
+                Elsewhere::There("escalated by the Foghorn of the person on call".to_owned())
+            }
+            _ => Elsewhere::Here,
+        }
     }
 
     fn message_incident(&self, incident: &IncidentView) -> MessageIncident {
@@ -451,6 +508,15 @@ impl Engine {
         self.republish(incident_id);
         Ok(())
     }
+}
+
+/// Whether this laptop climbs an incident's ladder.
+enum Elsewhere {
+    Here,
+    /// Not known yet: try again on the next tick.
+    NotYet,
+    /// Another laptop does, and why.
+    There(String),
 }
 
 fn describe(action: StepAction, whom: &str) -> String {

@@ -96,6 +96,13 @@ struct Shared {
     ladder: Arc<ladder::Ladder>,
     feeds: Vec<feeds::FeedEntry>,
     feed_health: Mutex<BTreeMap<String, FeedHealth>>,
+    team: Mutex<feeds::Team>,
+    /// Some feed takes Foghorn's own incidents: the ladder's owner is decided through it.
+    pushes: bool,
+    /// How long a ladder step waits to learn whose laptop climbs the ladder.
+    ownership_grace: time::Duration,
+    /// How long after an incident opens every laptop that saw it earlier has pushed it.
+    ownership_settle: time::Duration,
     keep_raw: Duration,
     heartbeats: HeartbeatsConfig,
     store: Store,
@@ -313,8 +320,26 @@ impl Engine {
                     .map(|c| (c.channel(), Arc::clone(c)))
                     .collect(),
             }),
+            pushes: feeds
+                .iter()
+                .any(|f| f.config.push && f.config.kind == crate::config::FeedKind::Alertmanager),
+            ownership_settle: feeds
+                .iter()
+                .map(|f| f.config.poll_every * 2)
+                .max()
+                .and_then(|d| time::Duration::try_from(d).ok())
+                .unwrap_or_default()
+                + time::Duration::seconds(1),
+            ownership_grace: feeds
+                .iter()
+                .map(|f| f.config.poll_every * 3)
+                .max()
+                .and_then(|d| time::Duration::try_from(d).ok())
+                .unwrap_or_default()
+                + time::Duration::seconds(5),
             feeds,
             feed_health: Mutex::new(BTreeMap::new()),
+            team: Mutex::new(feeds::Team::default()),
             keep_raw: history.keep_raw,
             heartbeats,
             store,

@@ -47,6 +47,8 @@ pub const ACK_COMMENT: &str = "Acknowledged in Foghorn";
 pub const PUSHED_ALERTNAME: &str = "FoghornMonitorDown";
 /// A pushed alert that is not pushed again ends this many poll intervals later.
 pub const PUSH_LIFETIME_POLLS: u32 = 4;
+/// The alert each running Foghorn posts to say its person is at their laptop.
+pub const PRESENCE_ALERTNAME: &str = "FoghornOnline";
 
 /// One Alertmanager, or an HA pair of them, read and written over API v2.
 pub struct AlertmanagerFeed {
@@ -487,6 +489,23 @@ impl Feed for AlertmanagerFeed {
         let body = Value::Array(vec![
             self.postable_alert(incident, OffsetDateTime::now_utc())
         ]);
+        self.on_first_reachable(|base| self.push_at(base, &body))
+            .await
+    }
+
+    async fn announce(&self, person: &str, until: OffsetDateTime) -> Result<(), FeedError> {
+        let now = OffsetDateTime::now_utc();
+        let body = json!([{
+            "labels": {
+                "alertname": PRESENCE_ALERTNAME,
+                "person": person,
+                "source": "foghorn",
+                "severity": "info",
+            },
+            "annotations": { "summary": format!("{person}'s Foghorn is running") },
+            "startsAt": rfc3339(now),
+            "endsAt": rfc3339(until.max(now)),
+        }]);
         self.on_first_reachable(|base| self.push_at(base, &body))
             .await
     }

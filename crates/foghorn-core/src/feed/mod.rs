@@ -125,6 +125,17 @@ pub trait Feed: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Says this person's Foghorn is running until `until`, for the ladder's "nobody online"
+    /// on other laptops (Alertmanager: a `FoghornOnline` alert). Feeds that cannot say so
+    /// answer `Unsupported`.
+    async fn announce(&self, person: &str, until: OffsetDateTime) -> Result<(), FeedError> {
+        let _ = until;
+        Err(FeedError::Unsupported {
+            feed: self.name().to_owned(),
+            what: format!("announcing {person}"),
+        })
+    }
+
     /// Pushes one of Foghorn's own incidents (Alertmanager: an alert; PagerDuty: an event).
     /// Feeds that only read say so.
     async fn push(&self, incident: &PushedIncident) -> Result<(), FeedError> {
