@@ -51,6 +51,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       ringing: [],
       onCall: false,
       oncall: null,
+      feeds: [],
     };
   }
   const monitors: MonitorView[] = [
@@ -174,6 +175,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       ringing: [],
       onCall: true,
       oncall: null,
+      feeds: [],
     };
   }
   return {
@@ -191,6 +193,7 @@ export function demoSnapshot(variant = ''): Snapshot {
     ringing: variant === 'quiet' ? [] : [12],
     onCall: true,
     oncall: null,
+    feeds: [],
   };
 }
 

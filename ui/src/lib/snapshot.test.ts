@@ -83,6 +83,14 @@ describe('applyEvent', () => {
     expect(s.onCall).toBe(false);
   });
 
+  it('keeps one health line per feed', () => {
+    let s = snapshot();
+    const health = { name: 'alertmanager', ok: true, lastOkAt: '2026-11-26T10:00:00Z', error: null, latencyMs: 12, failures: 0, alerts: 3 };
+    s = applyEvent(s, { type: 'feed', health });
+    s = applyEvent(s, { type: 'feed', health: { ...health, ok: false, error: 'unreachable', failures: 2 } });
+    expect(s.feeds).toEqual([{ ...health, ok: false, error: 'unreachable', failures: 2 }]);
+  });
+
   it('updates mute, paused and summary', () => {
     let s = snapshot();
     s = applyEvent(s, { type: 'mute', mute: { kind: 'indefinite' } });

@@ -33,6 +33,13 @@ export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
       return sameIds(snapshot.ringing, event.incidents)
         ? snapshot
         : { ...snapshot, ringing: event.incidents };
+    case 'feed':
+      return {
+        ...snapshot,
+        feeds: [...snapshot.feeds.filter((f) => f.name !== event.health.name), event.health].sort((a, b) =>
+          a.name.localeCompare(b.name),
+        ),
+      };
     case 'oncall':
       return { ...snapshot, oncall: event.status, onCall: event.status.youAreOnCall };
     case 'mute':

@@ -52,6 +52,7 @@ export function snapshot(over: Partial<Snapshot> = {}): Snapshot {
     ringing: [],
     onCall: false,
     oncall: null,
+    feeds: [],
     ...over,
   };
 }
