@@ -136,7 +136,12 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            self.poll_feed(entry, &name, &mut seen).await;
+            if let Some(wait) = self.poll_feed(entry, &name, &mut seen).await {
+                // Told to slow down: the next poll waits as long as the vendor asked.
+                tracing::info!(feed = %name, ?wait, "feed rate-limited; waiting");
+                tokio::time::sleep(wait).await;
+                tick.reset();
+            }
             self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
                 let until = OffsetDateTime::now_utc()
@@ -150,7 +155,13 @@ impl Engine {
         }
     }
 
-    async fn poll_feed(&self, entry: &FeedEntry, name: &str, seen: &mut Seen) {
+    /// One poll and what follows from it; `Some(wait)` when the vendor asked to slow down.
+    async fn poll_feed(
+        &self,
+        entry: &FeedEntry,
+        name: &str,
+        seen: &mut Seen,
+    ) -> Option<std::time::Duration> {
         let started = Instant::now();
         let polled = entry.feed.poll().await;
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -177,6 +188,10 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(feed = name, error = %e, "feed poll failed");
+                let wait = match &e {
+                    crate::feed::FeedError::RateLimited { retry_after, .. } => Some(*retry_after),
+                    _ => None,
+                };
                 health.ok = false;
                 health.error = Some(e.to_string());
                 health.failures += 1;
@@ -212,7 +227,7 @@ impl Engine {
                     )
                     .await;
                 }
-                return;
+                return wait;
             }
         };
         self.set_health(previous.as_ref(), health);
@@ -293,6 +308,7 @@ impl Engine {
         }
         seen.firing = firing_now;
         self.sync_acks(entry, name, seen).await;
+        None
     }
 
     /// Acknowledgements both ways: acknowledged in the vendor → acknowledged here; acknowledged
