@@ -14,21 +14,12 @@ use foghorn_core::config::Config;
 use foghorn_core::deliver::{Channel, Deliver, Delivered, DeliveryError, Message};
 use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::incident::{IncidentAction, IncidentView};
-use foghorn_core::network::LocalNetwork;
 use foghorn_core::notify::LogNotifier;
 use foghorn_core::policy::OnCall;
 use foghorn_core::store::Store;
 use time::OffsetDateTime;
 
-use common::target;
-
-#[derive(Debug)]
-struct UnknownRoute;
-impl LocalNetwork for UnknownRoute {
-    fn has_default_route(&self) -> Option<bool> {
-        None
-    }
-}
+use common::{eventually, target, UnknownRoute};
 
 #[derive(Debug)]
 struct AliceOnCall;
@@ -118,17 +109,6 @@ fn start(config: Config, store: Store, sent: &Sent, fail_sms: usize) -> Engine {
     .expect("engine")
 }
 
-async fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn channels(sent: &Sent) -> Vec<Channel> {
     sent.lock().expect("lock").iter().map(|s| s.0).collect()
 }
@@ -169,7 +149,7 @@ async fn chat_then_text_then_call_and_an_ack_stops_the_rest() {
     };
     assert_eq!(sms.1.to, "+15550100");
     assert!(
-        sms.2 - chat_at >= Duration::from_millis(1500),
+        sms.2 - chat_at >= Duration::from_millis(1000),
         "{:?}",
         sms.2 - chat_at
     );

@@ -21,16 +21,7 @@ use foghorn_core::notify::LogNotifier;
 use foghorn_core::store::Store;
 use tokio::net::TcpListener;
 
-use common::target;
-
-/// The OS cannot tell whether there is a route: only the engine's own evidence counts.
-#[derive(Debug)]
-struct UnknownRoute;
-impl LocalNetwork for UnknownRoute {
-    fn has_default_route(&self) -> Option<bool> {
-        None
-    }
-}
+use common::{target, UnknownRoute};
 
 /// A laptop with Wi-Fi off.
 #[derive(Debug)]

@@ -11,6 +11,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::incident::Severity;
 
+/// `with_secrets` and `with_timeout` for a sender whose HTTP settings are at `$field`: every
+/// sender offers the same two, so tests can hand it secrets and a short time limit.
+macro_rules! sender_options {
+    ($ty:ty, $($field:tt).+) => {
+        impl $ty {
+            /// Looks secrets up here instead of the environment and OS keychain.
+            pub fn with_secrets(mut self, secrets: $crate::deliver::Secrets) -> Self {
+                self.$($field).+.secrets = secrets;
+                self
+            }
+
+            /// The whole request's time limit (10 s by default).
+            pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.$($field).+.set_timeout(timeout);
+                self
+            }
+        }
+    };
+}
+
 mod http;
 pub mod pagerduty;
 pub mod slack;

@@ -4,14 +4,12 @@
 //! this laptop or another one that saw the same outage) updates the one PagerDuty alert
 //! instead of opening another. The receipt is the `dedup_key` PagerDuty answers with.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
 use crate::incident::Severity;
 use crate::secret::SecretRef;
 
-use super::http::{check_status, Http, Secrets};
+use super::http::{check_status, Http};
 use super::{Channel, Deliver, Delivered, DeliveryError, Message};
 
 /// PagerDuty's Events API v2 base URL.
@@ -49,18 +47,6 @@ impl PagerDutyEvents {
         }
     }
 
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
-    }
-
     /// The event sent for `message`.
     pub fn event(routing_key: &str, message: &Message) -> serde_json::Value {
         let i = &message.incident;
@@ -88,6 +74,8 @@ impl PagerDutyEvents {
         event
     }
 }
+
+sender_options!(PagerDutyEvents, http);
 
 #[async_trait]
 impl Deliver for PagerDutyEvents {

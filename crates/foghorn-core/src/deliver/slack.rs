@@ -7,8 +7,6 @@
 //! close that window. `chat.postMessage` carries the idempotency key in the message's
 //! `metadata` (event type `foghorn_escalation`), so a duplicate can at least be recognised.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 
@@ -51,18 +49,6 @@ impl SlackWebhook {
         }
     }
 
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
-    }
-
     /// The JSON body posted for `message`.
     pub fn body(&self, message: &Message) -> serde_json::Value {
         serde_json::json!({
@@ -71,6 +57,8 @@ impl SlackWebhook {
         })
     }
 }
+
+sender_options!(SlackWebhook, http);
 
 #[async_trait]
 impl Deliver for SlackWebhook {
@@ -129,18 +117,6 @@ impl SlackApi {
         }
     }
 
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
-    }
-
     /// The form fields posted for `message` to `channel`.
     pub fn form(&self, channel: &str, message: &Message) -> Vec<(&'static str, String)> {
         let metadata = serde_json::json!({
@@ -171,6 +147,8 @@ struct SlackAnswer {
     #[serde(default)]
     ts: Option<String>,
 }
+
+sender_options!(SlackApi, http);
 
 #[async_trait]
 impl Deliver for SlackApi {

@@ -6,14 +6,12 @@
 //! the same step within Twilio's idempotency window is not sent twice. The receipt is the
 //! message's or call's `sid`.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
 use crate::config::EscalationConfig;
 use crate::secret::SecretRef;
 
-use super::http::{check_status, permanent, Http, Secrets};
+use super::http::{check_status, permanent, Http};
 use super::{text, Channel, Deliver, Delivered, DeliveryError, Message};
 
 /// Twilio's header for idempotent creates.
@@ -146,19 +144,9 @@ impl TwilioSms {
     pub fn new(config: &EscalationConfig) -> Self {
         TwilioSms(Twilio::new(config))
     }
-
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.0.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.0.http.set_timeout(timeout);
-        self
-    }
 }
+
+sender_options!(TwilioSms, 0.http);
 
 #[async_trait]
 impl Deliver for TwilioSms {
@@ -189,19 +177,9 @@ impl TwilioCall {
     pub fn new(config: &EscalationConfig) -> Self {
         TwilioCall(Twilio::new(config))
     }
-
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.0.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.0.http.set_timeout(timeout);
-        self
-    }
 }
+
+sender_options!(TwilioCall, 0.http);
 
 #[async_trait]
 impl Deliver for TwilioCall {

@@ -14,7 +14,7 @@
 //! too, so a replayed request is such a duplicate). 5xx and 429 are retried, any other status
 //! is not. Redirects are not followed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
@@ -23,7 +23,7 @@ use sha2::Sha256;
 use crate::config::EscalationStep;
 use crate::secret::SecretRef;
 
-use super::http::{check_status, permanent, Http, Secrets};
+use super::http::{check_status, permanent, Http};
 use super::{Channel, Deliver, Delivered, DeliveryError, Message};
 
 pub const SIGNATURE_HEADER: &str = "X-Foghorn-Signature";
@@ -72,19 +72,9 @@ impl SignedWebhook {
             http: Http::default(),
         }
     }
-
-    /// Looks secrets up here instead of the environment and OS keychain.
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.http.secrets = secrets;
-        self
-    }
-
-    /// The whole request's time limit (10 s by default).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
-    }
 }
+
+sender_options!(SignedWebhook, http);
 
 #[async_trait]
 impl Deliver for SignedWebhook {

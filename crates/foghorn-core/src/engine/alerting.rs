@@ -39,6 +39,9 @@ pub(super) struct Alerting {
     known: HashMap<i64, IncidentView>,
     /// Snoozed incidents and when they wake.
     snoozed: HashMap<i64, OffsetDateTime>,
+    /// Notifications being shown now: the start-up pass over notifications still owed and
+    /// the incident that just recorded one must not both show it.
+    delivering: HashSet<i64>,
 }
 
 impl Engine {
@@ -87,7 +90,7 @@ impl Engine {
                     store::IncidentChange::Opened | store::IncidentChange::Retriggered
                 );
                 if new {
-                    Engine::schedule_ladder(&ladder, tx, &raised.incident)?;
+                    Engine::schedule_ladder(&ladder, tx, &raised.incident, at)?;
                 }
                 let owed = if new && delivery != Delivery::Silent {
                     let id = raised.incident.id;
@@ -196,6 +199,24 @@ impl Engine {
     /// notification whose incident was acknowledged, snoozed or resolved in the meantime is
     /// dropped: the alarm never rings for an incident someone already has.
     async fn deliver(&self, owed: StoredNotification) {
+        let claimed = lock(&self.shared.alerting).delivering.insert(owed.id);
+        if !claimed {
+            return;
+        }
+        let notification = owed.id;
+        // Shown already by the other path, between its read and this claim.
+        let shown = self
+            .shared
+            .store
+            .notification_shown(notification)
+            .unwrap_or(false);
+        if !shown {
+            self.deliver_claimed(owed).await;
+        }
+        lock(&self.shared.alerting).delivering.remove(&notification);
+    }
+
+    async fn deliver_claimed(&self, owed: StoredNotification) {
         let id = owed.incident_id;
         let now = OffsetDateTime::now_utc();
         let current = self.shared.store.incident(id).ok().flatten();

@@ -63,11 +63,14 @@ pub(super) fn backoff(attempts: u32) -> Duration {
 }
 
 impl Engine {
-    /// The steps an incident that just opened will climb, in the caller's transaction.
+    /// The steps an incident that just opened (or opened again, at `from`) will climb, in the
+    /// caller's transaction. A re-opened incident's steps count from its re-opening, so their
+    /// messages have new keys and are sent again.
     pub(super) fn schedule_ladder(
         ladder: &Ladder,
         tx: &rusqlite::Transaction<'_>,
         incident: &IncidentView,
+        from: OffsetDateTime,
     ) -> store::Result<()> {
         let steps: Vec<(u32, &str, OffsetDateTime)> = ladder
             .config
@@ -77,7 +80,11 @@ impl Engine {
             .filter(|(_, s)| s.min_severity.is_none_or(|min| incident.severity >= min))
             .map(|(i, s)| {
                 let after = time::Duration::try_from(s.after).unwrap_or(time::Duration::MAX);
-                (i as u32, action_name(s.action), incident.opened_at + after)
+                (
+                    i as u32,
+                    action_name(s.action),
+                    from.max(incident.opened_at) + after,
+                )
             })
             .collect();
         store::schedule_steps(tx, incident.id, &steps)

@@ -668,6 +668,19 @@ impl Store {
             .await
     }
 
+    /// Whether notification `id` was shown (or dropped) already.
+    pub fn notification_shown(&self, id: i64) -> Result<bool> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT delivered_at IS NOT NULL FROM notifications WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(true))
+        })
+    }
+
     /// Notifications recorded and not yet shown, oldest first.
     pub fn undelivered_notifications(&self) -> Result<Vec<StoredNotification>> {
         self.read(|c| {

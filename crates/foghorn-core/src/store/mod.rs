@@ -307,6 +307,14 @@ fn connect(location: &Location, read_only: bool) -> Result<Connection> {
         .map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
+    if read_only && matches!(location, Location::Memory(_)) {
+        // The in-memory database is one shared cache: a reader's table locks there make the
+        // writer fail at once ("database table is locked"), which no busy timeout waits out.
+        // Readers that take no such locks leave the writer alone; each read is one statement
+        // or a few, on data the single writer commits whole.
+        conn.pragma_update(None, "read_uncommitted", true)
+            .map_err(open_err)?;
+    }
     if !read_only {
         if matches!(location, Location::File(_)) {
             let mode: String = conn

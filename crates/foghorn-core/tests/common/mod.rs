@@ -30,3 +30,27 @@ pub async fn target(ip: &str, healthy: Arc<AtomicBool>) -> (String, JoinHandle<(
     });
     (format!("http://{addr}/"), task)
 }
+
+/// The OS cannot tell whether there is a route: only the engine's own evidence counts.
+#[derive(Debug)]
+#[allow(dead_code)] // not every test file needs it
+pub struct UnknownRoute;
+
+impl foghorn_core::network::LocalNetwork for UnknownRoute {
+    fn has_default_route(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// Polls `f` until it returns `Some`, for at most `secs` seconds.
+#[allow(dead_code)] // not every test file polls
+pub async fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
