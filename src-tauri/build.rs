@@ -11,6 +11,8 @@ fn main() {
             "test_monitor",
             "save_monitor",
             "delete_monitor",
+            "get_escalation_draft",
+            "save_escalation",
             "set_monitor_paused",
             "get_monitor_history",
             "get_incident",

@@ -80,6 +80,8 @@ fn build<R: Runtime>(
             commands::editor::test_monitor,
             commands::editor::save_monitor,
             commands::editor::delete_monitor,
+            commands::editor::get_escalation_draft,
+            commands::editor::save_escalation,
             commands::monitoring::set_monitor_paused,
             commands::history::get_monitor_history,
             commands::incidents::get_incident,

@@ -324,3 +324,60 @@ async fn the_first_save_in_the_demo_creates_the_configuration_file() -> Result<(
     );
     driver.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ladder_step_is_added_from_the_escalation_tab() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let checkout = Target::start().await?;
+    let config = desktop.dir().join("foghorn.toml");
+    let original = commented_config(&checkout.url());
+    std::fs::write(&config, &original)?;
+    let launch = AppLaunch::new(foghorn_bin()?)
+        .env("FOGHORN_CONFIG", config.display().to_string())
+        .arg("run")
+        .arg("--show-window");
+    let driver = WebDriverSession::start(&desktop, &launch).await?;
+    driver
+        .wait_for_content(
+            "[data-testid=monitor-row][data-status=up]",
+            |t| t.contains("Checkout API"),
+            START,
+        )
+        .await?;
+
+    driver.click("[data-testid=tab-escalation]").await?;
+    driver
+        .wait_for_element(
+            "[data-testid=escalation-editor] [data-testid=step-add]",
+            STEP,
+        )
+        .await?;
+    driver.click("[data-testid=step-add]").await?;
+    type_over(&driver, "[data-testid=step-after]", "0s").await?;
+    driver.click("[data-testid=escalation-save]").await?;
+    driver
+        .wait_for_content(
+            "[data-testid=escalation-saved]",
+            |t| t.contains("Saved"),
+            STEP,
+        )
+        .await?;
+    next_frames(&driver).await?;
+    desktop.screenshot_window_painted(
+        "^Foghorn$",
+        artifacts_dir()?.join("escalation-saved.png"),
+        STEP,
+    )?;
+
+    // The file gains the ladder after what the user wrote, which is unchanged.
+    let saved = read(&config)?;
+    ensure!(
+        saved
+            == format!(
+                "{original}\n[escalation]\n\n[[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n"
+            ),
+        "the ladder is added and nothing else changes:\n{saved}"
+    );
+    driver.close().await
+}

@@ -18,6 +18,10 @@ use crate::config::{defaults, Config, ConfigError, FollowRedirects, MonitorConfi
 use crate::incident::Severity;
 use crate::monitor::MonitorId;
 
+mod escalation;
+
+pub use escalation::{read_escalation, write_escalation, EscalationDraft, PhoneDraft, StepDraft};
+
 /// What is left in a file whose last monitor was deleted: an empty file would not load.
 const NO_MONITORS: &str = "# No monitors yet: add one from Foghorn's window.\n";
 
@@ -620,10 +624,16 @@ fn put(
 /// Headers are updated entry by entry, so an inline table stays inline and a
 /// `[monitors.headers]` table stays a table.
 fn write_headers(table: &mut Table, headers: &BTreeMap<String, String>) {
-    let existing = table.get_mut("headers").and_then(Item::as_table_like_mut);
+    write_map(table, "headers", headers);
+}
+
+/// A map of strings (`headers`, `phones`) updated entry by entry: an inline table stays
+/// inline, a sub-table stays a table, an unchanged entry keeps its comments.
+fn write_map(table: &mut Table, key: &str, headers: &BTreeMap<String, String>) {
+    let existing = table.get_mut(key).and_then(Item::as_table_like_mut);
     match existing {
         Some(_) if headers.is_empty() => {
-            table.remove("headers");
+            table.remove(key);
         }
         Some(t) => {
             let stale: Vec<String> = t
@@ -654,7 +664,7 @@ fn write_headers(table: &mut Table, headers: &BTreeMap<String, String>) {
             for (k, v) in headers {
                 inline.insert(k, v.as_str().into());
             }
-            table.insert("headers", toml_edit::value(inline));
+            table.insert(key, toml_edit::value(inline));
         }
     }
 }

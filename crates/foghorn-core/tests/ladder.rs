@@ -234,3 +234,47 @@ async fn a_restart_resumes_the_ladder_without_repeating_a_step() {
     assert_eq!(keys.len(), 3, "one message per step: {keys:?}");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_changed_while_running_applies_to_the_next_incident() {
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let sent: Sent = Arc::default();
+    let mut first = config(&url, "30s");
+    // The next outage is a new incident, not the first one re-opened.
+    first.incidents.retrigger_within = Duration::ZERO;
+    let engine = start(first, store.clone(), &sent, 0);
+    let opened = eventually(10, "an incident", || incident(&store)).await;
+    eventually(10, "the chat post", || {
+        (channels(&sent) == [Channel::Chat]).then_some(())
+    })
+    .await;
+
+    // Saved from the settings page: call at once, nothing else.
+    let text = "[escalation]\nphones = { \"Alice Smith\" = \"+15550100\" }\n\
+                [[escalation.steps]]\nafter = \"0s\"\naction = \"call\"\n";
+    let policy = Config::parse(text, Path::new("test.toml")).expect("policy");
+    engine.set_escalation(policy.escalation);
+
+    up.store(true, Ordering::SeqCst);
+    eventually(10, "the incident to resolve", || {
+        incident(&store).is_none().then_some(())
+    })
+    .await;
+    up.store(false, Ordering::SeqCst);
+    eventually(10, "a call, the new policy's only step", || {
+        (channels(&sent) == [Channel::Chat, Channel::Call]).then_some(())
+    })
+    .await;
+    let id = incident(&store).expect("a new incident").id;
+    assert_ne!(id, opened.id);
+    let ladder = store.ladder(id).expect("ladder");
+    assert_eq!(ladder[0].action, "call", "{ladder:?}");
+    assert_eq!(ladder[0].state, "fired", "{ladder:?}");
+    assert_eq!(ladder.len(), 1, "{ladder:?}");
+    // Nothing of the old policy fires for it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(channels(&sent), [Channel::Chat, Channel::Call]);
+    engine.shutdown().await;
+}

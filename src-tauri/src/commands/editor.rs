@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use foghorn_core::check::{CheckResult, Clients, Probe};
 use foghorn_core::config::MonitorConfig;
-use foghorn_core::config_edit::{self, ConditionProblem, Edited, MonitorDraft};
+use foghorn_core::config_edit::{self, ConditionProblem, Edited, EscalationDraft, MonitorDraft};
 use foghorn_core::engine::Engine;
 use foghorn_core::monitor::MonitorId;
 use tauri::State;
@@ -69,6 +69,29 @@ impl ConfigFile {
         // The demo's monitor is not in any file: editing it starts the user's own.
         let original = original.filter(|_| st.demo_text.is_none());
         st.save(|text, path| config_edit::upsert_monitor(text, path, original.as_deref(), draft))
+    }
+
+    /// The ladder as the file has it; like opening the monitor editor, this is where an
+    /// edit starts (the file is read again).
+    fn escalation_draft(&self) -> Result<EscalationDraft> {
+        let mut st = self.lock();
+        let on_disk = match st.path {
+            Some(_) => st.reread()?,
+            None => None,
+        };
+        let text = st.demo_text.clone().or(on_disk);
+        Ok(config_edit::read_escalation(
+            text.as_deref().unwrap_or_default(),
+        )?)
+    }
+
+    /// Writes the ladder into the file. In the demo the first save starts the user's own
+    /// file, with only the ladder (and no monitors); `true` in the answer says so.
+    fn save_escalation(&self, draft: &EscalationDraft) -> Result<(Edited, bool)> {
+        let mut st = self.lock();
+        let was_demo = st.demo_text.is_some();
+        let edited = st.save(|text, path| config_edit::write_escalation(text, path, draft))?;
+        Ok((edited, was_demo))
     }
 
     fn delete(&self, id: &str) -> Result<Edited> {
@@ -196,6 +219,38 @@ pub async fn delete_monitor(
     apply(&engine, edited.config.monitors)
 }
 
+/// The escalation ladder as the file has it (the defaults when it has none). Opening the
+/// settings page is where an edit starts: the file is read again here.
+#[tauri::command]
+pub async fn get_escalation_draft(file: State<'_, ConfigFile>) -> Result<EscalationDraft> {
+    let file = file.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || file.escalation_draft())
+        .await
+        .map_err(joined)?
+}
+
+/// Writes the ladder into the file and uses it from the next incident on, without a
+/// restart. Returns the ladder as the file now has it.
+#[tauri::command]
+pub async fn save_escalation(
+    file: State<'_, ConfigFile>,
+    engine: State<'_, Engine>,
+    draft: EscalationDraft,
+) -> Result<EscalationDraft> {
+    let file = file.inner().clone();
+    let (edited, ended_demo) =
+        tauri::async_runtime::spawn_blocking(move || file.save_escalation(&draft))
+            .await
+            .map_err(joined)??;
+    let saved = config_edit::read_escalation(&edited.text)?;
+    engine.set_escalation(edited.config.escalation);
+    if ended_demo {
+        // The engine runs what the file says: the demo's monitor is not in it.
+        apply(&engine, edited.config.monitors)?;
+    }
+    Ok(saved)
+}
+
 /// Hands the file's monitors to the running engine, which restarts only those that changed.
 fn apply(engine: &Engine, monitors: Vec<MonitorConfig>) -> Result<()> {
     Ok(engine.reconfigure(monitors)?)
@@ -253,6 +308,54 @@ mod tests {
         );
         assert!(!written.contains("Demo"), "{written}");
         assert!(!file.demo(), "the demo is over");
+    }
+
+    #[test]
+    fn the_ladder_is_saved_into_the_file_and_a_file_changed_meanwhile_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("foghorn.toml");
+        let original = "# mine\n[[monitors]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/\"\n";
+        std::fs::write(&path, original).expect("write");
+        let file = file_at(&path, None);
+        let mut draft = file.escalation_draft().expect("open");
+        assert!(draft.steps.is_empty());
+        draft.steps.push(config_edit::StepDraft::default());
+        let (edited, ended_demo) = file.save_escalation(&draft).expect("save");
+        assert!(!ended_demo);
+        assert_eq!(read(&path), edited.text);
+        assert!(
+            edited.text.starts_with(original) && edited.text.contains("[[escalation.steps]]"),
+            "{}",
+            edited.text
+        );
+
+        std::fs::write(&path, format!("{}# by hand\n", edited.text)).expect("edit by hand");
+        let err = file.save_escalation(&draft).expect_err("refused");
+        assert_eq!(err.code, "changed_on_disk");
+
+        draft.steps[0].after = "soon".into();
+        file.escalation_draft().expect("reopen");
+        let err = file.save_escalation(&draft).expect_err("invalid");
+        assert_eq!(err.code, "invalid_draft");
+        assert!(
+            err.message.starts_with("steps[0].after: "),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_first_ladder_saved_in_the_demo_starts_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("foghorn/foghorn.toml");
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let file = file_at(&path, Some(demo));
+        let mut draft = file.escalation_draft().expect("open");
+        draft.steps.push(config_edit::StepDraft::default());
+        let (edited, ended_demo) = file.save_escalation(&draft).expect("save");
+        assert!(ended_demo && !file.demo());
+        assert!(edited.config.monitors.is_empty());
+        assert_eq!(read(&path), edited.text);
     }
 
     #[test]

@@ -7,6 +7,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { CheckResult } from './bindings/CheckResult';
 import type { ConditionProblem } from './bindings/ConditionProblem';
 import type { EngineEvent } from './bindings/EngineEvent';
+import type { EscalationDraft } from './bindings/EscalationDraft';
 import type { IncidentAction } from './bindings/IncidentAction';
 import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { IncidentView } from './bindings/IncidentView';
@@ -100,6 +101,16 @@ export function saveMonitor(original: string | null, draft: MonitorDraft): Promi
 
 export function deleteMonitor(id: string): Promise<void> {
   return call<void>('delete_monitor', { id });
+}
+
+/** The escalation ladder as the configuration file has it (its defaults when it has none). */
+export function getEscalationDraft(): Promise<EscalationDraft> {
+  return call<EscalationDraft>('get_escalation_draft');
+}
+
+/** Writes the ladder into the file; resolves to the ladder as the file now has it. */
+export function saveEscalation(draft: EscalationDraft): Promise<EscalationDraft> {
+  return call<EscalationDraft>('save_escalation', { draft });
 }
 
 /** Pauses or resumes one monitor; resolves to the monitor as it is now. */

@@ -79,7 +79,7 @@ impl Engine {
             }
         }
         let retrigger = self.shared.retrigger_within;
-        let ladder = Arc::clone(&self.shared.ladder);
+        let ladder = self.ladder();
         let name = signal.summary.clone();
         let severity = signal.severity;
         let written = self

@@ -145,7 +145,7 @@ impl Engine {
             self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
                 let until = OffsetDateTime::now_utc()
-                    + time::Duration::try_from(self.shared.ladder.config.online_within)
+                    + time::Duration::try_from(self.ladder().config.online_within)
                         .unwrap_or(time::Duration::MINUTE);
                 match entry.feed.announce(&self.shared.me, until).await {
                     Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
@@ -252,7 +252,7 @@ impl Engine {
             {
                 if let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) {
                     let until = now
-                        + time::Duration::try_from(self.shared.ladder.config.online_within)
+                        + time::Duration::try_from(self.ladder().config.online_within)
                             .unwrap_or(time::Duration::MINUTE);
                     lock(&self.shared.team).online.insert(person.clone(), until);
                 }

@@ -32,6 +32,27 @@ pub(super) struct Ladder {
     pub(super) channels: HashMap<Channel, Arc<dyn Deliver>>,
 }
 
+impl Ladder {
+    /// The policy with its channels: the ones given (tests), else built from the settings.
+    pub(super) fn new(
+        config: EscalationConfig,
+        fixed: Option<&[Arc<dyn Deliver>]>,
+        feeds: &[crate::config::FeedConfig],
+    ) -> Self {
+        let channels = match fixed {
+            Some(fixed) => fixed.to_vec(),
+            None => crate::deliver::from_config(&config, feeds),
+        };
+        Self {
+            channels: channels
+                .iter()
+                .map(|c| (c.channel(), Arc::clone(c)))
+                .collect(),
+            config,
+        }
+    }
+}
+
 fn channel_of(action: StepAction) -> Channel {
     match action {
         StepAction::Chat => Channel::Chat,
@@ -63,6 +84,33 @@ pub(super) fn backoff(attempts: u32) -> Duration {
 }
 
 impl Engine {
+    /// The ladder as it is now; a policy saved meanwhile does not change this copy.
+    pub(super) fn ladder(&self) -> Arc<Ladder> {
+        Arc::clone(&self.shared.ladder.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Uses a new escalation policy from now on, without a restart: incidents that open
+    /// from now on climb its steps, with its channels (rebuilt from its settings). Steps
+    /// already scheduled for open incidents keep their rows and times; when one is due the
+    /// step at its position in the new policy is what fires if it is the same action, and
+    /// otherwise it is skipped with a note (the policy changed under it).
+    pub fn set_escalation(&self, config: EscalationConfig) {
+        let ladder = Ladder::new(
+            config,
+            self.shared.fixed_channels.as_deref(),
+            &self.shared.feed_configs,
+        );
+        tracing::info!(
+            steps = ladder.config.steps.len(),
+            "escalation policy changed"
+        );
+        *self
+            .shared
+            .ladder
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(ladder);
+    }
+
     /// The steps an incident that just opened (or opened again, at `from`) will climb, in the
     /// caller's transaction. A re-opened incident's steps count from its re-opening, so their
     /// messages have new keys and are sent again.
@@ -100,7 +148,8 @@ impl Engine {
             match self.shared.store.read(|c| store::due_steps(c, now)) {
                 Ok(due) => {
                     for (incident, step) in due {
-                        self.fire_step(incident, step.step, step.due_at).await;
+                        self.fire_step(incident, step.step, &step.action, step.due_at)
+                            .await;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read the escalation steps"),
@@ -116,9 +165,15 @@ impl Engine {
         }
     }
 
-    async fn fire_step(&self, incident_id: i64, index: u32, due_at: OffsetDateTime) {
+    async fn fire_step(
+        &self,
+        incident_id: i64,
+        index: u32,
+        scheduled: &str,
+        due_at: OffsetDateTime,
+    ) {
         let now = OffsetDateTime::now_utc();
-        let ladder = &self.shared.ladder;
+        let ladder = self.ladder();
         let Some(step) = ladder.config.steps.get(index as usize).cloned() else {
             self.settle(
                 incident_id,
@@ -130,6 +185,20 @@ impl Engine {
             .await;
             return;
         };
+        if action_name(step.action) != scheduled {
+            self.settle(
+                incident_id,
+                index,
+                "skipped",
+                format!(
+                    "the escalation policy changed: this step is now {}",
+                    action_name(step.action)
+                ),
+                None,
+            )
+            .await;
+            return;
+        }
         let Ok(Some(incident)) = self.shared.store.incident(incident_id) else {
             return;
         };
@@ -287,7 +356,7 @@ impl Engine {
                 channel: Channel::Chat,
                 message: e,
             }),
-            Ok(message) => match self.shared.ladder.channels.get(&message.channel) {
+            Ok(message) => match self.ladder().channels.get(&message.channel) {
                 Some(channel) => channel.deliver(&message).await,
                 None => Err(DeliveryError::Permanent {
                     channel: message.channel,
@@ -389,8 +458,7 @@ impl Engine {
                     })
                     .ok_or_else(|| "nobody is on call to text or call".to_owned())?;
                 let phone = self
-                    .shared
-                    .ladder
+                    .ladder()
                     .config
                     .phones
                     .get(&person)

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -93,7 +93,12 @@ struct Shared {
     /// How this machine's person is named on timelines ("Alice Smith").
     me: String,
     alerting: Mutex<alerting::Alerting>,
-    ladder: Arc<ladder::Ladder>,
+    /// Swapped whole by [`Engine::set_escalation`]; readers take the `Arc` and let go.
+    ladder: RwLock<Arc<ladder::Ladder>>,
+    /// The channels a test gave the engine: kept when the policy changes.
+    fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
+    /// The feeds' settings, which the PagerDuty channel takes its routing key from.
+    feed_configs: Vec<crate::config::FeedConfig>,
     feeds: Vec<feeds::FeedEntry>,
     feed_health: Mutex<BTreeMap<String, FeedHealth>>,
     team: Mutex<feeds::Team>,
@@ -272,11 +277,9 @@ impl Engine {
             ..
         } = config;
         let mut notices = options.notices;
-        let channels = if options.channels.is_empty() {
-            crate::deliver::from_config(&escalation, &feed_configs)
-        } else {
-            options.channels
-        };
+        let fixed_channels = (!options.channels.is_empty()).then_some(options.channels);
+        let ladder = ladder::Ladder::new(escalation, fixed_channels.as_deref(), &feed_configs);
+        let kept_feed_configs = feed_configs.clone();
         let mut feeds = Vec::new();
         for config in feed_configs {
             match crate::feed::from_config(&config) {
@@ -313,13 +316,9 @@ impl Engine {
                 .cloned()
                 .unwrap_or_else(|| "you".to_owned()),
             alerting: Mutex::new(alerting::Alerting::default()),
-            ladder: Arc::new(ladder::Ladder {
-                config: escalation,
-                channels: channels
-                    .iter()
-                    .map(|c| (c.channel(), Arc::clone(c)))
-                    .collect(),
-            }),
+            ladder: RwLock::new(Arc::new(ladder)),
+            fixed_channels,
+            feed_configs: kept_feed_configs,
             pushes: feeds
                 .iter()
                 .any(|f| f.config.push && f.config.kind == crate::config::FeedKind::Alertmanager),
