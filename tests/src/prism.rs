@@ -39,9 +39,19 @@ pub fn prism_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// A vendor description in `../shared/specs/`.
+/// A vendor description: in `$FOGHORN_SPECS` if set, else in the first `shared/specs/` found
+/// beside the workspace or one of its parents (`../shared/specs/` in the usual layout).
 pub fn spec(name: &str) -> PathBuf {
-    workspace_root().join("../shared/specs").join(name)
+    if let Some(dir) = std::env::var_os("FOGHORN_SPECS") {
+        return PathBuf::from(dir).join(name);
+    }
+    let root = workspace_root();
+    root.ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/specs"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| root.join("../shared/specs"))
+        .join(name)
 }
 
 impl Prism {
