@@ -8,7 +8,7 @@ mode=${1:-run}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev
-  libayatana-appindicator3-dev librsvg2-dev libxdo-dev libasound2-dev)
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev libasound2-dev mold)
 test_pkgs=(xvfb dbus-x11 dunst libnotify-bin webkit2gtk-driver imagemagick pulseaudio
   pulseaudio-utils libasound2-plugins prometheus-alertmanager python3-aiosmtpd x11-utils xdotool)
 bench_pkgs=(prometheus-blackbox-exporter)
@@ -66,6 +66,16 @@ prism="$here/tests/prism"
 if [ "$mode" != run ] && { [ ! -f "$prism/node_modules/.package-lock.json" ] || [ "$prism/package-lock.json" -nt "$prism/node_modules/.package-lock.json" ]; }; then
   say "npm ci (tests/prism)"
   (cd "$prism" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The test runner (one process per test, end-to-end tests one at a time) and clippy, which
+# `make test` runs as part of its one build.
+if [ "$mode" != run ] && ! cargo nextest --version >/dev/null 2>&1; then
+  say "cargo install cargo-nextest (the test runner)"
+  cargo install cargo-nextest --locked --quiet
+fi
+if [ "$mode" != run ] && ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null; then rustup component add clippy rustfmt; else say "clippy is missing"; exit 1; fi
 fi
 
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then

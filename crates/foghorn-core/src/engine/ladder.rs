@@ -249,7 +249,8 @@ impl Engine {
         let mut note = describe(step.action, &whom);
         if late {
             note.push_str(&format!(
-                " (fired late: due at {}, while Foghorn was not running or the laptop slept)",
+                " (fired late: due at {}, while Foghorn was not running or the laptop slept; \
+                 later steps keep their times)",
                 crate::time_fmt::rfc3339(due_at)
             ));
         }

@@ -159,7 +159,8 @@ pub(crate) fn enqueue(
     Ok((inserted == 1).then(|| tx.last_insert_rowid()))
 }
 
-/// Messages due for an attempt at `now`, oldest first.
+/// Messages due for an attempt at `now`, in the order they were recorded: overdue steps
+/// fired together go out in step order.
 pub(crate) fn due_messages(
     c: &rusqlite::Connection,
     now: OffsetDateTime,
@@ -167,7 +168,7 @@ pub(crate) fn due_messages(
     let mut stmt = c.prepare_cached(
         "SELECT id, idempotency_key, incident_id, channel, payload, attempts FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
-         ORDER BY next_attempt_at, id LIMIT 100",
+         ORDER BY id LIMIT 100",
     )?;
     let rows = stmt.query_map([rfc3339(now)], |r| {
         Ok(OutboxRow {
@@ -298,4 +299,36 @@ pub struct OutboxEntry {
     pub sent: bool,
     pub failed: bool,
     pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// Regression: after a restart two overdue steps fired in one tick were recorded half a
+    /// millisecond-digit apart (`…:05.5Z`, then `…:05.51Z`); ordered as variable-width text
+    /// the second sorted first, and the call went out before the text.
+    #[tokio::test]
+    async fn overdue_steps_fired_together_go_out_in_step_order() {
+        let store = Store::in_memory().expect("open");
+        let text_at = datetime!(2026-12-02 15:04:05.5 UTC);
+        let call_at = datetime!(2026-12-02 15:04:05.51 UTC);
+        store
+            .write(move |tx| {
+                enqueue(tx, "incident:1:step:1:0", None, "sms", "{}", text_at)?;
+                enqueue(tx, "incident:1:step:2:0", None, "call", "{}", call_at)?;
+                Ok(())
+            })
+            .await
+            .expect("enqueue");
+        let now = datetime!(2026-12-02 15:04:06 UTC);
+        let due: Vec<String> = store
+            .read(|c| due_messages(c, now))
+            .expect("due")
+            .into_iter()
+            .map(|m| m.channel)
+            .collect();
+        assert_eq!(due, ["sms", "call"]);
+    }
 }

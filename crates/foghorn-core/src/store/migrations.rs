@@ -184,6 +184,27 @@ const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE signals ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
     "#,
+    // v7: every stored time in one fixed width (`…:05.120Z`), so comparing and ordering them
+    // as text is time order; rows that do not parse as times are left as they are.
+    r#"
+    UPDATE monitor_state SET since = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', since), since),
+        last_checked_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', last_checked_at), last_checked_at);
+    UPDATE incidents SET opened_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', opened_at), opened_at),
+        resolved_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', resolved_at), resolved_at),
+        acked_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', acked_at), acked_at),
+        snoozed_until = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', snoozed_until), snoozed_until);
+    UPDATE timeline SET at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', at), at);
+    UPDATE signals SET started_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', started_at), started_at),
+        last_seen_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', last_seen_at), last_seen_at),
+        ended_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ended_at), ended_at);
+    UPDATE notifications SET created_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', created_at), created_at),
+        delivered_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', delivered_at), delivered_at);
+    UPDATE escalation_steps SET due_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', due_at), due_at);
+    UPDATE outbox SET created_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', created_at), created_at),
+        next_attempt_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', next_attempt_at), next_attempt_at),
+        sent_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', sent_at), sent_at),
+        failed_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', failed_at), failed_at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -273,5 +294,36 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, CURRENT);
+    }
+
+    #[test]
+    fn stored_times_of_any_width_become_fixed_width() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let label = Path::new("test.db");
+        apply_until(&mut conn, label, 6).expect("v6");
+        conn.execute_batch(
+            "INSERT INTO incidents(id, dedup_key, title, severity, state, opened_at)
+                VALUES (1, 'monitor:api', 'api', 'major', 'triggered', '2026-12-02T15:04:05Z');
+             INSERT INTO escalation_steps(incident_id, step, action, due_at, state) VALUES
+                (1, 0, 'sms', '2026-12-02T15:04:05.5Z', 'pending'),
+                (1, 1, 'call', '2026-12-02T15:04:05.51Z', 'pending');",
+        )
+        .expect("v6 rows");
+        apply(&mut conn, label).expect("migrate");
+        let due: Vec<String> = conn
+            .prepare("SELECT due_at FROM escalation_steps ORDER BY due_at")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            due,
+            ["2026-12-02T15:04:05.500Z", "2026-12-02T15:04:05.510Z"]
+        );
+        let opened: String = conn
+            .query_row("SELECT opened_at FROM incidents", [], |r| r.get(0))
+            .expect("opened");
+        assert_eq!(opened, "2026-12-02T15:04:05.000Z");
     }
 }
