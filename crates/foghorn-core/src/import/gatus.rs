@@ -671,7 +671,8 @@ fn read_headers(d: &mut Draft, poll: &mut Poll, headers: &Node) {
             poll.headers.push((name.clone(), format!("env:{var}")));
         } else if crate::secret::is_secret_header(name) {
             // A credential is never written in clear: it is read from a variable the user sets.
-            let var = env_name(&format!("{}_{name}", d.name));
+            let group = d.group.as_deref().unwrap_or_default();
+            let var = env_name(&format!("{group}_{}_{name}", d.name));
             let was = if vars.is_empty() {
                 String::new()
             } else {
