@@ -222,8 +222,9 @@ fn the_webhook_url_on_the_timeline_shows_only_its_host() -> Result<()> {
     Ok(())
 }
 
-/// A private session bus with gnome-keyring's Secret Service on it, unlocked with an empty
-/// password, in `dir`: what `keyring:` references read on a Linux desktop.
+/// A private session bus with gnome-keyring's Secret Service on it, its login keyring created
+/// and unlocked with a throwaway password, in `dir`: what `keyring:` references read on a
+/// Linux desktop.
 struct Keychain {
     _dbus: ChildGuard,
     _daemon: ChildGuard,
@@ -259,10 +260,16 @@ impl Keychain {
             ("DBUS_SESSION_BUS_ADDRESS".to_owned(), address),
             ("XDG_RUNTIME_DIR".to_owned(), runtime.display().to_string()),
         ];
-        let mut daemon_cmd = Command::new("gnome-keyring-daemon");
-        // stdin is empty: `--unlock` creates the login keyring with an empty password.
+        // `--unlock` reads the login keyring's password from stdin (an empty one creates none).
+        let password = dir.join("keyring-password");
+        std::fs::write(&password, "throwaway\n")?;
+        let mut daemon_cmd = Command::new("sh");
         daemon_cmd
-            .args(["--foreground", "--unlock", "--components=secrets"])
+            .args([
+                "-c",
+                "exec gnome-keyring-daemon --foreground --unlock --components=secrets < \"$0\"",
+            ])
+            .arg(&password)
             .env("HOME", dir)
             .env("XDG_DATA_HOME", dir.join("share"))
             .envs(env.iter().map(|(k, v)| (k, v)));
