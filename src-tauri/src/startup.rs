@@ -14,6 +14,7 @@ use foghorn_core::oncall::OncallService;
 
 use crate::alarm::RodioPlayer;
 use foghorn_core::paths;
+use foghorn_core::secret::Confidential;
 use foghorn_core::store::{Store, StoreError};
 
 /// Logs go to stderr; `FOGHORN_LOG` (or `RUST_LOG`) sets the filter, default `info`.
@@ -163,7 +164,9 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
 fn oncall_service(config: &Config, path: Option<&Path>, store: &Store) -> Arc<OncallService> {
     let mut oncall = config.oncall.clone();
     if let (Some(oncall), Some(path)) = (oncall.as_mut(), path) {
-        oncall.calendar = foghorn_core::oncall::resolve_calendar(&oncall.calendar, path);
+        if let Confidential::Clear(calendar) = &mut oncall.calendar {
+            *calendar = foghorn_core::oncall::resolve_calendar(calendar, path);
+        }
     }
     let service = Arc::new(OncallService::new(oncall, config.me.clone(), store.clone()));
     Arc::clone(&service).spawn();

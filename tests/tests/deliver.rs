@@ -97,7 +97,7 @@ fn webhook_step(url: &str) -> EscalationStep {
         min_severity: None,
         unacknowledged: true,
         nobody_online: false,
-        url: Some(url.to_owned()),
+        url: Some(foghorn_core::secret::Confidential::Clear(url.to_owned())),
         secret: Some(secret_ref("env:HOOK_SECRET")),
     }
 }

@@ -46,7 +46,7 @@ fn a_gatus_file_imports_into_a_configuration_foghorn_accepts() -> Result<()> {
     ensure!(out.status.success(), "import fails: {out:?}");
     ensure!(stdout.is_empty(), "the TOML goes to the file: {stdout}");
     for expected in [
-        "warning: endpoint \"core/api\": header \"Authorization\" uses ${API_TOKEN}",
+        "warning: endpoint \"core/api\": header \"Authorization\" holds a credential, which Foghorn reads from the environment rather than the file: set CORE_API_AUTHORIZATION",
         "warning: endpoint \"ping gateway\": `url`: icmp://",
         "warning: external endpoint \"nightly-backup\": the job must now ping `POST http://127.0.0.1:7291/heartbeat/nightly-backup`",
         "warning: `alerting` (line 13) is not converted",

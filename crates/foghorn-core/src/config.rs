@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use crate::incident::Severity;
 use crate::monitor::MonitorId;
-use crate::secret::SecretRef;
+use crate::secret::{Confidential, SecretRef};
 
 /// Why a configuration could not be used. Every variant names the file it came from.
 #[derive(Debug, thiserror::Error)]
@@ -222,8 +222,10 @@ pub struct MonitorConfig {
     /// HTTP method; `GET` unless the endpoint wants another.
     #[serde(default = "defaults::method", deserialize_with = "checked::method")]
     pub method: reqwest::Method,
-    #[serde(default)]
-    pub headers: std::collections::BTreeMap<String, String>,
+    /// Request headers; a value may be `env:NAME` or `keyring:NAME`, and a credential
+    /// (`Authorization`, `Cookie`, an API key or token header) must be.
+    #[serde(default, deserialize_with = "checked::headers")]
+    pub headers: std::collections::BTreeMap<String, Confidential>,
     #[serde(default)]
     pub body: Option<String>,
     /// Accept any certificate (self-signed, expired, wrong host). For internal endpoints
@@ -504,9 +506,10 @@ pub struct EscalationStep {
     /// Only when no engineer's Foghorn is online.
     #[serde(default)]
     pub nobody_online: bool,
-    /// `webhook`: where, and the HMAC secret its signature uses.
+    /// `webhook`: where (a URL, or `env:`/`keyring:` holding one: webhook URLs often carry
+    /// their own token), and the HMAC secret its signature uses.
     #[serde(default)]
-    pub url: Option<String>,
+    pub url: Option<Confidential>,
     #[serde(default)]
     pub secret: Option<SecretRef>,
 }
@@ -529,8 +532,9 @@ pub enum StepAction {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OncallConfig {
-    /// An iCal URL or a file path.
-    pub calendar: String,
+    /// An iCal URL or a file path, or `env:NAME`/`keyring:NAME` holding one: a calendar's
+    /// secret address (a token in the path or query) then stays out of the file.
+    pub calendar: Confidential,
     /// How often the calendar is fetched again.
     #[serde(
         default = "defaults::oncall_refresh",
@@ -775,6 +779,22 @@ mod checked {
                 "unknown HTTP method {text:?}; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS"
             ))),
         }
+    }
+
+    pub fn headers<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<std::collections::BTreeMap<String, crate::secret::Confidential>, D::Error> {
+        let headers =
+            std::collections::BTreeMap::<String, crate::secret::Confidential>::deserialize(d)?;
+        for (name, value) in &headers {
+            if value.reference().is_none() && crate::secret::is_secret_header(name) {
+                return Err(D::Error::custom(format!(
+                    "header `{name}` holds a credential and must not be written in clear: use \
+                     \"env:VARIABLE\" or \"keyring:NAME\" (stored with `foghorn secret set NAME`)"
+                )));
+            }
+        }
+        Ok(headers)
     }
 
     pub fn monitor_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

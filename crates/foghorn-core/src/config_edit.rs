@@ -321,11 +321,12 @@ pub fn save_config(path: &Path, read: Option<&str>, text: &str) -> Result<()> {
         rand::random::<u64>()
     ));
     let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        // Keep the owner's choice of who may read the file.
+        // A new configuration holds webhook URLs and phone numbers: only the user reads it.
+        let mut file = crate::private_fs::make_private(
+            std::fs::OpenOptions::new().write(true).create_new(true),
+        )
+        .open(&temp)?;
+        // An existing file keeps the owner's choice of who may read it.
         if let Ok(meta) = std::fs::metadata(&target) {
             file.set_permissions(meta.permissions())?;
         }

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod oncall;
 pub mod paths;
 pub mod policy;
+pub mod private_fs;
 pub mod secret;
 pub mod store;
 pub mod time_fmt;

@@ -154,7 +154,10 @@ async fn method_headers_and_body_are_sent() {
     .await;
     let mut p = probe(format!("{url}/hook"), &["[STATUS] == 200"]);
     p.method = reqwest::Method::POST;
-    p.headers.insert("X-Token".into(), "abc".into());
+    p.headers.insert(
+        "X-Token".into(),
+        foghorn_core::secret::Confidential::Clear("abc".into()),
+    );
     p.body = Some("ping".into());
     let result = run_http(&client(), &p).await;
     assert!(result.ok, "{result:?}");

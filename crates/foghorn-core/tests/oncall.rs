@@ -7,6 +7,7 @@ mod oncall {
 
     use foghorn_core::config::{Me, OncallConfig};
     use foghorn_core::oncall::{OncallError, OncallService, OncallStatus, ParseOptions, Schedule};
+    use foghorn_core::secret::Confidential;
     use foghorn_core::store::Store;
     use proptest::prelude::*;
     use time::macros::datetime;
@@ -591,7 +592,7 @@ mod oncall {
         let feed = feed(ALWAYS_ALICE, "\"v1\"").await;
         let store = Store::in_memory().expect("store");
         let config = OncallConfig {
-            calendar: feed.url.clone(),
+            calendar: Confidential::Clear(feed.url.clone()),
             refresh: std::time::Duration::from_secs(300),
         };
         let me = Me { names: me() };
@@ -663,7 +664,7 @@ mod oncall {
         let until = OffsetDateTime::now_utc() + time::Duration::hours(2);
         let bob = OncallService::new(
             Some(OncallConfig {
-                calendar: feed.url.clone(),
+                calendar: Confidential::Clear(feed.url.clone()),
                 refresh: std::time::Duration::from_secs(300),
             }),
             Me {
@@ -696,7 +697,7 @@ mod oncall {
         let path = dir.path().join("missing.ics");
         let service = OncallService::new(
             Some(OncallConfig {
-                calendar: path.display().to_string(),
+                calendar: Confidential::Clear(path.display().to_string()),
                 refresh: std::time::Duration::from_secs(300),
             }),
             Me { names: me() },

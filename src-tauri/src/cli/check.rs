@@ -191,7 +191,10 @@ fn probe(args: &CheckArgs) -> Result<Probe, String> {
         let name = name.trim();
         reqwest::header::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("header {h:?}: {name:?} is not a valid header name"))?;
-        headers.insert(name.to_owned(), value.trim().to_owned());
+        // `-H "Authorization: env:API_TOKEN"` keeps the token out of the shell history.
+        let value = foghorn_core::secret::Confidential::parse(value.trim())
+            .map_err(|e| format!("header {name:?}: {e}"))?;
+        headers.insert(name.to_owned(), value);
     }
     Ok(Probe::Http(HttpProbe {
         url: args.url.clone(),

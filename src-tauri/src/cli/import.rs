@@ -65,7 +65,8 @@ pub fn import(source: &ImportSource) -> ExitCode {
 /// in one step, so an existing configuration is never replaced by accident.
 fn write_file(path: &Path, text: &str, force: bool) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true);
+    // A new configuration file is private, like the one the window's first save creates.
+    foghorn_core::private_fs::make_private(options.write(true));
     if force {
         options.create(true).truncate(true);
     } else {

@@ -13,10 +13,12 @@ mod check;
 mod import;
 pub mod incidents;
 mod oncall;
+mod secret;
 pub use alarm::{alarm, AlarmAction};
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
 pub use oncall::{oncall, OncallArgs};
+pub use secret::{secret, SecretAction};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +89,11 @@ pub enum Command {
     /// copy exists, 2 when the configuration or the calendar is malformed (file and line on
     /// stderr).
     Oncall(OncallArgs),
+    /// Secrets in the OS keychain, for `keyring:NAME` references in the configuration.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
     /// The loud alarm.
     Alarm {
         #[command(subcommand)]

@@ -7,6 +7,7 @@ use clap::Args;
 use foghorn_core::config::{self, Config};
 use foghorn_core::oncall::{OncallService, OncallStatus};
 use foghorn_core::paths;
+use foghorn_core::secret::Confidential;
 use foghorn_core::store::{Store, DB_FILE};
 use time::OffsetDateTime;
 
@@ -67,7 +68,9 @@ pub fn oncall(cli: &Cli, args: &OncallArgs) -> ExitCode {
         );
         return ExitCode::from(FAILED);
     };
-    oncall.calendar = foghorn_core::oncall::resolve_calendar(&oncall.calendar, &path);
+    if let Confidential::Clear(calendar) = &mut oncall.calendar {
+        *calendar = foghorn_core::oncall::resolve_calendar(calendar, &path);
+    }
     let now = OffsetDateTime::now_utc();
     let override_until = match args
         .override_until

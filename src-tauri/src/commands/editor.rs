@@ -310,6 +310,28 @@ mod tests {
         assert!(!file.demo(), "the demo is over");
     }
 
+    /// The window's first save creates the file 0600 whatever the umask allows; a file the
+    /// user already has keeps the mode they gave it.
+    #[cfg(unix)]
+    #[test]
+    fn a_config_created_by_the_first_save_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("foghorn/foghorn.toml");
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let file = file_at(&path, Some(demo));
+        file.upsert(None, &draft("api")).expect("first save");
+        assert_eq!(mode(&path), 0o600, "a new configuration is private");
+
+        let shared = dir.path().join("shared.toml");
+        std::fs::write(&shared, "").expect("write");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let file = file_at(&shared, None);
+        file.upsert(None, &draft("api")).expect("save");
+        assert_eq!(mode(&shared), 0o644, "an existing file keeps its mode");
+    }
+
     #[test]
     fn the_ladder_is_saved_into_the_file_and_a_file_changed_meanwhile_is_kept() {
         let dir = tempfile::tempdir().expect("tempdir");

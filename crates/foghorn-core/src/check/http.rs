@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::{verdict, CheckResult};
 use crate::condition::{Body, Condition, Context, Placeholder};
 use crate::config::{FollowRedirects, MonitorConfig};
+use crate::secret::{Confidential, SystemSecrets};
 
 /// Bodies are read up to this many bytes: enough for any health endpoint, and a target that
 /// streams gigabytes cannot exhaust memory.
@@ -46,7 +47,9 @@ impl Clients {
 pub struct HttpProbe {
     pub url: String,
     pub method: reqwest::Method,
-    pub headers: BTreeMap<String, String>,
+    /// Values may be `env:`/`keyring:` references, looked up at each check so a rotated
+    /// token is used without a restart.
+    pub headers: BTreeMap<String, Confidential>,
     pub body: Option<String>,
     pub timeout: Duration,
     pub conditions: Vec<Condition>,
@@ -160,7 +163,19 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
         .request(probe.method.clone(), &probe.url)
         .timeout(probe.timeout);
     for (k, v) in &probe.headers {
-        request = request.header(k, v);
+        match v.resolve(&SystemSecrets) {
+            Ok(value) => request = request.header(k, value.expose()),
+            Err(e) => {
+                return Observed {
+                    status: None,
+                    body: None,
+                    ip: None,
+                    certificate_expiration_ms: None,
+                    connected: false,
+                    error: Some(format!("header `{k}`: {e}")),
+                }
+            }
+        }
     }
     if let Some(body) = &probe.body {
         request = request.body(body.clone());

@@ -243,8 +243,14 @@ fn check(draft: &EscalationDraft) -> Result<BTreeMap<String, String>> {
         if s.action == "webhook" {
             match non_empty(s.url.as_deref()) {
                 None => return Err(field(&at("url"), "a webhook step needs a URL")),
+                Some(u) if u.starts_with("env:") || u.starts_with("keyring:") => {
+                    u.parse::<SecretRef>().map_err(|e| field(&at("url"), e))?;
+                }
                 Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
-                    return Err(field(&at("url"), "must be an http:// or https:// URL"))
+                    return Err(field(
+                        &at("url"),
+                        "must be an http:// or https:// URL, or env:NAME / keyring:NAME holding one",
+                    ))
                 }
                 Some(_) => {}
             }

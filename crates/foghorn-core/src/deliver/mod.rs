@@ -114,9 +114,17 @@ pub trait Deliver: Send + Sync + fmt::Debug {
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError>;
 }
 
-/// Signed webhooks, one per `webhook` step: a message goes to the step whose `url` it names.
-#[derive(Debug)]
+/// Signed webhooks, one per `webhook` step: a message goes to the step whose `url` it names
+/// as written in the config (a reference stays a reference in the outbox).
 pub struct Webhooks(Vec<(String, SignedWebhook)>);
+
+impl fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(_, hook)| hook))
+            .finish()
+    }
+}
 
 #[async_trait]
 impl Deliver for Webhooks {
@@ -169,7 +177,7 @@ pub fn from_config(
         .steps
         .iter()
         .filter(|s| s.action == StepAction::Webhook)
-        .filter_map(|s| Some((s.url.clone()?, SignedWebhook::new(s))))
+        .filter_map(|s| Some((s.url.as_ref()?.as_written(), SignedWebhook::new(s))))
         .collect();
     if !hooks.is_empty() {
         out.push(Arc::new(Webhooks(hooks)));

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::EscalationStep;
-use crate::secret::SecretRef;
+use crate::secret::{Confidential, SecretRef};
 
 use super::http::{check_status, permanent, Http};
 use super::{Channel, Deliver, Delivered, DeliveryError, Message};
@@ -57,7 +57,7 @@ pub fn verify_signature(secret: &[u8], body: &[u8], header: &str) -> bool {
 
 #[derive(Debug, Clone)]
 pub struct SignedWebhook {
-    url: Option<String>,
+    url: Option<Confidential>,
     secret: Option<SecretRef>,
     http: Http,
 }
@@ -84,13 +84,23 @@ impl Deliver for SignedWebhook {
 
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
         const WHAT: &str = "webhook";
+        let from_message = || {
+            Some(message.to.trim())
+                .filter(|u| !u.is_empty())
+                .and_then(|u| Confidential::parse(u).ok())
+        };
         let url = self
             .url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .or_else(|| Some(message.to.trim()).filter(|u| !u.is_empty()))
+            .clone()
+            .or_else(from_message)
             .ok_or_else(|| permanent(Channel::Webhook, "the webhook step has no url"))?;
+        let url = url
+            .resolve(&*self.http.secrets.0)
+            .map_err(|e| permanent(Channel::Webhook, format!("the webhook step's url: {e}")))?;
+        let url = url.expose().trim();
+        if url.is_empty() {
+            return Err(permanent(Channel::Webhook, "the webhook step has no url"));
+        }
         let secret = self.http.secrets.get(
             Channel::Webhook,
             "the webhook step's secret",

@@ -443,10 +443,12 @@ impl Engine {
         match step.action {
             StepAction::Chat => Ok((String::new(), "the team channel".to_owned())),
             StepAction::Pagerduty => Ok((String::new(), "PagerDuty".to_owned())),
+            // The outbox keeps the url as written (a reference stays one); the timeline
+            // shows only its scheme and host, since webhook URLs carry tokens.
             StepAction::Webhook => step
                 .url
-                .clone()
-                .map(|u| (u.clone(), u))
+                .as_ref()
+                .map(|u| (u.as_written(), u.shown()))
                 .ok_or_else(|| "a webhook step needs `url`".to_owned()),
             StepAction::Sms | StepAction::Call => {
                 let status = self.shared.oncall.status(now);

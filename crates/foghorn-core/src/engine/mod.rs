@@ -243,13 +243,22 @@ fn check_key(m: &MonitorConfig) -> String {
         "{:?}",
         (
             (&m.url, m.interval, m.timeout, m.method.as_str()),
-            (&m.headers, &m.body, m.insecure, &m.ca_file),
+            (headers_as_written(m), &m.body, m.insecure, &m.ca_file),
             conditions,
             (m.failure_threshold, m.success_threshold, m.severity),
             m.flap.as_ref().map(|f| (f.changes, f.within)),
             (&m.dns, m.heartbeat, m.follow_redirects, &m.group),
         )
     )
+}
+
+/// Headers as written (a header's `Debug` hides its value, so a changed value would not
+/// restart the monitor); this key is compared, never shown.
+fn headers_as_written(m: &MonitorConfig) -> Vec<(&str, String)> {
+    m.headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_written()))
+        .collect()
 }
 
 impl Engine {

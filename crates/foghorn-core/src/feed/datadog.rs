@@ -30,15 +30,15 @@ use super::fetch::{self, Http, Reader};
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll};
 use crate::config::FeedConfig;
 use crate::incident::Severity;
-use crate::secret::{SecretSource, SystemSecrets};
+use crate::secret::{Secret, SecretSource, SystemSecrets};
 
 #[derive(Debug)]
 pub struct DatadogFeed {
     http: Http,
     base: String,
     ui: String,
-    api_key: String,
-    app_key: String,
+    api_key: Secret<String>,
+    app_key: Secret<String>,
     tags: Vec<String>,
     mute_as_ack: bool,
     mute_for: Duration,
@@ -86,11 +86,11 @@ impl DatadogFeed {
         };
         h.insert(
             "DD-API-KEY",
-            HeaderValue::from_str(&self.api_key).map_err(|_| bad("token"))?,
+            HeaderValue::from_str(self.api_key.expose()).map_err(|_| bad("token"))?,
         );
         h.insert(
             "DD-APPLICATION-KEY",
-            HeaderValue::from_str(&self.app_key).map_err(|_| bad("app_key"))?,
+            HeaderValue::from_str(self.app_key.expose()).map_err(|_| bad("app_key"))?,
         );
         h.insert(ACCEPT, HeaderValue::from_static("application/json"));
         Ok(h)

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::FeedError;
 use crate::config::FeedConfig;
 use crate::incident::Severity;
-use crate::secret::{SecretRef, SecretSource};
+use crate::secret::{Secret, SecretRef, SecretSource};
 
 /// Bodies larger than this are not read: a feed's answer is a few hundred KiB at most.
 pub const MAX_BODY: usize = 8 << 20;
@@ -205,7 +205,7 @@ pub(crate) fn required_secret(
     key: &str,
     secret: Option<&SecretRef>,
     secrets: &dyn SecretSource,
-) -> Result<String, FeedError> {
+) -> Result<Secret<String>, FeedError> {
     let secret = secret.ok_or_else(|| FeedError::Config {
         feed: feed.to_owned(),
         message: format!("`{key}` is required (\"env:NAME\" or \"keyring:NAME\")"),
@@ -218,13 +218,13 @@ pub(crate) fn optional_secret(
     key: &str,
     secret: Option<&SecretRef>,
     secrets: &dyn SecretSource,
-) -> Result<Option<String>, FeedError> {
+) -> Result<Option<Secret<String>>, FeedError> {
     let Some(secret) = secret else {
         return Ok(None);
     };
     secrets
         .resolve(secret)
-        .map(Some)
+        .map(|v| Some(Secret::new(v)))
         .map_err(|e| FeedError::Config {
             feed: feed.to_owned(),
             message: format!("`{key}`: {e}"),

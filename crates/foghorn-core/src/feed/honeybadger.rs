@@ -37,7 +37,7 @@ use super::fetch::{self, Http, Reader};
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll};
 use crate::config::FeedConfig;
 use crate::incident::Severity;
-use crate::secret::{SecretSource, SystemSecrets};
+use crate::secret::{Secret, SecretSource, SystemSecrets};
 
 /// Pages of faults read per poll at most (25 each).
 const MAX_PAGES: usize = 8;
@@ -49,7 +49,7 @@ const RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 pub struct HoneybadgerFeed {
     http: Http,
     base: String,
-    token: String,
+    token: Secret<String>,
     project: String,
     fault_rate: u32,
     /// Faults this feed has seen resolved, and those it saw re-opened since.
@@ -113,7 +113,7 @@ impl HoneybadgerFeed {
             .http
             .client
             .get(url)
-            .basic_auth(&self.token, Some(""))
+            .basic_auth(self.token.expose(), Some(""))
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .query(query);
         self.http.json(what, request).await.map_err(|e| match e {

@@ -32,7 +32,7 @@ use super::fetch::{self, Http};
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll};
 use crate::config::{FeedConfig, JsonMapping};
 use crate::incident::Severity;
-use crate::secret::{SecretSource, SystemSecrets};
+use crate::secret::{Secret, SecretSource, SystemSecrets};
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +139,7 @@ struct Paths {
 pub struct JsonFeed {
     http: Http,
     url: String,
-    token: Option<String>,
+    token: Option<Secret<String>>,
     paths: Paths,
     /// When each key was first seen, so `started_at` stays put between polls.
     first_seen: Mutex<HashMap<String, OffsetDateTime>>,
@@ -267,10 +267,11 @@ impl Feed for JsonFeed {
             .get(&self.url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(token) = &self.token {
-            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                self.http
-                    .config("`token` holds characters a header cannot carry")
-            })?;
+            let value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    self.http
+                        .config("`token` holds characters a header cannot carry")
+                })?;
             request = request.header(AUTHORIZATION, value);
         }
         let doc = self.http.json(what, request).await?;

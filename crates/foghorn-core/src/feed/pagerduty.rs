@@ -20,7 +20,7 @@ use super::fetch::{self, Http, Reader};
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll, PushedIncident};
 use crate::config::FeedConfig;
 use crate::incident::Severity;
-use crate::secret::{SecretSource, SystemSecrets};
+use crate::secret::{Secret, SecretSource, SystemSecrets};
 
 /// The Events API v2 base when `events_url` is not set.
 pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2";
@@ -56,9 +56,9 @@ pub struct PagerDutyFeed {
     http: Http,
     base: String,
     events: String,
-    token: String,
+    token: Secret<String>,
     from: Option<String>,
-    routing_key: Option<String>,
+    routing_key: Option<Secret<String>>,
     services: Vec<String>,
 }
 
@@ -101,10 +101,12 @@ impl PagerDutyFeed {
 
     fn headers(&self) -> Result<HeaderMap, FeedError> {
         let mut h = HeaderMap::new();
-        let auth = HeaderValue::from_str(&format!("Token token={}", self.token)).map_err(|_| {
-            self.http
-                .config("`token` holds characters a header cannot carry")
-        })?;
+        let auth = HeaderValue::from_str(&format!("Token token={}", self.token.expose())).map_err(
+            |_| {
+                self.http
+                    .config("`token` holds characters a header cannot carry")
+            },
+        )?;
         h.insert(AUTHORIZATION, auth);
         h.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V2));
         // The REST description lists Content-Type as a required header on every call.
@@ -390,10 +392,14 @@ impl Feed for PagerDutyFeed {
 
     async fn push(&self, incident: &PushedIncident) -> Result<(), FeedError> {
         let what = format!("push {}", incident.dedup_key);
-        let routing_key = self.routing_key.as_deref().ok_or_else(|| {
-            self.http
-                .config("`routing_key` (an Events API v2 integration key) is required to push")
-        })?;
+        let routing_key = self
+            .routing_key
+            .as_ref()
+            .map(|k| k.expose().as_str())
+            .ok_or_else(|| {
+                self.http
+                    .config("`routing_key` (an Events API v2 integration key) is required to push")
+            })?;
         let body = if incident.resolved_at.is_some() {
             json!({
                 "routing_key": routing_key,

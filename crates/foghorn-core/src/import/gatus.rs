@@ -657,17 +657,61 @@ fn read_headers(d: &mut Draft, poll: &mut Poll, headers: &Node) {
             continue;
         };
         let (text, vars) = gatus_env(raw);
-        if !vars.is_empty() {
+        // A value that is one variable and nothing else reads the same variable.
+        let whole = vars
+            .first()
+            .filter(|v| vars.len() == 1 && text == **v)
+            .map(|v| {
+                v.trim_start_matches('$')
+                    .trim_start_matches('{')
+                    .trim_end_matches('}')
+                    .to_owned()
+            });
+        if let Some(var) = whole {
+            poll.headers.push((name.clone(), format!("env:{var}")));
+        } else if crate::secret::is_secret_header(name) {
+            // A credential is never written in clear: it is read from a variable the user sets.
+            let group = d.group.as_deref().unwrap_or_default();
+            let var = env_name(&format!("{group}_{}_{name}", d.name));
+            let was = if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" (Gatus builds it as {text:?})")
+            };
             d.warn(format!(
-                "header {name:?} uses {vars}, which Gatus fills in from its environment; \
-                 Foghorn cannot read header values from the environment (`env:` works only \
-                 for feed, SMTP and heartbeat tokens), so the header is kept as written and \
-                 would be sent as the literal text {text:?}: put the real value in its place",
-                vars = vars.join(", "),
+                "header {name:?} holds a credential, which Foghorn reads from the environment \
+                 rather than the file: set {var} to the value Gatus sends{was}"
             ));
+            poll.headers.push((name.clone(), format!("env:{var}")));
+        } else {
+            if !vars.is_empty() {
+                d.warn(format!(
+                    "header {name:?} uses {vars} inside its value, which Gatus fills in from \
+                     its environment; Foghorn reads only a whole value from the environment \
+                     (`env:NAME`), so the header is kept as written and would be sent as the \
+                     literal text {text:?}: put the real value in its place",
+                    vars = vars.join(", "),
+                ));
+            }
+            poll.headers.push((name.clone(), text));
         }
-        poll.headers.push((name.clone(), text));
     }
+}
+
+/// An environment variable name made of `text`: letters and digits upper-cased, the rest `_`.
+fn env_name(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        };
+        if !(c == '_' && (out.is_empty() || out.ends_with('_'))) {
+            out.push(c);
+        }
+    }
+    out.trim_end_matches('_').to_owned()
 }
 
 /// Gatus fills a few placeholders into the body before sending it; the static ones are filled

@@ -82,12 +82,18 @@ fn the_fixture_converts_to_monitors_that_load() {
     assert_eq!(api.url, "https://api.example.org/v1/health");
     assert_eq!(api.method, reqwest::Method::POST);
     assert_eq!(
-        api.headers.get("Authorization").map(String::as_str),
-        Some("Bearer ${API_TOKEN}"),
-        "kept as written"
+        api.headers
+            .get("Authorization")
+            .map(|v| v.as_written())
+            .as_deref(),
+        Some("env:CORE_API_AUTHORIZATION"),
+        "a credential is read from the environment, never written in clear"
     );
     assert_eq!(
-        api.headers.get("X-Request-Source").map(String::as_str),
+        api.headers
+            .get("X-Request-Source")
+            .map(|v| v.as_written())
+            .as_deref(),
         Some("gatus")
     );
     assert_eq!(
@@ -145,7 +151,11 @@ fn the_fixture_converts_to_monitors_that_load() {
         Some(r#"{"query":"{ user(id: 1) { name } }\n"}"#)
     );
     assert_eq!(
-        graphql.headers.get("Content-Type").map(String::as_str),
+        graphql
+            .headers
+            .get("Content-Type")
+            .map(|v| v.as_written())
+            .as_deref(),
         Some("application/json")
     );
 
@@ -180,8 +190,8 @@ fn the_fixture_says_what_it_could_not_convert() {
         &[
             "endpoint \"core/api\"",
             "header \"Authorization\"",
+            "set CORE_API_AUTHORIZATION",
             "${API_TOKEN}",
-            "literal",
         ],
         &[
             "endpoint \"core/api\"",
@@ -377,7 +387,7 @@ fn edge_cases() {
             check: |_, c| {
                 let m = &c.monitors[0];
                 assert_eq!(m.name(), "say \"hi\" \\ there");
-                assert_eq!(m.headers.get("X-Weird Key").map(String::as_str), Some("tab\there"));
+                assert_eq!(m.headers.get("X-Weird Key").map(|v| v.as_written()).as_deref(), Some("tab\there"));
                 assert_eq!(m.body.as_deref(), Some("line one\nline two\u{1}"));
             },
         },

@@ -11,6 +11,7 @@ use super::{
     SourceStatus,
 };
 use crate::config::{Me, OncallConfig};
+use crate::secret::SystemSecrets;
 use crate::store::Store;
 
 /// Keeps the on-call schedule and answers "am I on call".
@@ -38,13 +39,25 @@ impl OncallService {
     /// Starts from the copy kept in the database, if it is of the configured calendar.
     pub fn new(config: Option<OncallConfig>, me: Me, store: Store) -> Self {
         let source = match &config {
-            Some(c) => CalendarSource::new(&c.calendar),
+            Some(c) => c
+                .calendar
+                .resolve(&SystemSecrets)
+                .map_err(|e| OncallError::Fetch {
+                    label: "[oncall] calendar".to_owned(),
+                    message: e.to_string(),
+                })
+                .and_then(|calendar| CalendarSource::new(calendar.expose())),
             None => Err(OncallError::Fetch {
                 label: String::new(),
                 message: "no [oncall] calendar is configured".to_owned(),
             }),
         };
         let mut state = State::default();
+        if let (Some(_), Err(e)) = (&config, &source) {
+            // The calendar cannot even be looked up (a missing secret): said like a failed fetch.
+            tracing::warn!(error = %e, "on-call: cannot read the calendar");
+            state.error = Some(e.clone());
+        }
         if let Ok(src) = &source {
             match store.oncall_cache() {
                 Ok(Some(cache)) if cache.calendar == src.calendar() => {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::OncallError;
+use crate::secret::redact_url;
 
 /// The last good copy of a calendar, kept in the database between runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +40,8 @@ enum Location {
     Url(url::Url),
 }
 
-/// A calendar file or URL.
-#[derive(Debug, Clone)]
+/// A calendar file or URL. `Debug` shows only the label: the URL may hold a token.
+#[derive(Clone)]
 pub struct CalendarSource {
     calendar: String,
     label: String,
@@ -51,6 +52,14 @@ pub struct CalendarSource {
 /// Feeds larger than this are refused: a year of shifts is a few hundred kilobytes.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+impl std::fmt::Debug for CalendarSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CalendarSource")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
 
 impl CalendarSource {
     /// `calendar` as written in `[oncall] calendar`: `http(s)://…`, `file://…` or a path.
@@ -64,18 +73,15 @@ impl CalendarSource {
                     let rest = trimmed["webcal".len()..].to_owned();
                     u = url::Url::parse(&format!("https{rest}")).map_err(|e| {
                         OncallError::Fetch {
-                            label: trimmed.to_owned(),
+                            label: redact_url(trimmed),
                             message: e.to_string(),
                         }
                     })?;
                 }
-                let mut shown = u.clone();
-                // Feed URLs carry their secret in the query: never show it.
-                if shown.query().is_some() {
-                    shown.set_query(Some("…"));
-                }
-                let _ = shown.set_password(None);
-                (Location::Url(u), shown.to_string())
+                // Calendar URLs carry their secret in the path or the query: only the scheme
+                // and host are ever shown (logs, the window, `oncall --json`).
+                let shown = redact_url(u.as_str());
+                (Location::Url(u), shown)
             }
             Ok(u) if u.scheme() == "file" => {
                 let path = u.to_file_path().map_err(|()| OncallError::Fetch {
@@ -108,7 +114,7 @@ impl CalendarSource {
         &self.calendar
     }
 
-    /// The file path or URL (without its query) for messages.
+    /// The file path, or the URL's scheme and host, for messages.
     pub fn label(&self) -> &str {
         &self.label
     }

@@ -32,7 +32,7 @@ pub(crate) use monitors::record_result;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create {path} in the data directory: {source}")]
     CreateDir {
         path: PathBuf,
         source: std::io::Error,
@@ -102,8 +102,12 @@ pub const DB_FILE: &str = "foghorn.db";
 
 impl Store {
     /// Opens (creating if needed) `dir/foghorn.db` and brings its schema up to date.
+    ///
+    /// The directory is made 0700 and the database 0600 before SQLite opens it (SQLite gives
+    /// its `-wal` and `-shm` files the database file's mode); looser modes left by an older
+    /// Foghorn are tightened, and the log says so.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| {
+        let refused = |path: &Path, source: std::io::Error| {
             if matches!(
                 source.kind(),
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
@@ -113,12 +117,33 @@ impl Store {
                 }
             } else {
                 StoreError::CreateDir {
-                    path: dir.to_owned(),
+                    path: path.to_owned(),
                     source,
                 }
             }
-        })?;
+        };
+        let tightened = |path: &Path, had: Option<u32>| {
+            if let Some(had) = had {
+                tracing::warn!(
+                    path = %path.display(),
+                    "{} was readable by others (mode {had:o}): made private",
+                    path.display()
+                );
+            }
+        };
+        let had = crate::private_fs::private_dir(dir).map_err(|e| refused(dir, e))?;
+        tightened(dir, had);
         let path = dir.join(DB_FILE);
+        let had = crate::private_fs::private_file(&path).map_err(|e| refused(&path, e))?;
+        tightened(&path, had);
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            let side = PathBuf::from(name);
+            let had =
+                crate::private_fs::tighten_if_present(&side).map_err(|e| refused(&side, e))?;
+            tightened(&side, had);
+        }
         Self::start(Location::File(path))
     }
 
