@@ -138,6 +138,30 @@ fn config_check_names_file_line_and_key() -> Result<()> {
 }
 
 #[test]
+fn config_check_rejects_an_escalation_step_after_a_hundred_million_years() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let bad = home.path().join("foghorn.toml");
+    std::fs::write(
+        &bad,
+        "[escalation]\n\n[[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n\n\
+         [[escalation.steps]]\nafter = \"100000000y\"\naction = \"sms\"\n",
+    )?;
+    let out = foghorn(home.path())?
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()?;
+    let (_, stderr) = text(&out);
+    ensure!(out.status.code() == Some(1), "exit 1: {out:?}");
+    ensure!(
+        stderr.contains("foghorn.toml:8:9")
+            && stderr.contains("`escalation.steps[1].after`: must be at most 7d"),
+        "names file, line, key and the bound: {stderr}"
+    );
+    ensure!(!stderr.contains("panicked"), "no panic: {stderr}");
+    Ok(())
+}
+
+#[test]
 fn headless_engine_detects_an_outage_and_stops_on_sigterm() -> Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let target = rt.block_on(Target::start())?;

@@ -12,6 +12,8 @@ use crate::incident::Severity;
 use crate::monitor::MonitorId;
 use crate::secret::{Confidential, SecretRef};
 
+pub mod durations;
+
 /// Why a configuration could not be used. Every variant names the file it came from.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -80,7 +82,7 @@ pub struct AlarmConfig {
     /// Ringing this long without an acknowledgement switches to the urgent sound.
     #[serde(
         default = "defaults::escalate_after",
-        deserialize_with = "checked::timeout"
+        deserialize_with = "durations::escalate_after"
     )]
     pub escalate_after: Duration,
     /// 0 to 1; the urgent sound's volume.
@@ -174,7 +176,10 @@ impl Default for HeartbeatsConfig {
 #[serde(deny_unknown_fields)]
 pub struct HistoryConfig {
     /// Raw results are kept this long; older ones live on as hourly roll-ups.
-    #[serde(default = "defaults::keep_raw", deserialize_with = "checked::interval")]
+    #[serde(
+        default = "defaults::keep_raw",
+        deserialize_with = "durations::keep_raw"
+    )]
     pub keep_raw: Duration,
 }
 
@@ -209,15 +214,18 @@ pub struct MonitorConfig {
     #[serde(default)]
     pub dns: Option<DnsQuery>,
     /// A push monitor: the job pings Foghorn at least this often or an incident opens.
-    #[serde(default, deserialize_with = "checked::heartbeat")]
+    #[serde(default, deserialize_with = "durations::heartbeat")]
     pub heartbeat: Option<Duration>,
     /// Redirects are followed only to the same host unless this is `"any"`; `"none"`
     /// reports the redirect itself.
     #[serde(default)]
     pub follow_redirects: FollowRedirects,
-    #[serde(default = "defaults::interval", deserialize_with = "checked::interval")]
+    #[serde(
+        default = "defaults::interval",
+        deserialize_with = "durations::interval"
+    )]
     pub interval: Duration,
-    #[serde(default = "defaults::timeout", deserialize_with = "checked::timeout")]
+    #[serde(default = "defaults::timeout", deserialize_with = "durations::timeout")]
     pub timeout: Duration,
     /// HTTP method; `GET` unless the endpoint wants another.
     #[serde(default = "defaults::method", deserialize_with = "checked::method")]
@@ -310,7 +318,7 @@ pub struct FlapConfig {
     pub changes: u32,
     #[serde(
         default = "defaults::flap_within",
-        deserialize_with = "checked::interval"
+        deserialize_with = "durations::flap_within"
     )]
     pub within: Duration,
 }
@@ -378,7 +386,7 @@ pub struct FeedConfig {
     /// How often it is polled.
     #[serde(
         default = "defaults::feed_poll",
-        deserialize_with = "checked::interval"
+        deserialize_with = "durations::poll_every"
     )]
     pub poll_every: Duration,
     /// After this many failed polls in a row the feed itself becomes an incident ("you might
@@ -392,7 +400,7 @@ pub struct FeedConfig {
     /// `mute_as_ack`): how long the downtime that mutes the monitor lasts.
     #[serde(
         default = "defaults::silence_for",
-        deserialize_with = "checked::interval"
+        deserialize_with = "durations::silence_for"
     )]
     pub silence_for: Duration,
     /// Alertmanager: post Foghorn's own incidents as alerts (default on), so every laptop
@@ -458,7 +466,7 @@ pub struct EscalationConfig {
     /// An engineer counts as online when their Foghorn was active this recently.
     #[serde(
         default = "defaults::online_within",
-        deserialize_with = "checked::interval"
+        deserialize_with = "durations::online_within"
     )]
     pub online_within: Duration,
     /// The team's Slack incoming webhook (`env:`/`keyring:`, it is a secret) or, with
@@ -494,7 +502,7 @@ pub struct EscalationConfig {
 #[serde(deny_unknown_fields)]
 pub struct EscalationStep {
     /// After this long from the incident opening (`0s` for at once).
-    #[serde(deserialize_with = "checked::any_duration")]
+    #[serde(deserialize_with = "durations::step_after")]
     pub after: Duration,
     pub action: StepAction,
     /// Only for incidents at least this severe.
@@ -538,7 +546,7 @@ pub struct OncallConfig {
     /// How often the calendar is fetched again.
     #[serde(
         default = "defaults::oncall_refresh",
-        deserialize_with = "checked::refresh"
+        deserialize_with = "durations::refresh"
     )]
     pub refresh: Duration,
 }
@@ -585,7 +593,7 @@ pub struct IncidentsConfig {
     /// incident instead of starting a new one ("0s" never re-opens).
     #[serde(
         default = "defaults::retrigger_within",
-        deserialize_with = "checked::any_duration"
+        deserialize_with = "durations::retrigger_within"
     )]
     pub retrigger_within: Duration,
 }
@@ -688,53 +696,6 @@ pub(crate) mod defaults {
 /// Deserializers that check a value while reading it, so the error carries its position.
 mod checked {
     use serde::{de::Error, Deserialize, Deserializer};
-    use std::time::Duration;
-
-    /// Durations are written the way people say them: `30s`, `5m`, `1h 30m`.
-    pub fn any_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        duration(d)
-    }
-
-    fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(|e| {
-            D::Error::custom(format!(
-                "invalid duration {text:?} ({e}); write it like \"30s\", \"5m\" or \"1h\""
-            ))
-        })
-    }
-
-    pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let value = duration(d)?;
-        if value < Duration::from_secs(1) {
-            return Err(D::Error::custom("`interval` must be at least 1s"));
-        }
-        Ok(value)
-    }
-
-    pub fn refresh<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let value = duration(d)?;
-        if value < Duration::from_secs(30) {
-            return Err(D::Error::custom("`refresh` must be at least 30s"));
-        }
-        Ok(value)
-    }
-
-    pub fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let value = duration(d)?;
-        if value.is_zero() {
-            return Err(D::Error::custom("`timeout` must be more than 0s"));
-        }
-        Ok(value)
-    }
-
-    pub fn heartbeat<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let value = duration(d)?;
-        if value < Duration::from_secs(10) {
-            return Err(D::Error::custom("`heartbeat` must be at least 10s"));
-        }
-        Ok(Some(value))
-    }
 
     use super::DNS_QUERY_TYPES as QUERY_TYPES;
 

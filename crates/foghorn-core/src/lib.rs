@@ -8,6 +8,7 @@ pub mod condition;
 pub mod config;
 pub mod config_edit;
 pub mod crash_point;
+pub mod deadline;
 pub mod deliver;
 pub mod demo;
 pub mod engine;

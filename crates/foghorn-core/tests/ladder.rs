@@ -278,3 +278,220 @@ async fn a_policy_changed_while_running_applies_to_the_next_incident() {
     assert_eq!(channels(&sent), [Channel::Chat, Channel::Call]);
     engine.shutdown().await;
 }
+
+/// A vendor that always answers "try again" with the given `Retry-After`.
+#[derive(Debug)]
+struct RetryLater(Channel, Duration);
+
+#[async_trait]
+impl Deliver for RetryLater {
+    fn channel(&self) -> Channel {
+        self.0
+    }
+    async fn deliver(&self, _: &Message) -> Result<Delivered, DeliveryError> {
+        Err(DeliveryError::Retry {
+            channel: self.0,
+            message: "429 from the vendor".to_owned(),
+            retry_after: Some(self.1),
+        })
+    }
+}
+
+/// A channel whose client has a bug: it panics inside the ladder's task.
+#[derive(Debug)]
+struct Panics(Channel);
+
+#[async_trait]
+impl Deliver for Panics {
+    fn channel(&self) -> Channel {
+        self.0
+    }
+    async fn deliver(&self, _: &Message) -> Result<Delivered, DeliveryError> {
+        panic!("the chat client has a bug");
+    }
+}
+
+/// Chat through `chat`, then a text one second later through a recorder.
+fn start_with_chat(url: &str, store: Store, sent: &Sent, chat: Arc<dyn Deliver>) -> Engine {
+    let text = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [escalation]\nphones = {{ \"Alice Smith\" = \"+15550100\" }}\n\
+         [[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n\
+         [[escalation.steps]]\nafter = \"1s\"\naction = \"sms\"\n\n\
+         [[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\n\
+         severity = \"critical\"\n"
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("config");
+    Engine::start(
+        config,
+        store,
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(Arc::new(AliceOnCall)),
+            channels: vec![
+                chat,
+                Arc::new(Recorder {
+                    channel: Channel::Sms,
+                    sent: sent.clone(),
+                    fail_first: AtomicUsize::new(0),
+                }),
+            ],
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine")
+}
+
+/// When the outbox will try a message again.
+fn next_attempt(store: &Store, key: &str) -> OffsetDateTime {
+    let at: String = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT next_attempt_at FROM outbox WHERE idempotency_key = ?1",
+                [key],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("next attempt");
+    foghorn_core::time_fmt::parse_rfc3339(&at).expect("a time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_at_past_the_end_of_time_does_not_panic_the_ladder() {
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let sent: Sent = Arc::default();
+    // `Retry-After: 100000000000000`: three million years.
+    let never = Arc::new(RetryLater(
+        Channel::Chat,
+        Duration::from_secs(100_000_000_000_000),
+    ));
+    let engine = start_with_chat(&url, store.clone(), &sent, never);
+    let opened = eventually(10, "an incident", || incident(&store)).await;
+
+    // The ladder lives on: the next step is sent.
+    eventually(10, "the text after the chat post was refused", || {
+        (channels(&sent) == [Channel::Sms]).then_some(())
+    })
+    .await;
+    let chat = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .find(|m| m.channel == "chat")
+        .expect("the chat post is in the outbox");
+    assert_eq!((chat.attempts, chat.sent, chat.failed), (1, false, false));
+    // It waits at most an hour, not forever.
+    let retry_at = next_attempt(&store, &chat.idempotency_key);
+    let now = OffsetDateTime::now_utc();
+    assert!(
+        retry_at > now + time::Duration::minutes(50)
+            && retry_at <= now + time::Duration::minutes(61),
+        "retried at {retry_at}, now {now}"
+    );
+    assert!(store
+        .ladder(opened.id)
+        .expect("ladder")
+        .iter()
+        .all(|s| s.state == "fired"));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ladder_task_that_panics_is_restarted_and_the_user_is_told() {
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let store = Store::in_memory().expect("store");
+    let sent: Sent = Arc::default();
+    let engine = start_with_chat(&url, store.clone(), &sent, Arc::new(Panics(Channel::Chat)));
+    let mut events = engine.subscribe();
+    eventually(10, "an incident", || incident(&store)).await;
+
+    // The chat post panicked inside the ladder: the ladder is restarted and the text sent.
+    eventually(15, "the text after the ladder's restart", || {
+        (channels(&sent) == [Channel::Sms]).then_some(())
+    })
+    .await;
+    let notices = engine.snapshot().expect("snapshot").notices;
+    let told = notices
+        .iter()
+        .find(|n| n.contains("escalation ladder"))
+        .unwrap_or_else(|| panic!("no notice about the ladder: {notices:?}"));
+    assert!(told.contains("the chat client has a bug"), "{told}");
+    assert!(told.contains("restarted"), "{told}");
+    // The window heard it as it happened, too.
+    let mut heard = false;
+    while let Ok(event) = events.try_recv() {
+        heard |=
+            matches!(&event, foghorn_core::event::EngineEvent::Notice { notice } if notice == told);
+    }
+    assert!(heard, "no Notice event for {told:?}");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_of_an_incident_stored_as_opened_at_the_end_of_time_fires_after_a_restart() {
+    // What an older Foghorn (or a hand-edited database) left behind: an incident opened in
+    // year 9999 whose first step is due now.
+    let store = Store::in_memory().expect("store");
+    let due =
+        foghorn_core::time_fmt::rfc3339(OffsetDateTime::now_utc() - time::Duration::seconds(1));
+    store
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO incidents(id, dedup_key, title, severity, state, opened_at)
+                 VALUES (1, 'monitor:job', 'job is down', 'critical', 'triggered',
+                         '9999-12-31T23:59:59.999Z')",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO escalation_steps(incident_id, step, action, due_at, state)
+                 VALUES (1, 0, 'chat', ?1, 'pending')",
+                [due],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("rows");
+    // An Alertmanager that takes pushed incidents makes the ladder ask whose laptop climbs
+    // it, from the incident's opening time; it is down, so after the grace this one does.
+    let text = "[me]\nnames = [\"Alice Smith\"]\n\n\
+                [heartbeats]\nlisten = \"127.0.0.1:0\"\n\n\
+                [[monitors]]\nname = \"job\"\nheartbeat = \"1h\"\n\n\
+                [[feeds]]\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9\"\npoll_every = \"1s\"\n\n\
+                [escalation]\n[[escalation.steps]]\nafter = \"0s\"\naction = \"chat\"\n";
+    let config = Config::parse(text, Path::new("test.toml")).expect("config");
+    let sent: Sent = Arc::default();
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(Arc::new(AliceOnCall)),
+            channels: vec![Arc::new(Recorder {
+                channel: Channel::Chat,
+                sent: sent.clone(),
+                fail_first: AtomicUsize::new(0),
+            })],
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+    eventually(20, "the stored incident's chat post", || {
+        sent.lock()
+            .expect("lock")
+            .iter()
+            .any(|(_, m, _)| m.incident.id == 1)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(store.ladder(1).expect("ladder")[0].state, "fired");
+    assert!(
+        engine.snapshot().expect("snapshot").notices.is_empty(),
+        "nothing stopped on the way"
+    );
+    engine.shutdown().await;
+}

@@ -144,9 +144,10 @@ impl Engine {
             }
             self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
-                let until = OffsetDateTime::now_utc()
-                    + time::Duration::try_from(self.ladder().config.online_within)
-                        .unwrap_or(time::Duration::MINUTE);
+                let until = crate::deadline::after(
+                    OffsetDateTime::now_utc(),
+                    self.ladder().config.online_within,
+                );
                 match entry.feed.announce(&self.shared.me, until).await {
                     Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
                     Err(e) => tracing::debug!(error = %e, "cannot say this Foghorn is online"),
@@ -251,9 +252,7 @@ impl Engine {
                 == Some(crate::feed::alertmanager::PRESENCE_ALERTNAME)
             {
                 if let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) {
-                    let until = now
-                        + time::Duration::try_from(self.ladder().config.online_within)
-                            .unwrap_or(time::Duration::MINUTE);
+                    let until = crate::deadline::after(now, self.ladder().config.online_within);
                     lock(&self.shared.team).online.insert(person.clone(), until);
                 }
                 continue;

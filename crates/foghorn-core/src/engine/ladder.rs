@@ -24,6 +24,9 @@ const MAX_ATTEMPTS: u32 = 8;
 /// The first retry's delay; each next one doubles, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// The longest a vendor's `Retry-After` holds a message back: a longer one (a typo, a bug,
+/// or `Retry-After: 100000000000000`) would silence an escalation for good.
+pub(super) const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 
 /// The ladder's configuration and the channels it sends through.
 #[derive(Debug, Default)]
@@ -127,12 +130,10 @@ impl Engine {
             .enumerate()
             .filter(|(_, s)| s.min_severity.is_none_or(|min| incident.severity >= min))
             .map(|(i, s)| {
-                let after = time::Duration::try_from(s.after).unwrap_or(time::Duration::MAX);
-                (
-                    i as u32,
-                    action_name(s.action),
-                    from.max(incident.opened_at) + after,
-                )
+                // Bounded by the configuration, yet checked: a policy given in code, or a
+                // time read back from the database, must not panic the writer.
+                let due = crate::deadline::after(from.max(incident.opened_at), s.after);
+                (i as u32, action_name(s.action), due)
             })
             .collect();
         store::schedule_steps(tx, incident.id, &steps)
@@ -389,8 +390,10 @@ impl Engine {
         };
         let retry_at = match &outcome {
             Err(DeliveryError::Retry { retry_after, .. }) => {
-                let wait = retry_after.unwrap_or_else(|| backoff(attempts));
-                Some(at + time::Duration::try_from(wait).unwrap_or(time::Duration::MINUTE))
+                let wait = retry_after
+                    .unwrap_or_else(|| backoff(attempts))
+                    .min(MAX_RETRY_WAIT);
+                Some(crate::deadline::after(at, wait))
             }
             _ => None,
         };
@@ -508,7 +511,10 @@ impl Engine {
                 .get(&incident.dedup_key)
                 .copied();
             let ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;
-            if now < incident.opened_at + self.shared.ownership_settle && start.is_some() {
+            // Checked: `opened_at` and `due_at` are read from the database.
+            let settled =
+                crate::deadline::shifted(incident.opened_at, self.shared.ownership_settle);
+            if now < settled && start.is_some() {
                 return Elsewhere::NotYet;
             }
             return match start {
@@ -517,7 +523,9 @@ impl Engine {
                 Some(_) => Elsewhere::There(
                     "another laptop saw the outage first and climbs the ladder".to_owned(),
                 ),
-                None if now < due_at + self.shared.ownership_grace => Elsewhere::NotYet,
+                None if now < crate::deadline::shifted(due_at, self.shared.ownership_grace) => {
+                    Elsewhere::NotYet
+                }
                 None => Elsewhere::Here,
             };
         }

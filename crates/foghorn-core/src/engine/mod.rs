@@ -43,6 +43,7 @@ mod alerting;
 mod feeds;
 mod ladder;
 mod oncall;
+mod supervise;
 
 pub use alerting::Ringer;
 pub use feeds::FeedHealth;
@@ -331,20 +332,8 @@ impl Engine {
             pushes: feeds
                 .iter()
                 .any(|f| f.config.push && f.config.kind == crate::config::FeedKind::Alertmanager),
-            ownership_settle: feeds
-                .iter()
-                .map(|f| f.config.poll_every * 2)
-                .max()
-                .and_then(|d| time::Duration::try_from(d).ok())
-                .unwrap_or_default()
-                + time::Duration::seconds(1),
-            ownership_grace: feeds
-                .iter()
-                .map(|f| f.config.poll_every * 3)
-                .max()
-                .and_then(|d| time::Duration::try_from(d).ok())
-                .unwrap_or_default()
-                + time::Duration::seconds(5),
+            ownership_settle: polls(&feeds, 2).saturating_add(time::Duration::seconds(1)),
+            ownership_grace: polls(&feeds, 3).saturating_add(time::Duration::seconds(5)),
             feeds,
             feed_health: Mutex::new(BTreeMap::new()),
             team: Mutex::new(feeds::Team::default()),
@@ -382,29 +371,49 @@ impl Engine {
         let engine = Engine { shared };
         engine.refresh_summary();
         {
+            // Every long-running task is supervised: one that panics is restarted and the
+            // user is told, rather than the ladder or a feed falling silent.
+            let e = &engine;
             let mut tasks = lock(&engine.shared.tasks);
-            let e = engine.clone();
-            tasks.set.spawn(async move { e.maintain_history().await });
-            let e = engine.clone();
-            tasks.set.spawn(async move { e.flush_results().await });
-            let e = engine.clone();
-            tasks.set.spawn(async move { e.watch_sleep().await });
-            let e = engine.clone();
-            tasks.set.spawn(async move {
-                e.recover_incidents().await;
-                e.watch_incidents().await;
-            });
-            let e = engine.clone();
-            tasks.set.spawn(async move { e.run_ladder().await });
-            for index in 0..engine.shared.feeds.len() {
-                let e = engine.clone();
-                tasks.set.spawn(async move { e.run_feed(index).await });
+            tasks
+                .set
+                .spawn(e.supervised("history maintenance", |e| async move {
+                    e.maintain_history().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the result writer", |e| async move {
+                    e.flush_results().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the sleep watcher", |e| async move {
+                    e.watch_sleep().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the incident watcher", |e| async move {
+                    e.recover_incidents().await;
+                    e.watch_incidents().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the escalation ladder", |e| async move {
+                    e.run_ladder().await;
+                }));
+            for (index, feed) in engine.shared.feeds.iter().enumerate() {
+                let what = format!("the feed {:?}", feed.feed.name());
+                tasks.set.spawn(e.supervised(what, move |e| async move {
+                    e.run_feed(index).await;
+                }));
             }
             if let Some(changes) = engine.shared.oncall.subscribe() {
-                let e = engine.clone();
                 tasks
                     .set
-                    .spawn(async move { e.watch_oncall(changes).await });
+                    .spawn(e.supervised("the on-call watcher", move |e| {
+                        let changes = changes.clone();
+                        async move { e.watch_oncall(changes).await }
+                    }));
             }
         }
         let ids: Vec<MonitorId> = lock(&engine.shared.state)
@@ -438,19 +447,21 @@ impl Engine {
         if paused {
             return;
         }
-        let engine = self.clone();
+        let what = format!("the checks of monitor {:?}", config.name());
         let handle = match config.heartbeat {
             Some(every) => {
                 let id = id.clone();
-                tasks
-                    .set
-                    .spawn(async move { engine.run_heartbeat(id, every).await })
+                tasks.set.spawn(self.supervised(what, move |e| {
+                    let id = id.clone();
+                    async move { e.run_heartbeat(id, every).await }
+                }))
             }
             None => {
                 let spread = config.interval.min(Duration::from_secs(30)) / count * index;
-                tasks
-                    .set
-                    .spawn(async move { engine.run_monitor(config, spread).await })
+                tasks.set.spawn(self.supervised(what, move |e| {
+                    let config = Arc::clone(&config);
+                    async move { e.run_monitor(config, spread).await }
+                }))
             }
         };
         tasks.monitors.insert(id.clone(), handle);
@@ -593,7 +604,7 @@ impl Engine {
                 jittered(monitor.interval)
             };
             tokio::select! {
-                () = tokio::time::sleep_until(started + wait) => {}
+                () = tokio::time::sleep_until(crate::deadline::instant_after(started, wait)) => {}
                 changed = paused.changed() => if changed.is_err() { return },
             }
         }
@@ -616,14 +627,15 @@ impl Engine {
             .map(|l| OffsetDateTime::now_utc() - l)
             .and_then(|d| Duration::try_from(d).ok())
             .unwrap_or_default();
-        let mut deadline = Instant::now() + every.saturating_sub(since_last);
+        let due_in = |wait: Duration| crate::deadline::instant_after(Instant::now(), wait);
+        let mut deadline = due_in(every.saturating_sub(since_last));
         let mut paused = self.shared.paused.subscribe();
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => {
                     if *paused.borrow() || self.shared.network.waking() {
                         // Nobody could have pinged a sleeping laptop: give the job time.
-                        deadline = Instant::now() + crate::network::WAKE_GRACE;
+                        deadline = due_in(crate::network::WAKE_GRACE);
                         continue;
                     }
                     let missed = CheckResult {
@@ -642,13 +654,13 @@ impl Engine {
                         unreachable: false,
                     };
                     self.record(&id, missed).await;
-                    deadline = Instant::now() + every;
+                    deadline = due_in(every);
                 }
                 changed = pinged.changed() => {
                     if changed.is_err() {
                         return;
                     }
-                    deadline = Instant::now() + every;
+                    deadline = due_in(every);
                 }
                 changed = paused.changed() => if changed.is_err() { return },
             }
@@ -726,10 +738,28 @@ impl Engine {
         let addr = listener.local_addr().unwrap_or(listen);
         *lock(&self.shared.heartbeat_addr) = Some(addr);
         tracing::info!(%addr, "accepting heartbeats");
-        let engine = self.clone();
-        lock(&self.shared.tasks)
-            .set
-            .spawn(async move { crate::heartbeat::serve(listener, engine, token).await });
+        // A restart after a panic listens again on the same address.
+        let first = Mutex::new(Some(listener));
+        let serve = self.supervised("the heartbeat listener", move |e| {
+            let listener = lock(&first).take();
+            let token = token.clone();
+            async move {
+                let listener = match listener {
+                    Some(l) => l,
+                    None => match tokio::net::TcpListener::bind(addr).await {
+                        Ok(l) => l,
+                        Err(err) => {
+                            e.add_notice(format!(
+                                "Heartbeat monitors cannot be pinged: cannot listen on {addr} again: {err}"
+                            ));
+                            return;
+                        }
+                    },
+                };
+                crate::heartbeat::serve(listener, e, token).await;
+            }
+        });
+        lock(&self.shared.tasks).set.spawn(serve);
     }
 
     /// Notices the machine waking from sleep so the failures that follow are not trusted.
@@ -1305,6 +1335,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The longest `times` polls of any feed take, for deciding whose laptop climbs a ladder.
+fn polls(feeds: &[feeds::FeedEntry], times: u32) -> time::Duration {
+    feeds
+        .iter()
+        .map(|f| f.config.poll_every.saturating_mul(times))
+        .max()
+        .and_then(|d| time::Duration::try_from(d).ok())
+        .unwrap_or_default()
+}
+
 /// `interval` give or take 5 %, so monitors that started together drift apart instead of
 /// firing in lockstep forever.
 fn jittered(interval: Duration) -> Duration {
@@ -1314,5 +1354,7 @@ fn jittered(interval: Duration) -> Duration {
         return interval;
     }
     let offset = rand::rng().random_range(0..=2 * spread);
-    (interval + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
+    interval
+        .saturating_add(Duration::from_millis(offset))
+        .saturating_sub(Duration::from_millis(spread))
 }

@@ -382,7 +382,7 @@ impl AlertmanagerFeed {
                 }))
                 .collect::<Vec<_>>(),
             "startsAt": rfc3339(now),
-            "endsAt": rfc3339(now + self.silence_for),
+            "endsAt": rfc3339(crate::deadline::after(now, self.silence_for)),
             "createdBy": by,
             "comment": format!("{ACK_COMMENT} by {by}"),
         });
@@ -439,10 +439,10 @@ impl AlertmanagerFeed {
 
     /// The alert posted for `incident` (one element of the array `POST /api/v2/alerts` takes).
     pub fn postable_alert(&self, incident: &PushedIncident, now: OffsetDateTime) -> Value {
-        let lifetime = self.poll_every * PUSH_LIFETIME_POLLS;
+        let lifetime = self.poll_every.saturating_mul(PUSH_LIFETIME_POLLS);
         let ends_at = incident
             .resolved_at
-            .unwrap_or(now + lifetime)
+            .unwrap_or_else(|| crate::deadline::after(now, lifetime))
             .max(incident.started_at);
         json!({
             "labels": {

@@ -197,7 +197,7 @@ impl Store {
     /// transactions so the engine's writes interleave.
     pub async fn maintain_history(&self, now_ms: i64, keep_raw_ms: i64) -> Result<()> {
         self.write(move |tx| roll_up(tx, now_ms).map(drop)).await?;
-        let before = now_ms - keep_raw_ms;
+        let before = now_ms.saturating_sub(keep_raw_ms);
         while self.write(move |tx| prune_raw(tx, before)).await? == DELETE_BATCH {}
         let old = now_ms - KEEP_ROLLUPS_MS;
         self.write(move |tx| prune_rollups(tx, old)).await?;
