@@ -26,4 +26,5 @@ pub mod paths;
 pub mod policy;
 pub mod secret;
 pub mod store;
+pub mod team;
 pub mod time_fmt;

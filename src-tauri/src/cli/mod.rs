@@ -10,6 +10,7 @@ use foghorn_core::config::{self, Config};
 
 mod alarm;
 mod check;
+pub mod heartbeats;
 mod import;
 pub mod incidents;
 mod oncall;
@@ -87,6 +88,8 @@ pub enum Command {
     /// copy exists, 2 when the configuration or the calendar is malformed (file and line on
     /// stderr).
     Oncall(OncallArgs),
+    /// Each heartbeat monitor and the curl command its job runs to ping it (token included).
+    Heartbeats,
     /// The loud alarm.
     Alarm {
         #[command(subcommand)]
