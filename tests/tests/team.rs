@@ -512,6 +512,10 @@ async fn laptops_sharing_the_team_secret_agree_on_one_owner_and_see_each_other_o
         owner[1].contains("an engineer is online"),
         "the other laptop's signed presence counts: {both:?}"
     );
+    wait_until_async(WAIT, "the ladder's post", || async {
+        Ok((!hook.requests().is_empty()).then_some(()))
+    })
+    .await?;
     let posts: Vec<String> = hook.requests().iter().map(|r| r.path.clone()).collect();
     ensure!(
         posts == ["/ladder"],
