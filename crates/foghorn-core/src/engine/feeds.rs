@@ -264,7 +264,14 @@ impl Engine {
                     summary: alert.title.clone(),
                     severity: alert.severity,
                     link: alert.link.clone(),
-                    at: alert.started_at.min(now),
+                    // Another laptop's pushed outage opening this laptop's incident dates it
+                    // from now: taking the other laptop's start would make this one think it
+                    // saw the outage first and climb the ladder too.
+                    at: if alert.labels.get("source").map(String::as_str) == Some("foghorn") {
+                        now
+                    } else {
+                        alert.started_at.min(now)
+                    },
                     evidence: evidence(&alert),
                     auto_resolve: true,
                 };
