@@ -254,6 +254,7 @@ async fn the_same_incident_pushed_from_two_laptops_is_one_alert_and_resolving_en
         monitor: "checkout-api".into(),
         started_at,
         resolved_at: None,
+        signature: None,
     };
     // Each laptop saw it start at a slightly different moment.
     laptop_a
@@ -594,6 +595,7 @@ async fn bad_answers_are_feed_errors_that_say_what_was_wrong() -> Result<()> {
         link: None,
         labels: labels(&[("alertname", "X")]),
         started_at: OffsetDateTime::now_utc(),
+        signature: None,
     };
     let err = feed(&url)?
         .acknowledge(&alert, "alice")

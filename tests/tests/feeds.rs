@@ -110,6 +110,7 @@ fn alert(key: &str) -> FeedAlert {
         link: None,
         labels: Default::default(),
         started_at: OffsetDateTime::now_utc(),
+        signature: None,
     }
 }
 
@@ -340,6 +341,7 @@ async fn pagerduty_pushes_triggers_and_resolves_within_the_events_spec() -> Resu
         monitor: "api".to_owned(),
         started_at: OffsetDateTime::now_utc(),
         resolved_at: None,
+        signature: None,
     };
     feed.push(&incident).await?;
     incident.resolved_at = Some(OffsetDateTime::now_utc());

@@ -16,6 +16,10 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The secret every laptop of the team shares (`[team] secret`).
+const TEAM_SECRET: &str = "the team's own secret";
+const SIGNED: &str = "[team]\nsecret = \"env:FOGHORN_TEAM_SECRET\"\n\n";
+
 /// One laptop: a home, a data dir and a config with the shared Alertmanager as a feed.
 struct Laptop {
     home: tempfile::TempDir,
@@ -55,7 +59,8 @@ impl Laptop {
     fn command(home: &Path) -> Result<Command> {
         let mut cmd = foghorn_command(home)?;
         cmd.env("FOGHORN_DATA_DIR", Self::data(home))
-            .env("HOOK_SECRET", "s3cret");
+            .env("HOOK_SECRET", "s3cret")
+            .env("FOGHORN_TEAM_SECRET", TEAM_SECRET);
         Ok(cmd)
     }
 
@@ -83,6 +88,29 @@ impl Laptop {
             .into_iter()
             .filter(|i| i["state"] != "resolved")
             .collect())
+    }
+
+    /// The decided escalation steps (`state: note`), from the database.
+    fn decided(&self) -> Result<Vec<String>> {
+        self.query(
+            "SELECT state || ': ' || coalesce(note, '') FROM escalation_steps \
+             WHERE state != 'pending' ORDER BY step",
+        )
+    }
+
+    /// Every timeline entry's detail, oldest first.
+    fn timeline(&self) -> Result<Vec<String>> {
+        self.query("SELECT kind || ': ' || detail FROM timeline ORDER BY id")
+    }
+
+    fn query(&self, sql: &str) -> Result<Vec<String>> {
+        let db = rusqlite::Connection::open_with_flags(
+            Self::data(self.home.path()).join("foghorn.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let mut stmt = db.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn ack(&self, id: i64) -> Result<()> {
@@ -288,6 +316,210 @@ async fn only_the_laptop_that_saw_the_outage_first_climbs_the_ladder() -> Result
         posts == 1 && hook.requests().len() == 1,
         "one post: {}",
         hook.requests().len()
+    );
+    Ok(())
+}
+
+/// An alert as anyone who can post to the shared Alertmanager can make it: no signature.
+fn forged(labels: &[(&str, &str)], starts_ago: Duration) -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let labels: serde_json::Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+        .collect();
+    serde_json::json!([{
+        "labels": labels,
+        "annotations": { "summary": "forged" },
+        "startsAt": fmt(now - starts_ago),
+        "endsAt": fmt(now + Duration::from_secs(600)),
+    }])
+}
+
+/// Posts `alert` again and again until dropped, so it is often the last push Alertmanager saw.
+fn keep_posting(am: &Alertmanager, alert: Value) -> tokio::task::JoinHandle<()> {
+    let url = format!("{}/api/v2/alerts", am.url());
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            let _ = client.post(&url).json(&alert).send().await;
+        }
+    })
+}
+
+/// An escalation step that posts to `hook`, with `more` keys.
+fn webhook_step(hook: &Receiver, more: &str) -> String {
+    format!(
+        "[escalation]\n[[escalation.steps]]\nafter = \"0s\"\naction = \"webhook\"\nurl = \"{}/ladder\"\n\
+         secret = \"env:HOOK_SECRET\"\n{more}\n",
+        hook.url()
+    )
+}
+
+const PUSHED_LABELS: [(&str, &str); 5] = [
+    ("alertname", "FoghornMonitorDown"),
+    ("monitor", "Checkout"),
+    ("severity", "critical"),
+    ("source", "foghorn"),
+    ("dedup_key", "monitor:checkout"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_earlier_alert_does_not_take_ladder_ownership() -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "the laptop checking", || async {
+        Ok((target.requests() >= 2).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    wait_until_async(WAIT, "the outage as an incident", || async {
+        Ok((!alice.open()?.is_empty()).then_some(()))
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    // Someone who can post to Alertmanager says the outage began an hour ago elsewhere.
+    let forger = keep_posting(&am, forged(&PUSHED_LABELS, Duration::from_secs(3600)));
+    let decided = wait_until_async(WAIT, "the step decided", || async {
+        Ok(alice.decided()?.into_iter().next())
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    forger.abort();
+    ensure!(
+        decided.starts_with("fired"),
+        "the laptop escalates: {decided}\n{}",
+        alice.engine.stderr()
+    );
+    wait_until_async(WAIT, "the ladder's post", || async {
+        Ok((!hook.requests().is_empty()).then_some(()))
+    })
+    .await?;
+    let timeline = alice.timeline()?;
+    ensure!(
+        timeline
+            .iter()
+            .any(|t| t.contains("ignored an alert in alertmanager saying the outage started at")),
+        "the forged start is shown as ignored: {timeline:#?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_presence_alert_does_not_count_as_someone_online() -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let forger = keep_posting(
+        &am,
+        forged(
+            &[
+                ("alertname", "FoghornOnline"),
+                ("person", "Mallory"),
+                ("source", "foghorn"),
+                ("severity", "info"),
+            ],
+            Duration::ZERO,
+        ),
+    );
+    let config = format!("{SIGNED}{}", webhook_step(&hook, "nobody_online = true"));
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "the forged presence read", || async {
+        Ok(alice
+            .engine
+            .stderr()
+            .contains("ignored a presence alert")
+            .then_some(()))
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    target.set_healthy(false);
+    let decided = wait_until_async(WAIT, "the step decided", || async {
+        Ok(alice.decided()?.into_iter().next())
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    forger.abort();
+    ensure!(
+        decided.starts_with("fired"),
+        "nobody is online but Mallory's forgery: {decided}\n{}",
+        alice.engine.stderr()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn laptops_sharing_the_team_secret_agree_on_one_owner_and_see_each_other_online() -> Result<()>
+{
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    // Step 1 climbs for the outage; step 2 only when no other engineer is online.
+    let config = format!(
+        "{SIGNED}{}[[escalation.steps]]\nafter = \"0s\"\naction = \"webhook\"\n\
+         url = \"{}/nobody\"\nsecret = \"env:HOOK_SECRET\"\nnobody_online = true\n",
+        webhook_step(&hook, ""),
+        hook.url()
+    );
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    let bob = Laptop::start_with("Bob Jones", &am, Some(&target.url()), &config)?;
+    // Each has read the other's signed presence before the outage.
+    wait_until_async(WAIT, "both laptops checking and announcing", || async {
+        let alerts = am.alerts().await?;
+        let online = alerts
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|x| {
+                        x["labels"]["alertname"] == "FoghornOnline"
+                            && x["annotations"]["foghorn_signature"].is_string()
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        Ok((online == 2 && target.requests() >= 6).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let both = wait_until_async(WAIT, "both laptops to decide both steps", || async {
+        let (a, b) = (alice.decided()?, bob.decided()?);
+        Ok((a.len() == 2 && b.len() == 2).then_some((a, b)))
+    })
+    .await
+    .with_context(|| format!("{}\n{}", alice.engine.stderr(), bob.engine.stderr()))?;
+    let (a, b) = &both;
+    let firsts = [&a[0], &b[0]];
+    ensure!(
+        firsts.iter().filter(|s| s.starts_with("fired")).count() == 1,
+        "exactly one laptop climbs the ladder: {both:?}"
+    );
+    ensure!(
+        firsts
+            .iter()
+            .any(|s| s.contains("another laptop saw the outage first")),
+        "{both:?}"
+    );
+    let owner = if a[0].starts_with("fired") { a } else { b };
+    ensure!(
+        owner[1].contains("an engineer is online"),
+        "the other laptop's signed presence counts: {both:?}"
+    );
+    wait_until_async(WAIT, "the ladder's post", || async {
+        Ok((!hook.requests().is_empty()).then_some(()))
+    })
+    .await?;
+    let posts: Vec<String> = hook.requests().iter().map(|r| r.path.clone()).collect();
+    ensure!(
+        posts == ["/ladder"],
+        "one post, no \"nobody online\" one: {posts:?}"
     );
     Ok(())
 }

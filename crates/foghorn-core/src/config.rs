@@ -67,6 +67,19 @@ pub struct Config {
     pub alarm: AlarmConfig,
     #[serde(default)]
     pub escalation: EscalationConfig,
+    #[serde(default)]
+    pub team: TeamConfig,
+}
+
+/// What every laptop of the team shares. With `secret`, the alerts Foghorn pushes to
+/// Alertmanager (an outage's start, "I am online") are signed with it and only signed ones
+/// decide whose laptop escalates; without it anyone who can post to Alertmanager can.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// `env:NAME` or `keyring:NAME`; the same secret on every laptop.
+    #[serde(default)]
+    pub secret: Option<SecretRef>,
 }
 
 /// The loud alarm on the laptop of whoever is on call.

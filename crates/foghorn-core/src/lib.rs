@@ -28,4 +28,5 @@ pub mod policy;
 pub mod private_fs;
 pub mod secret;
 pub mod store;
+pub mod team;
 pub mod time_fmt;

@@ -93,6 +93,10 @@ pub struct MonitorView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[ts(type = "string | null")]
     pub since: Option<OffsetDateTime>,
+    /// For a heartbeat monitor, the command its job runs to ping it (token included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ping: Option<String>,
 }
 
 /// What one result did to a monitor's status.

@@ -15,10 +15,12 @@ use foghorn_core::condition::Condition;
 use foghorn_core::config::Config;
 use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::event::EngineEvent;
+use foghorn_core::heartbeat;
 use foghorn_core::monitor::{MonitorStatus, MonitorView};
 use foghorn_core::network::LocalNetwork;
 use foghorn_core::notify::LogNotifier;
 use foghorn_core::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use common::{target, UnknownRoute};
@@ -329,6 +331,210 @@ async fn heartbeats_pings_failures_and_silence() {
         "{silent:?}"
     );
     assert_eq!(open_incidents(&store), 1);
+    engine.shutdown().await;
+}
+
+const BACKUP: &str =
+    "[heartbeats]\nlisten = \"127.0.0.1:0\"\ntoken = \"env:FOGHORN_TEST_HEARTBEAT_TOKEN\"\n\n\
+     [[monitors]]\nname = \"Nightly backup\"\nheartbeat = \"1h\"\n";
+
+/// An engine with one heartbeat monitor and the listener's limits given.
+fn heartbeat_engine(text: &str, store: Store, limits: heartbeat::Limits) -> (Engine, SocketAddr) {
+    std::env::set_var("FOGHORN_TEST_HEARTBEAT_TOKEN", "s3cret");
+    let engine = Engine::start(
+        config(text),
+        store,
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            heartbeat_limits: limits,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+    let addr = engine.heartbeat_addr().expect("listening");
+    (engine, addr)
+}
+
+/// Sends `head` (request line and headers, without the blank line) as it is, and returns
+/// the status code of the answer, `None` when the connection closed without one.
+async fn raw_ping(addr: SocketAddr, head: &str) -> Option<u16> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("{head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_with_a_foreign_host_header_is_refused() {
+    let (engine, addr) = heartbeat_engine(
+        BACKUP,
+        Store::in_memory().expect("store"),
+        Default::default(),
+    );
+    let ping = |host: String| {
+        format!("POST /heartbeat/nightly-backup HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer s3cret")
+    };
+    let port = addr.port();
+    // A page on a name rebound to 127.0.0.1 sends its own name as the Host.
+    assert_eq!(
+        raw_ping(addr, &ping(format!("evil.example:{port}"))).await,
+        Some(421)
+    );
+    assert_eq!(
+        raw_ping(addr, &ping("127.0.0.1".to_owned())).await,
+        Some(421)
+    );
+    assert_eq!(
+        raw_ping(addr, &ping(format!("127.0.0.1:{port}"))).await,
+        Some(200)
+    );
+    assert_eq!(
+        raw_ping(addr, &ping(format!("localhost:{port}"))).await,
+        Some(200)
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_from_a_browser_origin_is_refused() {
+    let store = Store::in_memory().expect("store");
+    let (engine, addr) = heartbeat_engine(BACKUP, store.clone(), Default::default());
+    let ping = |extra: &str| {
+        format!(
+            "POST /heartbeat/nightly-backup/fail?msg=pwned HTTP/1.1\r\nHost: {addr}\r\n\
+             Authorization: Bearer s3cret{extra}"
+        )
+    };
+    assert_eq!(
+        raw_ping(addr, &ping("\r\nOrigin: https://evil.example")).await,
+        Some(403)
+    );
+    // An <img> or a navigation sends no Origin, but a browser marks it all the same.
+    assert_eq!(
+        raw_ping(
+            addr,
+            &ping("\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors")
+        )
+        .await,
+        Some(403)
+    );
+    assert_eq!(open_incidents(&store), 0, "a refused failure opens nothing");
+    assert_eq!(raw_ping(addr, &ping("")).await, Some(200));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_generated_on_first_use_and_required() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = "[heartbeats]\nlisten = \"127.0.0.1:0\"\n\n\
+                [[monitors]]\nname = \"Nightly backup\"\nheartbeat = \"1h\"\n";
+    let (engine, addr) = heartbeat_engine(
+        text,
+        Store::open(dir.path()).expect("store"),
+        Default::default(),
+    );
+    let head = format!("POST /heartbeat/nightly-backup HTTP/1.1\r\nHost: {addr}");
+    assert_eq!(raw_ping(addr, &head).await, Some(401), "no token, no ping");
+    let line = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(line) = engine.heartbeat_ping("nightly-backup") {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the curl line");
+    let token = line
+        .split("Bearer ")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a token in the line")
+        .to_owned();
+    assert!(token.len() >= 32, "{line}");
+    assert!(
+        line.ends_with(&format!("http://{addr}/heartbeat/nightly-backup")),
+        "{line}"
+    );
+    assert_eq!(
+        raw_ping(addr, &format!("{head}\r\nAuthorization: Bearer {token}")).await,
+        Some(200)
+    );
+    assert_eq!(
+        raw_ping(addr, &format!("{head}\r\nAuthorization: Bearer x{token}")).await,
+        Some(401)
+    );
+    engine.shutdown().await;
+    // Kept: after a restart the job's line still works.
+    let (engine, addr) = heartbeat_engine(
+        text,
+        Store::open(dir.path()).expect("store"),
+        Default::default(),
+    );
+    let again = format!("POST /heartbeat/nightly-backup?token={token} HTTP/1.1\r\nHost: {addr}");
+    assert_eq!(raw_ping(addr, &again).await, Some(200));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_dropped_after_the_header_timeout() {
+    let limits = heartbeat::Limits {
+        header_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let (engine, addr) = heartbeat_engine(BACKUP, Store::in_memory().expect("store"), limits);
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"POST /heartbeat/nightly-backup HTTP/1.1\r\nHost: ")
+        .await
+        .expect("send");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "still open after 10s");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_refused() {
+    let limits = heartbeat::Limits {
+        max_connections: 2,
+        ..Default::default()
+    };
+    let (engine, addr) = heartbeat_engine(BACKUP, Store::in_memory().expect("store"), limits);
+    let head = format!(
+        "POST /heartbeat/nightly-backup HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer s3cret"
+    );
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(b"POST /heart").await.expect("send");
+        idle.push(stream);
+    }
+    assert_eq!(raw_ping(addr, &head).await, Some(503));
+    drop(idle);
+    // The slots come back once the listener sees the idle connections close.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match raw_ping(addr, &head).await {
+            Some(200) => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "still refused: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     engine.shutdown().await;
 }
 

@@ -10,6 +10,7 @@ use foghorn_core::config::{self, Config};
 
 mod alarm;
 mod check;
+pub mod heartbeats;
 mod import;
 pub mod incidents;
 mod oncall;
@@ -94,6 +95,8 @@ pub enum Command {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// Each heartbeat monitor and the curl command its job runs to ping it (token included).
+    Heartbeats,
     /// The loud alarm.
     Alarm {
         #[command(subcommand)]

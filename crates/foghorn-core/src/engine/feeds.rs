@@ -37,16 +37,6 @@ pub struct FeedHealth {
     pub alerts: u32,
 }
 
-/// What the team's feeds say about the other laptops: who is online, and when each pushed
-/// outage started there (the earliest push wins, which decides whose laptop runs its ladder).
-#[derive(Debug, Default)]
-pub(super) struct Team {
-    /// Person → when their Foghorn last said it runs until.
-    pub(super) online: HashMap<String, OffsetDateTime>,
-    /// A pushed incident's dedup key → its alert's start in the feed.
-    pub(super) pushed_starts: HashMap<String, OffsetDateTime>,
-}
-
 /// A configured feed and what the engine remembers of it between polls.
 #[derive(Debug)]
 pub(super) struct FeedEntry {
@@ -129,6 +119,7 @@ impl Engine {
                     link: None,
                     labels: BTreeMap::new(),
                     started_at: OffsetDateTime::now_utc(),
+                    signature: None,
                 },
             );
         }
@@ -148,7 +139,12 @@ impl Engine {
                     OffsetDateTime::now_utc(),
                     self.ladder().config.online_within,
                 );
-                match entry.feed.announce(&self.shared.me, until).await {
+                let signature = self.presence_signature(until);
+                match entry
+                    .feed
+                    .announce(&self.shared.me, until, signature.as_deref())
+                    .await
+                {
                     Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
                     Err(e) => tracing::debug!(error = %e, "cannot say this Foghorn is online"),
                 }
@@ -251,18 +247,11 @@ impl Engine {
             if alert.labels.get("alertname").map(String::as_str)
                 == Some(crate::feed::alertmanager::PRESENCE_ALERTNAME)
             {
-                if let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) {
-                    let until = crate::deadline::after(now, self.ladder().config.online_within);
-                    lock(&self.shared.team).online.insert(person.clone(), until);
-                }
+                self.take_presence(name, &alert, now);
                 continue;
             }
             if alert.labels.get("source").map(String::as_str) == Some("foghorn") {
-                if let Some(key) = alert.labels.get("dedup_key") {
-                    lock(&self.shared.team)
-                        .pushed_starts
-                        .insert(key.clone(), alert.started_at);
-                }
+                self.take_pushed_start(name, &alert, now).await;
             }
             let key = signal_key(name, &alert);
             let new = !seen.firing.contains_key(&key)
@@ -276,7 +265,14 @@ impl Engine {
                     summary: alert.title.clone(),
                     severity: alert.severity,
                     link: alert.link.clone(),
-                    at: alert.started_at.min(now),
+                    // Another laptop's pushed outage opening this laptop's incident dates it
+                    // from now: taking the other laptop's start would make this one think it
+                    // saw the outage first and climb the ladder too.
+                    at: if alert.labels.get("source").map(String::as_str) == Some("foghorn") {
+                        now
+                    } else {
+                        alert.started_at.min(now)
+                    },
                     evidence: evidence(&alert),
                     auto_resolve: true,
                 };
@@ -415,13 +411,15 @@ impl Engine {
                     .map(|(_, e)| e.config.name().to_owned())
             })
             .unwrap_or_else(|| incident.dedup_key.clone());
+        let (started_at, signature) = self.start_to_push(incident, OffsetDateTime::now_utc());
         PushedIncident {
             dedup_key: incident.dedup_key.clone(),
             title: incident.title.clone(),
             severity: incident.severity,
             monitor,
-            started_at: incident.opened_at,
+            started_at,
             resolved_at,
+            signature,
         }
     }
 

@@ -495,7 +495,8 @@ impl Engine {
     /// feed to show the pushed alert, but never longer than `ownership_grace`: an unreachable
     /// Alertmanager must not stop escalation. An alert that
     /// came from a feed is escalated by the laptop of the person on call (by everyone when
-    /// there is no schedule).
+    /// there is no schedule). With a team secret only signed starts count (see
+    /// [`crate::team`]): a forged earlier alert cannot take the ladder away.
     fn ladder_elsewhere(
         &self,
         incident: &IncidentView,
@@ -506,10 +507,7 @@ impl Engine {
             if !self.shared.pushes {
                 return Elsewhere::Here;
             }
-            let start = lock(&self.shared.team)
-                .pushed_starts
-                .get(&incident.dedup_key)
-                .copied();
+            let start = self.pushed_start(&incident.dedup_key, now);
             let ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;
             // Checked: `opened_at` and `due_at` are read from the database.
             let settled =

@@ -44,6 +44,7 @@ mod feeds;
 mod ladder;
 mod oncall;
 mod supervise;
+mod team;
 
 pub use alerting::Ringer;
 pub use feeds::FeedHealth;
@@ -77,6 +78,8 @@ pub struct EngineOptions {
     /// The escalation ladder's channels (chat, SMS, …); a step whose channel is missing
     /// fails with a clear note on the timeline.
     pub channels: Vec<Arc<dyn crate::deliver::Deliver>>,
+    /// How long a heartbeat client may take and how many may connect at once.
+    pub heartbeat_limits: crate::heartbeat::Limits,
 }
 
 /// Handle to the running engine; cheap to clone.
@@ -102,7 +105,12 @@ struct Shared {
     feed_configs: Vec<crate::config::FeedConfig>,
     feeds: Vec<feeds::FeedEntry>,
     feed_health: Mutex<BTreeMap<String, FeedHealth>>,
-    team: Mutex<feeds::Team>,
+    team: Mutex<team::Team>,
+    /// The team secret: pushed starts and presence are signed with it and believed only when
+    /// signed (see [`crate::team`]).
+    team_key: Option<crate::team::TeamKey>,
+    /// How long a signed start stays believable after it was signed.
+    claim_fresh_for: time::Duration,
     /// Some feed takes Foghorn's own incidents: the ladder's owner is decided through it.
     pushes: bool,
     /// How long a ladder step waits to learn whose laptop climbs the ladder.
@@ -126,6 +134,9 @@ struct Shared {
     flushing: tokio::sync::Mutex<()>,
     network: NetworkGuard,
     heartbeat_addr: Mutex<Option<SocketAddr>>,
+    heartbeat_limits: crate::heartbeat::Limits,
+    /// The token pings must carry, once the listener has it (configured or generated).
+    heartbeat_token: Mutex<Option<String>>,
     demo: bool,
 }
 
@@ -284,9 +295,40 @@ impl Engine {
             incidents,
             escalation,
             feeds: feed_configs,
+            team: team_config,
             ..
         } = config;
         let mut notices = options.notices;
+        let team_key = match &team_config.secret {
+            None => None,
+            Some(secret) => {
+                match crate::secret::SecretSource::resolve(&crate::secret::SystemSecrets, secret) {
+                    Ok(value) => Some(crate::team::TeamKey::new(&value)),
+                    Err(e) => {
+                        notices.push(format!(
+                            "The team secret cannot be read ([team] secret): {e}"
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        let shared_feed = feed_configs
+            .iter()
+            .any(|f| f.kind == crate::config::FeedKind::Alertmanager);
+        if team_key.is_none() && shared_feed {
+            tracing::warn!("{}", team::UNAUTHENTICATED);
+            notices.push(team::UNAUTHENTICATED.to_owned());
+        }
+        // Every laptop pushes each poll: a signature older than a pushed alert's lifetime is
+        // not being renewed by anyone.
+        let claim_fresh_for = feed_configs
+            .iter()
+            .map(|f| f.poll_every * crate::feed::alertmanager::PUSH_LIFETIME_POLLS)
+            .max()
+            .and_then(|d| time::Duration::try_from(d).ok())
+            .unwrap_or(time::Duration::MINUTE)
+            + team::CLOCK_SKEW;
         let fixed_channels = (!options.channels.is_empty()).then_some(options.channels);
         let ladder = ladder::Ladder::new(escalation, fixed_channels.as_deref(), &feed_configs);
         let kept_feed_configs = feed_configs.clone();
@@ -336,7 +378,9 @@ impl Engine {
             ownership_grace: polls(&feeds, 3).saturating_add(time::Duration::seconds(5)),
             feeds,
             feed_health: Mutex::new(BTreeMap::new()),
-            team: Mutex::new(feeds::Team::default()),
+            team: Mutex::new(team::Team::default()),
+            team_key,
+            claim_fresh_for,
             keep_raw: history.keep_raw,
             heartbeats,
             store,
@@ -366,6 +410,8 @@ impl Engine {
                     .unwrap_or_else(|| Arc::new(SystemNetwork) as Arc<dyn LocalNetwork>),
             ),
             heartbeat_addr: Mutex::new(None),
+            heartbeat_limits: options.heartbeat_limits,
+            heartbeat_token: Mutex::new(None),
             demo: options.demo,
         });
         let engine = Engine { shared };
@@ -712,7 +758,7 @@ impl Engine {
             return;
         }
         let listen = self.shared.heartbeats.listen;
-        let token = match &self.shared.heartbeats.token {
+        let configured = match &self.shared.heartbeats.token {
             None => None,
             Some(r) => match crate::secret::SecretSource::resolve(&crate::secret::SystemSecrets, r)
             {
@@ -737,13 +783,44 @@ impl Engine {
         };
         let addr = listener.local_addr().unwrap_or(listen);
         *lock(&self.shared.heartbeat_addr) = Some(addr);
+        if !addr.ip().is_loopback() {
+            let token = if configured.is_some() {
+                "the token in [heartbeats] token"
+            } else {
+                "a token generated for this computer"
+            };
+            tracing::warn!(%addr, "heartbeats are accepted from other computers");
+            self.add_notice(format!(
+                "Heartbeats are accepted on {addr}, from other computers too, guarded only by \
+                 {token} sent over plain HTTP: listen on 127.0.0.1 unless a job elsewhere needs it."
+            ));
+        }
         tracing::info!(%addr, "accepting heartbeats");
         // A restart after a panic listens again on the same address.
         let first = Mutex::new(Some(listener));
+        let limits = self.shared.heartbeat_limits;
         let serve = self.supervised("the heartbeat listener", move |e| {
             let listener = lock(&first).take();
-            let token = token.clone();
+            let configured = configured.clone();
             async move {
+                // Without a configured token, one is generated once and kept in the database:
+                // a ping must never be accepted on a monitor id alone.
+                let token = match configured {
+                    Some(token) => token,
+                    None => match e.shared.store.heartbeat_token().await {
+                        Ok(token) => token,
+                        Err(err) => {
+                            e.add_notice(format!(
+                                "Heartbeat pings are refused: cannot keep a heartbeat token: {err}"
+                            ));
+                            return;
+                        }
+                    },
+                };
+                *lock(&e.shared.heartbeat_token) = Some(token.clone());
+                e.publish(EngineEvent::Monitors {
+                    monitors: e.views(),
+                });
                 let listener = match listener {
                     Some(l) => l,
                     None => match tokio::net::TcpListener::bind(addr).await {
@@ -756,10 +833,16 @@ impl Engine {
                         }
                     },
                 };
-                crate::heartbeat::serve(listener, e, token).await;
+                crate::heartbeat::serve(listener, e, token, limits).await;
             }
         });
         lock(&self.shared.tasks).set.spawn(serve);
+    }
+
+    /// The command a heartbeat monitor's job runs to ping it, token included; `None` for
+    /// other monitors and until the listener is up.
+    pub fn heartbeat_ping(&self, monitor_id: &str) -> Option<String> {
+        self.view(&MonitorId(monitor_id.to_owned())).ping
     }
 
     /// Notices the machine waking from sleep so the failures that follow are not trusted.
@@ -1016,11 +1099,12 @@ impl Engine {
     }
 
     fn view(&self, id: &MonitorId) -> MonitorView {
+        let ping = self.ping_base();
         let st = lock(&self.shared.state);
         let paused = *self.shared.paused.borrow();
         st.monitors
             .get(id)
-            .map(|e| monitor_view(id, e, paused))
+            .map(|e| monitor_view(id, e, paused, ping.as_ref()))
             .unwrap_or_else(|| MonitorView {
                 id: id.to_string(),
                 name: id.to_string(),
@@ -1030,16 +1114,26 @@ impl Engine {
                 latency_ms: None,
                 last_error: None,
                 since: None,
+                ping: None,
             })
     }
 
     fn views(&self) -> Vec<MonitorView> {
         let paused = *self.shared.paused.borrow();
+        let ping = self.ping_base();
         lock(&self.shared.state)
             .monitors
             .iter()
-            .map(|(id, e)| monitor_view(id, e, paused))
+            .map(|(id, e)| monitor_view(id, e, paused, ping.as_ref()))
             .collect()
+    }
+
+    /// Where heartbeats go and the token they carry, once the listener has both.
+    fn ping_base(&self) -> Option<(SocketAddr, String)> {
+        Some((
+            self.heartbeat_addr()?,
+            lock(&self.shared.heartbeat_token).clone()?,
+        ))
     }
 
     /// Whether an unreachable target is more likely this machine's fault. Other hosts are
@@ -1308,7 +1402,12 @@ fn summarize(
     line
 }
 
-fn monitor_view(id: &MonitorId, entry: &MonitorEntry, paused: bool) -> MonitorView {
+fn monitor_view(
+    id: &MonitorId,
+    entry: &MonitorEntry,
+    paused: bool,
+    ping: Option<&(SocketAddr, String)>,
+) -> MonitorView {
     let s = &entry.state;
     let (status, last_error) = if paused || entry.paused {
         (MonitorStatus::Paused, s.last_error.clone())
@@ -1326,6 +1425,9 @@ fn monitor_view(id: &MonitorId, entry: &MonitorEntry, paused: bool) -> MonitorVi
         latency_ms: s.latency_ms,
         last_error,
         since: s.since,
+        ping: ping
+            .filter(|_| entry.config.heartbeat.is_some())
+            .map(|(addr, token)| crate::heartbeat::curl_line(*addr, token, id.as_str())),
     }
 }
 

@@ -13,7 +13,9 @@
 //!   `endsAt` lies a few poll intervals ahead and the engine pushes again on every poll while
 //!   the incident is open: as long as one laptop still sees the outage the alert stays active,
 //!   and if every laptop goes away it expires by itself. Resolving sets `endsAt` to the time it
-//!   was resolved.
+//!   was resolved. With a team secret the engine signs the start it pushes (and each presence
+//!   alert); the signature rides in the `foghorn_signature` annotation and is handed back as
+//!   [`FeedAlert::signature`] (see [`crate::team`]).
 //! - Failover: `url`, then each of `fallback_urls`, on a connection failure, a timeout or a 5xx.
 //!   The URL that answered is remembered and tried first next time. Writes (silences, pushed
 //!   alerts) go to the first URL that answers too: an Alertmanager HA cluster gossips them to
@@ -452,7 +454,7 @@ impl AlertmanagerFeed {
                 "source": "foghorn",
                 "dedup_key": incident.dedup_key,
             },
-            "annotations": { "summary": incident.title },
+            "annotations": annotations(incident.title.clone(), incident.signature.as_deref()),
             "startsAt": rfc3339(incident.started_at),
             "endsAt": rfc3339(ends_at),
         })
@@ -493,7 +495,12 @@ impl Feed for AlertmanagerFeed {
             .await
     }
 
-    async fn announce(&self, person: &str, until: OffsetDateTime) -> Result<(), FeedError> {
+    async fn announce(
+        &self,
+        person: &str,
+        until: OffsetDateTime,
+        signature: Option<&str>,
+    ) -> Result<(), FeedError> {
         let now = OffsetDateTime::now_utc();
         let body = json!([{
             "labels": {
@@ -502,13 +509,27 @@ impl Feed for AlertmanagerFeed {
                 "source": "foghorn",
                 "severity": "info",
             },
-            "annotations": { "summary": format!("{person}'s Foghorn is running") },
+            "annotations": annotations(format!("{person}'s Foghorn is running"), signature),
             "startsAt": rfc3339(now),
             "endsAt": rfc3339(until.max(now)),
         }]);
         self.on_first_reachable(|base| self.push_at(base, &body))
             .await
     }
+}
+
+/// A pushed alert's annotations: its summary, and the team signature when there is one (an
+/// annotation, not a label, so laptops that sign different starts still make one alert).
+fn annotations(summary: String, signature: Option<&str>) -> Value {
+    let mut annotations = serde_json::Map::new();
+    annotations.insert("summary".to_owned(), Value::String(summary));
+    if let Some(signature) = signature {
+        annotations.insert(
+            crate::team::SIGNATURE_ANNOTATION.to_owned(),
+            Value::String(signature.to_owned()),
+        );
+    }
+    Value::Object(annotations)
 }
 
 fn client(timeout: Duration) -> Result<reqwest::Client, String> {
@@ -692,7 +713,12 @@ fn to_feed_alert(
     } else {
         FeedAlertState::Firing
     };
+    let signature = a
+        .annotations
+        .get(crate::team::SIGNATURE_ANNOTATION)
+        .cloned();
     FeedAlert {
+        signature,
         key: a.fingerprint,
         title,
         severity: severity_of(a.labels.get("severity").map(String::as_str)),

@@ -168,6 +168,7 @@ impl DatadogFeed {
             },
             labels,
             started_at,
+            signature: None,
         }))
     }
 }

@@ -273,6 +273,7 @@ impl HoneybadgerFeed {
                 link: r.opt_string(fault, &path, "url")?,
                 labels,
                 started_at: created_at,
+                signature: None,
             });
         }
         Ok(())
@@ -327,6 +328,7 @@ impl HoneybadgerFeed {
                 )),
                 labels,
                 started_at: down_at.unwrap_or(now),
+                signature: None,
             });
         }
         Ok(())

@@ -360,6 +360,7 @@ impl Feed for JsonFeed {
                 link,
                 labels,
                 started_at: now,
+                signature: None,
             });
         }
         if let Ok(mut first_seen) = self.first_seen.lock() {

@@ -37,6 +37,10 @@ pub struct FeedAlert {
     /// The vendor's labels or tags; grouping and acknowledgement (a silence matches them).
     pub labels: BTreeMap<String, String>,
     pub started_at: OffsetDateTime,
+    /// The team signature of an alert a Foghorn pushed (Alertmanager's `foghorn_signature`
+    /// annotation, see [`crate::team`]); `None` when there is none or the vendor has no place
+    /// for one.
+    pub signature: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +107,8 @@ pub struct PushedIncident {
     pub started_at: OffsetDateTime,
     /// `Some` once it is over.
     pub resolved_at: Option<OffsetDateTime>,
+    /// The team signature of `started_at` (see [`crate::team`]), when there is a team secret.
+    pub signature: Option<String>,
 }
 
 /// A source of alerts the team already runs.
@@ -126,10 +132,15 @@ pub trait Feed: Send + Sync + fmt::Debug {
     }
 
     /// Says this person's Foghorn is running until `until`, for the ladder's "nobody online"
-    /// on other laptops (Alertmanager: a `FoghornOnline` alert). Feeds that cannot say so
-    /// answer `Unsupported`.
-    async fn announce(&self, person: &str, until: OffsetDateTime) -> Result<(), FeedError> {
-        let _ = until;
+    /// on other laptops (Alertmanager: a `FoghornOnline` alert), with the team signature when
+    /// there is a team secret. Feeds that cannot say so answer `Unsupported`.
+    async fn announce(
+        &self,
+        person: &str,
+        until: OffsetDateTime,
+        signature: Option<&str>,
+    ) -> Result<(), FeedError> {
+        let _ = (until, signature);
         Err(FeedError::Unsupported {
             feed: self.name().to_owned(),
             what: format!("announcing {person}"),

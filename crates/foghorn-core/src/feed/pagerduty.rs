@@ -321,6 +321,7 @@ impl PagerDutyFeed {
             link: r.opt_string(item, &path, "html_url")?,
             labels,
             started_at,
+            signature: None,
         })
     }
 }

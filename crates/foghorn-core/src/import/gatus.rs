@@ -208,9 +208,10 @@ pub fn gatus_to_toml(yaml_text: &str, source: &Path) -> Result<Import, ImportErr
         if let Check::Heartbeat(_) = d.check {
             let id = MonitorId::from_name(&d.name);
             d.warnings.push(format!(
-                "the job must now ping `POST http://{listen}/heartbeat/{id}` instead of Gatus' \
-                 push API (`/api/v1/endpoints/…/external`); to report a failure, the job \
-                 simply does not ping"
+                "the job must now ping `POST http://{listen}/heartbeat/{id}` with the heartbeat \
+                 token (`foghorn heartbeats` prints the command) instead of Gatus' push API \
+                 (`/api/v1/endpoints/…/external`); to report a failure, the job simply does \
+                 not ping"
             ));
         }
         reject_what_foghorn_refuses(d);

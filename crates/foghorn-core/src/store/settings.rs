@@ -1,5 +1,6 @@
 //! Small persisted settings: mute and pause survive a restart; the on-call schedule's last
-//! good copy and the manual on-call override too.
+//! good copy and the manual on-call override too; the heartbeat token generated when none is
+//! configured.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -12,6 +13,7 @@ const MUTE: &str = "mute";
 const PAUSED: &str = "paused";
 const ONCALL_CACHE: &str = "oncall.calendar";
 const ONCALL_OVERRIDE: &str = "oncall.override_until";
+const HEARTBEAT_TOKEN: &str = "heartbeats.token";
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -91,6 +93,21 @@ impl Store {
         .await
     }
 
+    /// The heartbeat listener's token when `[heartbeats] token` is not set: generated the first
+    /// time it is asked for (by the app or the CLI, in one transaction so both get the same
+    /// one) and kept, so the jobs' curl lines keep working across restarts.
+    pub async fn heartbeat_token(&self) -> Result<String> {
+        self.write(|tx| {
+            if let Some(token) = get(tx, HEARTBEAT_TOKEN)? {
+                return Ok(token);
+            }
+            let token = hex::encode(rand::random::<[u8; 24]>());
+            set(tx, HEARTBEAT_TOKEN, &token)?;
+            Ok(token)
+        })
+        .await
+    }
+
     /// Monitors paused one by one.
     pub fn paused_monitors(&self) -> Result<std::collections::HashSet<String>> {
         self.read(|c| {
@@ -148,6 +165,16 @@ mod tests {
             .await
             .expect("resume");
         assert!(store.paused_monitors().expect("read").is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_heartbeat_token_is_made_once_and_kept() {
+        let store = Store::in_memory().expect("open");
+        let first = store.heartbeat_token().await.expect("made");
+        assert_eq!(first.len(), 48, "{first}");
+        assert_eq!(store.heartbeat_token().await.expect("kept"), first);
+        let other = Store::in_memory().expect("open");
+        assert_ne!(other.heartbeat_token().await.expect("made"), first);
     }
 
     #[tokio::test]

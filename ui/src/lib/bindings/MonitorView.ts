@@ -12,4 +12,8 @@ target: string, status: MonitorStatus, lastCheckedAt: string | null, latencyMs: 
 /**
  * When the current status began.
  */
-since: string | null, };
+since: string | null, 
+/**
+ * For a heartbeat monitor, the command its job runs to ping it (token included).
+ */
+ping?: string, };

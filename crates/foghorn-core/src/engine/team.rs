@@ -1,0 +1,240 @@
+//! What the team's shared feed says about the other laptops — who is online, and when each
+//! pushed outage started (the earliest start decides whose laptop climbs the ladder) — and
+//! which of it is believed. With a team secret only signed claims count (see
+//! [`crate::team`]); what is ignored is said once, on the incident's timeline or as a notice,
+//! since someone forging claims is trying to stop escalation.
+
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+
+use super::{lock, Engine};
+use crate::feed::FeedAlert;
+use crate::incident::IncidentView;
+use crate::team::{StartClaim, TeamKey};
+
+/// Clocks of two laptops may differ this much.
+pub(super) const CLOCK_SKEW: time::Duration = time::Duration::seconds(30);
+
+/// Reports kept to say each ignored claim once; beyond this many the memory starts over.
+const MAX_REPORTED: usize = 1024;
+
+/// The notice when pushes decide ownership but nothing is signed.
+pub(super) const UNAUTHENTICATED: &str = "Ladder ownership is unauthenticated: anyone who can \
+    post alerts to the shared Alertmanager can claim an outage started on another laptop, or \
+    that an engineer is online, and stop this laptop escalating. Set `[team] secret = \
+    \"env:FOGHORN_TEAM_SECRET\"` (the same secret on every laptop) to sign and check them.";
+
+#[derive(Debug, Default)]
+pub(super) struct Team {
+    /// Person → until when their Foghorn is believed to run.
+    pub(super) online: HashMap<String, OffsetDateTime>,
+    /// A pushed incident's dedup key → the earliest start believed for it.
+    pushed_starts: HashMap<String, PushedStart>,
+    /// Ignored claims already reported.
+    reported: HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct PushedStart {
+    start: OffsetDateTime,
+    /// The signature it was read with; `None` without a team secret (the start shown is all
+    /// there is then).
+    claim: Option<StartClaim>,
+}
+
+fn ms(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+impl Engine {
+    fn team_key(&self) -> Option<&TeamKey> {
+        self.shared.team_key.as_ref()
+    }
+
+    /// A signature recent enough to believe: made within a few push lifetimes (every laptop
+    /// re-pushes each poll), and not in the future.
+    fn fresh(&self, claim: &StartClaim, now: OffsetDateTime) -> bool {
+        // The signed time comes from the feed: checked sums, so a claim dated at the end of
+        // time is merely stale, never a panic.
+        claim
+            .signed_at
+            .checked_add(self.shared.claim_fresh_for)
+            .is_some_and(|until| until >= now)
+            && now
+                .checked_add(CLOCK_SKEW)
+                .is_none_or(|latest| claim.signed_at <= latest)
+    }
+
+    /// A `FoghornOnline` alert read from `feed`.
+    pub(super) fn take_presence(&self, feed: &str, alert: &FeedAlert, now: OffsetDateTime) {
+        let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) else {
+            return;
+        };
+        let latest = crate::deadline::after(now, self.ladder().config.online_within);
+        let until = match self.team_key() {
+            None => latest,
+            Some(key) => match key.verify_presence(person, alert.signature.as_deref()) {
+                // Never longer than this laptop would believe an unsigned one.
+                Ok(until) if until > now => until.min(latest),
+                Ok(_) => return,
+                Err(why) => {
+                    let report = format!("online:{feed}:{person}");
+                    if self.first_report(report) {
+                        tracing::warn!(feed, person, %why, "ignored a presence alert");
+                        self.add_notice(format!(
+                            "Ignored a presence alert in {feed} saying {person} is online: {why}. \
+                             It does not count as an engineer online."
+                        ));
+                    }
+                    return;
+                }
+            },
+        };
+        let mut team = lock(&self.shared.team);
+        let known = team.online.entry(person.clone()).or_insert(until);
+        *known = (*known).max(until);
+    }
+
+    /// A pushed alert (`source="foghorn"`) read from `feed`: its start, if believed.
+    pub(super) async fn take_pushed_start(
+        &self,
+        feed: &str,
+        alert: &FeedAlert,
+        now: OffsetDateTime,
+    ) {
+        let Some(dedup_key) = alert.labels.get("dedup_key") else {
+            return;
+        };
+        let Some(key) = self.team_key() else {
+            lock(&self.shared.team).pushed_starts.insert(
+                dedup_key.clone(),
+                PushedStart {
+                    start: alert.started_at,
+                    claim: None,
+                },
+            );
+            return;
+        };
+        let shown = crate::time_fmt::rfc3339(alert.started_at);
+        let claim = match key.verify_start(dedup_key, alert.signature.as_deref()) {
+            Ok(claim) if self.fresh(&claim, now) => claim,
+            Ok(claim) => {
+                let why = format!(
+                    "its signature was made at {}, too long ago to be believed",
+                    crate::time_fmt::rfc3339(claim.signed_at)
+                );
+                self.report_start(feed, dedup_key, alert.started_at, &why)
+                    .await;
+                return;
+            }
+            Err(why) => {
+                self.report_start(feed, dedup_key, alert.started_at, &why.to_string())
+                    .await;
+                return;
+            }
+        };
+        if ms(alert.started_at) < ms(claim.start) {
+            // Alertmanager shows the earliest start anyone posted; the signature says which
+            // start a laptop vouched for.
+            let why = format!(
+                "no laptop signed it (the earliest signed start is {})",
+                crate::time_fmt::rfc3339(claim.start)
+            );
+            tracing::debug!(feed, dedup_key, %shown, "an earlier unsigned start");
+            self.report_start(feed, dedup_key, alert.started_at, &why)
+                .await;
+        }
+        let mut team = lock(&self.shared.team);
+        let keep = team.pushed_starts.get(dedup_key).is_some_and(|old| {
+            old.claim.as_ref().is_some_and(|c| {
+                self.fresh(c, now)
+                    && (c.start < claim.start
+                        || (c.start == claim.start && c.signed_at >= claim.signed_at))
+            })
+        });
+        if !keep {
+            team.pushed_starts.insert(
+                dedup_key.clone(),
+                PushedStart {
+                    start: claim.start,
+                    claim: Some(claim),
+                },
+            );
+        }
+    }
+
+    /// Says once, on the timeline of this laptop's incident for `dedup_key`, that a pushed
+    /// alert's start was not believed.
+    async fn report_start(&self, feed: &str, dedup_key: &str, start: OffsetDateTime, why: &str) {
+        let report = format!("start:{feed}:{dedup_key}:{}:{why}", ms(start));
+        if !self.first_report(report) {
+            return;
+        }
+        let text = format!(
+            "ignored an alert in {feed} saying the outage started at {}: {why}; it does not \
+             decide whose laptop escalates",
+            crate::time_fmt::rfc3339(start)
+        );
+        tracing::warn!(feed, dedup_key, "{text}");
+        match self.shared.store.last_incident_for_key(dedup_key) {
+            Ok(Some(incident)) if incident.is_open() => {
+                self.note_on(incident.id, "feed-ignored", text).await;
+            }
+            _ => {}
+        }
+    }
+
+    fn first_report(&self, report: String) -> bool {
+        let mut team = lock(&self.shared.team);
+        if team.reported.len() >= MAX_REPORTED {
+            team.reported.clear();
+        }
+        team.reported.insert(report)
+    }
+
+    /// The earliest start believed for a pushed outage: with a team secret only a signed one,
+    /// and only while its signature is recent.
+    pub(super) fn pushed_start(
+        &self,
+        dedup_key: &str,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let team = lock(&self.shared.team);
+        let known = team.pushed_starts.get(dedup_key)?;
+        match (&known.claim, self.team_key()) {
+            (_, None) => Some(known.start),
+            (Some(claim), Some(_)) if self.fresh(claim, now) => Some(known.start),
+            _ => None,
+        }
+    }
+
+    /// The start and signature to push for this laptop's own incident: its own start, signed
+    /// now; or, when an earlier signed start was read, that one with its signature as read,
+    /// so every laptop's push carries the earliest signed start whoever pushed last.
+    pub(super) fn start_to_push(
+        &self,
+        incident: &IncidentView,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, Option<String>) {
+        let own = incident.opened_at;
+        let Some(key) = self.team_key() else {
+            return (own, None);
+        };
+        let earlier = lock(&self.shared.team)
+            .pushed_starts
+            .get(&incident.dedup_key)
+            .and_then(|known| known.claim.clone())
+            .filter(|claim| self.fresh(claim, now) && ms(claim.start) < ms(own));
+        match earlier {
+            Some(claim) => (claim.start, Some(claim.annotation)),
+            None => (own, Some(key.sign_start(&incident.dedup_key, own, now))),
+        }
+    }
+
+    /// The signature of this laptop's presence until `until`, when there is a team secret.
+    pub(super) fn presence_signature(&self, until: OffsetDateTime) -> Option<String> {
+        self.team_key()
+            .map(|key| key.sign_presence(&self.shared.me, until))
+    }
+}
