@@ -1,5 +1,5 @@
-//! Prism (`@stoplight/prism-cli`) mocking a vendor's OpenAPI description on 127.0.0.1: every
-//! request a client sends is validated against the vendor's own spec. With `--errors` a
+//! Prism (`@stoplight/prism-cli`) mocking a vendor's OpenAPI description, or proxying to a local fake, on
+//! 127.0.0.1: every request a client sends is validated against the vendor's own spec. With `--errors` a
 //! request that breaks the spec is answered with an error status, and [`Prism::violations`]
 //! lists what Prism said was wrong, so a contract test fails on any violation.
 
@@ -57,6 +57,18 @@ pub fn spec(name: &str) -> PathBuf {
 impl Prism {
     /// `prism mock --errors` on `spec`, waited for until it listens.
     pub fn mock(spec: &Path) -> Result<Self> {
+        Self::start(spec, "mock", None)
+    }
+
+    /// `prism proxy --errors` on `spec` in front of `upstream` (a local fake): a request that
+    /// breaks the spec is refused with an error status and never reaches the fake, so what
+    /// the fake records is what the vendor would have accepted, and the fake decides the
+    /// answers (a mock only ever answers the spec's examples).
+    pub fn proxy(spec: &Path, upstream: &str) -> Result<Self> {
+        Self::start(spec, "proxy", Some(upstream))
+    }
+
+    fn start(spec: &Path, mode: &str, upstream: Option<&str>) -> Result<Self> {
         if !spec.is_file() {
             bail!("no OpenAPI description at {}", spec.display());
         }
@@ -65,27 +77,21 @@ impl Prism {
             .prefix("foghorn-prism-")
             .tempdir()?;
         let mut cmd = Command::new(prism_bin()?);
-        cmd.args([
-            "mock",
-            "--errors",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .arg(spec);
+        cmd.args([mode, "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(spec)
+            .args(upstream);
         let name = spec
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "prism".to_owned());
-        let mut child = ChildGuard::spawn(&format!("prism-{name}"), cmd, logs.path())?;
+        let mut child = ChildGuard::spawn(&format!("prism-{mode}-{name}"), cmd, logs.path())?;
         wait_until(START_TIMEOUT, "Prism to listen", || {
             if let Some(status) = child.try_wait()? {
                 bail!("prism exited with {status}: {}", child.stdout());
             }
             Ok(child.stdout().contains("Prism is listening").then_some(()))
         })
-        .with_context(|| format!("starting prism mock on {}", spec.display()))?;
+        .with_context(|| format!("starting prism {mode} on {}", spec.display()))?;
         Ok(Self {
             child,
             port,
@@ -118,6 +124,17 @@ impl Prism {
                 let after = l.split("[HTTP SERVER]").nth(1)?;
                 Some(after.split('ℹ').next()?.trim().to_owned())
             })
+            .collect()
+    }
+
+    /// Requests Prism refused (a proxy refuses a request that breaks the spec instead of
+    /// forwarding it), one line each.
+    pub fn refusals(&self) -> Vec<String> {
+        self.child
+            .stdout()
+            .lines()
+            .filter(|l| l.contains("Request terminated with error"))
+            .map(|l| l.trim().to_owned())
             .collect()
     }
 

@@ -228,6 +228,25 @@ describe('App', () => {
     expect(screen.queryByText(notice)).not.toBeInTheDocument();
   });
 
+  it('says which feed is not running and why, apart from one that is not answering', async () => {
+    const base = { lastOkAt: null, latencyMs: null, alerts: 0 };
+    shell(
+      snapshot({
+        summary: 'All 2 monitors up · feed pd not running',
+        feeds: [
+          { ...base, name: 'pd', running: false, ok: false, failures: 0, error: 'pd: `token`: env:PD_TOKEN: the environment variable is not set' },
+          { ...base, name: 'alertmanager', running: true, ok: false, failures: 3, error: 'alertmanager: unreachable: connection refused' },
+        ],
+      }),
+    );
+    render(App);
+    expect(await screen.findByTestId('feed-not-running')).toHaveTextContent(
+      'Feed pd is not running: pd: `token`: env:PD_TOKEN: the environment variable is not set',
+    );
+    expect(screen.getByTestId('feed-down')).toHaveTextContent(/Feed alertmanager not answering: .*connection refused/);
+    expect(screen.getByTestId('summary')).toHaveTextContent('feed pd not running');
+  });
+
   it('lists incidents open first, and switches tabs with the keyboard', async () => {
     shell(
       snapshot({

@@ -83,3 +83,45 @@ async fn flapping_is_one_notification_not_one_per_change() {
         ["Cart is down", "Resolved: Cart is down", "Cart is flapping"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_cannot_start_is_in_the_feed_health_and_the_summary_not_only_a_log_line() {
+    let config = Config::parse(
+        "[[monitors]]\nname = \"Cart\"\nurl = \"http://127.0.0.1:9/\"\ninterval = \"1h\"\n\n\
+         [[feeds]]\nkind = \"pagerduty\"\nname = \"pd\"\nurl = \"http://127.0.0.1:9\"\n\
+         token = \"env:FOGHORN_TEST_NEVER_SET_PD_TOKEN\"\npoll_every = \"1h\"\n",
+        Path::new("test.toml"),
+    )
+    .expect("config");
+    let engine = Engine::start(
+        config,
+        Store::in_memory().expect("store"),
+        Arc::new(Recorder::default()),
+        EngineOptions::default(),
+    )
+    .expect("engine");
+    let snapshot = engine.snapshot().expect("snapshot");
+    let health = engine.health();
+    engine.shutdown().await;
+    let pd = snapshot
+        .feeds
+        .iter()
+        .find(|f| f.name == "pd")
+        .expect("the feed that did not start is in the health list");
+    assert!(!pd.running && !pd.ok, "{pd:?}");
+    assert_eq!(
+        health,
+        foghorn_core::event::Health::Degraded,
+        "the tray icon is amber"
+    );
+    let why = pd.error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("FOGHORN_TEST_NEVER_SET_PD_TOKEN"),
+        "says why: {why}"
+    );
+    assert!(
+        snapshot.summary.contains("feed pd not running"),
+        "the tray's line says it: {}",
+        snapshot.summary
+    );
+}

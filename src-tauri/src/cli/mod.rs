@@ -136,6 +136,13 @@ pub fn config_check(cli: &Cli) -> ExitCode {
     };
     match Config::load(&path) {
         Ok(c) => {
+            let cannot_start = feeds_that_cannot_start(&path, &c);
+            if !cannot_start.is_empty() {
+                for problem in cannot_start {
+                    eprintln!("{problem}");
+                }
+                return ExitCode::from(1);
+            }
             println!(
                 "{}: OK ({} monitor{}, {} feed{})",
                 path.display(),
@@ -144,6 +151,13 @@ pub fn config_check(cli: &Cli) -> ExitCode {
                 c.feeds.len(),
                 if c.feeds.len() == 1 { "" } else { "s" },
             );
+            if c.smtp.is_some() {
+                // Read and checked, but nothing sends mail yet: say so rather than let the
+                // section look like it does something.
+                println!(
+                    "note: [smtp] is not used yet (it is for the customer letters, which are not built yet)"
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -151,4 +165,29 @@ pub fn config_check(cli: &Cli) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Builds every feed as `foghorn run` does (secrets read, URLs parsed), so a feed that would
+/// not start fails the check instead of being a log line while the app runs on without it.
+/// Each problem names the file, the line of its `[[feeds]]`, the entry and the feed.
+fn feeds_that_cannot_start(path: &std::path::Path, config: &Config) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<usize> = text
+        .match_indices("[[feeds]]")
+        .map(|(at, _)| text[..at].matches('\n').count() + 1)
+        .collect();
+    config
+        .feeds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, feed)| {
+            let e = foghorn_core::feed::from_config(feed).err()?;
+            let at = lines
+                .get(i)
+                .map(|line| format!("{}:{line}", path.display()))
+                .unwrap_or_else(|| path.display().to_string());
+            // The error starts with the feed's name.
+            Some(format!("{at}: feeds[{i}] cannot start: {e}"))
+        })
+        .collect()
 }

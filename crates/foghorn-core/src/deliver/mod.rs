@@ -152,35 +152,41 @@ pub fn from_config(
 ) -> Vec<std::sync::Arc<dyn Deliver>> {
     use crate::config::{FeedKind, StepAction};
     use std::sync::Arc;
-    let wants = |a: StepAction| escalation.steps.iter().any(|s| s.action == a);
     let mut out: Vec<Arc<dyn Deliver>> = Vec::new();
-    if wants(StepAction::Chat) {
-        out.push(Arc::from(chat_sender(escalation, Secrets::default())));
-    }
-    if wants(StepAction::Sms) {
-        out.push(Arc::new(TwilioSms::new(escalation)));
-    }
-    if wants(StepAction::Call) {
-        out.push(Arc::new(TwilioCall::new(escalation)));
-    }
-    if wants(StepAction::Pagerduty) {
-        let pd = feeds.iter().find(|f| f.kind == FeedKind::Pagerduty);
-        let url = pd
-            .and_then(|f| f.events_url.clone())
-            .unwrap_or_else(|| pagerduty::DEFAULT_EVENTS_URL.to_owned());
-        out.push(Arc::new(PagerDutyEvents::new(
-            &url,
-            pd.and_then(|f| f.routing_key.clone()),
-        )));
-    }
-    let hooks: Vec<(String, SignedWebhook)> = escalation
-        .steps
-        .iter()
-        .filter(|s| s.action == StepAction::Webhook)
-        .filter_map(|s| Some((s.url.as_ref()?.as_written(), SignedWebhook::new(s))))
-        .collect();
-    if !hooks.is_empty() {
-        out.push(Arc::new(Webhooks(hooks)));
+    let mut wired: Vec<StepAction> = Vec::new();
+    for step in &escalation.steps {
+        if wired.contains(&step.action) {
+            continue;
+        }
+        wired.push(step.action);
+        // No wildcard arm: a new action does not compile until it has a sender here, so a
+        // step the configuration accepts never fails later for want of a channel.
+        match step.action {
+            StepAction::Chat => out.push(Arc::from(chat_sender(escalation, Secrets::default()))),
+            StepAction::Sms => out.push(Arc::new(TwilioSms::new(escalation))),
+            StepAction::Call => out.push(Arc::new(TwilioCall::new(escalation))),
+            StepAction::Pagerduty => {
+                let pd = feeds.iter().find(|f| f.kind == FeedKind::Pagerduty);
+                let url = pd
+                    .and_then(|f| f.events_url.clone())
+                    .unwrap_or_else(|| pagerduty::DEFAULT_EVENTS_URL.to_owned());
+                out.push(Arc::new(PagerDutyEvents::new(
+                    &url,
+                    pd.and_then(|f| f.routing_key.clone()),
+                )));
+            }
+            StepAction::Webhook => {
+                let hooks: Vec<(String, SignedWebhook)> = escalation
+                    .steps
+                    .iter()
+                    .filter(|s| s.action == StepAction::Webhook)
+                    .filter_map(|s| Some((s.url.as_ref()?.as_written(), SignedWebhook::new(s))))
+                    .collect();
+                if !hooks.is_empty() {
+                    out.push(Arc::new(Webhooks(hooks)));
+                }
+            }
+        }
     }
     out
 }

@@ -24,6 +24,9 @@ use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Sig
 #[ts(export)]
 pub struct FeedHealth {
     pub name: String,
+    /// False when the feed could not be started from its configuration (a missing secret, a
+    /// bad URL): it is never polled, `error` says why, and the window and the tray say so.
+    pub running: bool,
     pub ok: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     #[ts(type = "string | null")]
@@ -98,6 +101,23 @@ fn evidence(alert: &FeedAlert) -> String {
     lines.join("\n")
 }
 
+impl FeedHealth {
+    /// A feed that could not be started: it will not be polled until the configuration is
+    /// fixed and Foghorn restarted.
+    pub fn not_running(name: String, why: String) -> Self {
+        FeedHealth {
+            name,
+            running: false,
+            ok: false,
+            last_ok_at: None,
+            error: Some(why),
+            latency_ms: None,
+            failures: 0,
+            alerts: 0,
+        }
+    }
+}
+
 impl Engine {
     /// Polls one feed forever.
     pub(super) async fn run_feed(&self, index: usize) {
@@ -166,6 +186,7 @@ impl Engine {
         let previous = lock(&self.shared.feed_health).get(name).cloned();
         let mut health = previous.clone().unwrap_or(FeedHealth {
             name: name.to_owned(),
+            running: true,
             ok: false,
             last_ok_at: None,
             error: None,

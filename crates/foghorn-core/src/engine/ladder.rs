@@ -371,10 +371,19 @@ impl Engine {
         let at = OffsetDateTime::now_utc();
         let incident = row.incident_id;
         let key = row.idempotency_key.clone();
+        // Sent again after a crash between an earlier send and its record: said on the
+        // timeline, since a receiver that ignores the idempotency key sees it twice.
+        let again = if row.interrupted {
+            tracing::warn!(key = %key, "a message left in flight by a crash was sent again");
+            " again: a crash interrupted an earlier attempt, which may have arrived too \
+             (same idempotency key)"
+        } else {
+            ""
+        };
         let (note, failed_for_good) = match &outcome {
             Ok(d) => (
                 format!(
-                    "{key}: sent{}",
+                    "{key}: sent{}{again}",
                     d.receipt
                         .as_deref()
                         .map(|r| format!(" ({r})"))

@@ -333,12 +333,16 @@ impl Engine {
         let ladder = ladder::Ladder::new(escalation, fixed_channels.as_deref(), &feed_configs);
         let kept_feed_configs = feed_configs.clone();
         let mut feeds = Vec::new();
+        // A feed that cannot start is kept in the health list, so the window and the tray's
+        // summary say it is not running for as long as that lasts (not a log line only).
+        let mut not_running = BTreeMap::new();
         for config in feed_configs {
             match crate::feed::from_config(&config) {
                 Ok(feed) => feeds.push(feeds::FeedEntry { config, feed }),
                 Err(e) => {
-                    tracing::error!(error = %e, "feed not started");
-                    notices.push(format!("A feed could not be started: {e}"));
+                    let name = crate::feed::name_of(&config);
+                    tracing::error!(feed = %name, error = %e, "feed not started");
+                    not_running.insert(name.clone(), FeedHealth::not_running(name, e.to_string()));
                 }
             }
         }
@@ -377,7 +381,7 @@ impl Engine {
             ownership_settle: polls(&feeds, 2).saturating_add(time::Duration::seconds(1)),
             ownership_grace: polls(&feeds, 3).saturating_add(time::Duration::seconds(5)),
             feeds,
-            feed_health: Mutex::new(BTreeMap::new()),
+            feed_health: Mutex::new(not_running),
             team: Mutex::new(team::Team::default()),
             team_key,
             claim_fresh_for,
@@ -1260,6 +1264,7 @@ impl Engine {
             .filter(|i| i.state != IncidentState::Resolved)
             .collect();
         let ringing = !self.ringing().is_empty();
+        let feed_not_running = lock(&self.shared.feed_health).values().any(|h| !h.running);
         let st = lock(&self.shared.state);
         if ringing {
             // The alarm breaking through a mute shows as what it is.
@@ -1272,6 +1277,7 @@ impl Engine {
         {
             Health::Alarm
         } else if paused
+            || feed_not_running
             || !open.is_empty()
             || st.monitors.values().any(|m| {
                 m.unknown.is_some()
@@ -1293,9 +1299,14 @@ impl Engine {
         let now = OffsetDateTime::now_utc();
         let paused = self.paused();
         let oncall = self.shared.oncall.status(now);
+        let not_running: Vec<String> = lock(&self.shared.feed_health)
+            .values()
+            .filter(|h| !h.running)
+            .map(|h| h.name.clone())
+            .collect();
         let summary = {
             let st = lock(&self.shared.state);
-            summarize(&st, paused, now, oncall.as_ref())
+            summarize(&st, paused, now, oncall.as_ref(), &not_running)
         };
         let changed = {
             let mut st = lock(&self.shared.state);
@@ -1343,11 +1354,14 @@ fn evidence(result: &CheckResult, state: &MonitorState, first: Option<OffsetDate
     lines.join("\n")
 }
 
+/// The tray's one line. `not_running` are feeds that could not be started: missing alerts
+/// must show where people look, not only in a log.
 fn summarize(
     st: &State,
     paused: bool,
     now: OffsetDateTime,
     oncall: Option<&OncallStatus>,
+    not_running: &[String],
 ) -> String {
     let total = st.monitors.len();
     let down: Vec<&str> = st
@@ -1380,6 +1394,11 @@ fn summarize(
             if total == 1 { "" } else { "s" }
         )
     };
+    match not_running {
+        [] => {}
+        [one] => line.push_str(&format!(" · feed {one} not running")),
+        many => line.push_str(&format!(" · feeds {} not running", many.join(", "))),
+    }
     if let Some(status) = oncall.filter(|s| s.you_are_on_call) {
         match status.until {
             Some(until) => line.push_str(&format!(

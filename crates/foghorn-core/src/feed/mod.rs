@@ -157,23 +157,52 @@ pub trait Feed: Send + Sync + fmt::Debug {
     }
 }
 
-/// The feed a `[[feeds]]` entry describes.
+/// The feed a `[[feeds]]` entry describes, with secrets from the environment and the OS
+/// keychain.
 pub fn from_config(
     config: &crate::config::FeedConfig,
 ) -> Result<std::sync::Arc<dyn Feed>, FeedError> {
+    from_config_with_secrets(config, &crate::secret::SystemSecrets)
+}
+
+/// [`from_config`] with secrets from `secrets`. The `match` has no wildcard arm on purpose: a
+/// new kind of feed does not compile until it is built here, so a kind the configuration
+/// accepts can never be one the app cannot start.
+pub fn from_config_with_secrets(
+    config: &crate::config::FeedConfig,
+    secrets: &dyn crate::secret::SecretSource,
+) -> Result<std::sync::Arc<dyn Feed>, FeedError> {
     use crate::config::FeedKind;
+    use std::sync::Arc;
     Ok(match config.kind {
-        FeedKind::Alertmanager => std::sync::Arc::new(alertmanager::AlertmanagerFeed::new(config)?),
-        other => {
-            return Err(FeedError::Config {
-                feed: config
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("{other:?}").to_lowercase()),
-                message: "this kind of feed is not supported yet".to_owned(),
-            })
-        }
+        FeedKind::Alertmanager => Arc::new(alertmanager::AlertmanagerFeed::with_secrets(
+            config, secrets,
+        )?),
+        FeedKind::Pagerduty => Arc::new(PagerDutyFeed::with_secrets(config, secrets)?),
+        FeedKind::Datadog => Arc::new(DatadogFeed::with_secrets(config, secrets)?),
+        FeedKind::Honeybadger => Arc::new(HoneybadgerFeed::with_secrets(config, secrets)?),
+        FeedKind::Json => Arc::new(JsonFeed::with_secrets(config, secrets)?),
     })
+}
+
+/// The name a feed goes by in logs, health and timelines: `name`, else its kind.
+pub fn name_of(config: &crate::config::FeedConfig) -> String {
+    config
+        .name
+        .clone()
+        .unwrap_or_else(|| kind_name(config.kind).to_owned())
+}
+
+/// The kind as the configuration spells it (`kind = "pagerduty"`).
+pub fn kind_name(kind: crate::config::FeedKind) -> &'static str {
+    use crate::config::FeedKind;
+    match kind {
+        FeedKind::Alertmanager => "alertmanager",
+        FeedKind::Pagerduty => "pagerduty",
+        FeedKind::Datadog => "datadog",
+        FeedKind::Honeybadger => "honeybadger",
+        FeedKind::Json => "json",
+    }
 }
 
 /// Keys of `[[feeds]]` that only some kinds use: one set on another kind is an error rather
@@ -234,5 +263,92 @@ pub fn check_config(config: &crate::config::FeedConfig) -> Result<(), String> {
                 .to_owned(),
         ),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{SecretError, SecretRef, SecretSource};
+
+    /// Every secret resolves to a fixed value, except those named `MISSING`.
+    struct Fixed;
+
+    impl SecretSource for Fixed {
+        fn resolve(&self, secret: &SecretRef) -> Result<String, SecretError> {
+            match secret {
+                SecretRef::Env(n) if n == "MISSING" => Err(SecretError::EnvMissing(secret.clone())),
+                _ => Ok("s3cret".to_owned()),
+            }
+        }
+    }
+
+    const EVERY_KIND: &str = r#"
+[[feeds]]
+kind = "alertmanager"
+url = "http://127.0.0.1:9093"
+
+[[feeds]]
+kind = "pagerduty"
+url = "http://127.0.0.1:9"
+token = "env:PD_TOKEN"
+
+[[feeds]]
+kind = "datadog"
+url = "http://127.0.0.1:9"
+token = "env:DD_API_KEY"
+app_key = "env:DD_APP_KEY"
+
+[[feeds]]
+kind = "honeybadger"
+url = "http://127.0.0.1:9/v2"
+token = "env:HB_TOKEN"
+project = "1"
+
+[[feeds]]
+kind = "json"
+name = "tools"
+url = "http://127.0.0.1:9/alerts.json"
+mapping = { items = "$", id = "id", title = "title" }
+"#;
+
+    #[test]
+    fn every_kind_of_feed_the_configuration_accepts_is_built_by_the_factory() {
+        let config = crate::config::Config::parse(EVERY_KIND, std::path::Path::new("t.toml"))
+            .expect("a valid configuration");
+        let names: Vec<String> = config
+            .feeds
+            .iter()
+            .map(|f| match from_config_with_secrets(f, &Fixed) {
+                Ok(feed) => feed.name().to_owned(),
+                Err(e) => panic!("{:?} feed not built: {e}", f.kind),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "alertmanager",
+                "pagerduty",
+                "datadog",
+                "honeybadger",
+                "tools"
+            ]
+        );
+        let named: Vec<String> = config.feeds.iter().map(name_of).collect();
+        assert_eq!(names, named, "name_of agrees with the feeds' own names");
+    }
+
+    #[test]
+    fn a_feed_that_cannot_start_says_which_and_why() {
+        let text = EVERY_KIND.replace("env:DD_APP_KEY", "env:MISSING");
+        let config = crate::config::Config::parse(&text, std::path::Path::new("t.toml"))
+            .expect("a valid configuration");
+        let datadog = &config.feeds[2];
+        let e = from_config_with_secrets(datadog, &Fixed).expect_err("a missing secret");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("datadog:") && text.contains("MISSING"),
+            "{text}"
+        );
     }
 }

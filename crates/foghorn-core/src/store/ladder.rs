@@ -17,6 +17,9 @@ pub struct OutboxRow {
     pub channel: String,
     pub payload: String,
     pub attempts: u32,
+    /// An earlier attempt began and left no outcome: the process died mid-send, so the
+    /// message may already have arrived once.
+    pub interrupted: bool,
 }
 
 fn time_of(s: &str) -> Result<OffsetDateTime> {
@@ -166,7 +169,8 @@ pub(crate) fn due_messages(
     now: OffsetDateTime,
 ) -> Result<Vec<OutboxRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, idempotency_key, incident_id, channel, payload, attempts FROM outbox
+        "SELECT id, idempotency_key, incident_id, channel, payload, attempts,
+                attempts > 0 AND last_error IS NULL FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
          ORDER BY id LIMIT 100",
     )?;
@@ -178,6 +182,7 @@ pub(crate) fn due_messages(
             channel: r.get(3)?,
             payload: r.get(4)?,
             attempts: r.get(5)?,
+            interrupted: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -3,7 +3,12 @@
 /**
  * A feed's health, for the window: silence from a feed must never look like calm.
  */
-export type FeedHealth = { name: string, ok: boolean, lastOkAt: string | null, error: string | null, latencyMs: number | null, 
+export type FeedHealth = { name: string, 
+/**
+ * False when the feed could not be started from its configuration (a missing secret, a
+ * bad URL): it is never polled, `error` says why, and the window and the tray say so.
+ */
+running: boolean, ok: boolean, lastOkAt: string | null, error: string | null, latencyMs: number | null, 
 /**
  * Failed polls in a row.
  */
