@@ -274,6 +274,10 @@ async fn a_dead_writer_thread_is_restarted_and_the_incident_is_not_lost() {
     })
     .await;
     assert!(notice.contains("started again"), "{notice}");
+    eventually(5, "the notification", || {
+        (!run.shown.titled("api is down").is_empty()).then_some(())
+    })
+    .await;
     assert_eq!(run.shown.titled("api is down").len(), 1, "told once");
     run.engine.shutdown().await;
 }
