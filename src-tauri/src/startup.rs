@@ -111,6 +111,7 @@ pub struct ConfigFile {
 pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Prepared, String> {
     let mut notices = Vec::new();
     let mut demo = false;
+    let mut config_failed = false;
     let (path, loaded) = locate(explicit);
     let mut file = ConfigFile {
         path: path.clone(),
@@ -134,6 +135,7 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
             notices.push(format!(
                 "Configuration error — nothing is monitored until it is fixed: {e}"
             ));
+            config_failed = true;
             Config::default()
         }
         Err(e) => return Err(e.to_string()),
@@ -149,6 +151,7 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
         store,
         options: EngineOptions {
             demo,
+            config_failed,
             notices,
             oncall: Some(oncall),
             ringer: Some(alarm.clone()),

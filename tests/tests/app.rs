@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use foghorn_e2e::process::ChildGuard;
+use foghorn_e2e::receiver::{answer, Receiver};
 use foghorn_e2e::target::write_config;
 use foghorn_e2e::{
     artifacts_dir, foghorn_bin, workspace_root, AppLaunch, AppProcess, Desktop, IconImage, Target,
@@ -273,4 +275,121 @@ async fn without_a_tray_host_the_window_opens_and_says_so() -> Result<()> {
         .wait_for_content("body", |t| t.contains("No system tray"), START)
         .await?;
     driver.close().await
+}
+
+/// The open incidents as `foghorn incidents --json` lists them, with their ladder's states
+/// from the database: (id, state, [step states]).
+fn open_incidents_with_ladders(
+    home: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<Vec<(i64, String, Vec<String>)>> {
+    let out = foghorn_e2e::paths::foghorn_command(home)?
+        .env("FOGHORN_DATA_DIR", data)
+        .args(["incidents", "--json"])
+        .output()?;
+    ensure!(out.status.success(), "foghorn incidents --json: {out:?}");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("foghorn.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mut open = Vec::new();
+    for incident in list.as_array().context("a JSON list")? {
+        let id = incident["id"].as_i64().context("an id")?;
+        let state = incident["state"].as_str().unwrap_or_default().to_owned();
+        let mut stmt =
+            db.prepare("SELECT state FROM escalation_steps WHERE incident_id = ?1 ORDER BY step")?;
+        let steps = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        open.push((id, state, steps));
+    }
+    Ok(open)
+}
+
+/// Open incident → the file breaks → the tray app starts on it (falling back to an empty
+/// configuration) → the file is fixed → restart: the incident is still open and its ladder
+/// still pending. A file that did not load says nothing about which monitors were removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_config_does_not_resolve_open_incidents() -> Result<()> {
+    let _serial = foghorn_e2e::serial();
+    let desktop = Desktop::start()?;
+    let target = Target::start().await?;
+    let slack = Receiver::start(|_| answer(200, "ok")).await?;
+    let hook = format!("{}/hooks/T0/B0/x", slack.url());
+    let data = desktop.dir().join("data");
+    let config = desktop.dir().join("foghorn.toml");
+    let good = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [escalation]\nslack_webhook = \"env:SLACK_WEBHOOK\"\n\n\
+         [[escalation.steps]]\nafter = \"1h\"\naction = \"chat\"\n\n\
+         [[monitors]]\nname = \"Orders\"\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+         failure_threshold = 1\nseverity = \"critical\"\n",
+        target.url()
+    );
+    std::fs::write(&config, &good)?;
+    let headless = |name: &str| -> Result<ChildGuard> {
+        let mut cmd = foghorn_e2e::paths::foghorn_command(desktop.dir())?;
+        cmd.env("FOGHORN_DATA_DIR", &data)
+            .env("SLACK_WEBHOOK", &hook)
+            .args(["run", "--headless", "--config"])
+            .arg(&config);
+        ChildGuard::spawn(name, cmd, &desktop.logs_dir())
+    };
+
+    target.set_healthy(false);
+    let mut first = headless("engine-before")?;
+    foghorn_e2e::wait_until(OUTAGE, "the incident", || {
+        Ok(first.stderr().contains("incident opened").then_some(()))
+    })?;
+    first.terminate();
+    let before = open_incidents_with_ladders(desktop.dir(), &data)?;
+    ensure!(
+        before.len() == 1 && before[0].1 == "triggered" && before[0].2 == ["pending"],
+        "one open incident, its step pending: {before:?}"
+    );
+
+    // The file breaks: the tray app starts anyway, with nothing to monitor.
+    std::fs::write(&config, "[[monitors]]\nname = \"Orders\"\n")?;
+    let mut app = AppProcess::spawn(
+        &desktop,
+        &AppLaunch::new(foghorn_bin()?)
+            .env("FOGHORN_CONFIG", config.display().to_string())
+            .env("FOGHORN_DATA_DIR", data.display().to_string())
+            .env("SLACK_WEBHOOK", hook.clone()),
+    )?;
+    foghorn_e2e::wait_until(START, "start-up's pass over open incidents", || {
+        let log = app.stderr();
+        Ok((log.contains("are kept open") || log.contains("its monitor is gone")).then_some(()))
+    })?;
+    ensure!(
+        app.stderr().contains("configuration not usable"),
+        "the tray app ran on the broken file: {}",
+        app.stderr()
+    );
+    app.kill();
+    let broken = open_incidents_with_ladders(desktop.dir(), &data)?;
+    ensure!(
+        broken == before,
+        "kept while the file was broken: {broken:?}"
+    );
+
+    // Fixed and restarted: the same incident, still open, its ladder still pending.
+    std::fs::write(&config, &good)?;
+    let mut second = headless("engine-after")?;
+    foghorn_e2e::wait_until(START, "the fixed configuration", || {
+        Ok(second
+            .stderr()
+            .contains("configuration loaded")
+            .then_some(()))
+    })?;
+    let seen = target.requests();
+    foghorn_e2e::wait_until(OUTAGE, "two more failing checks", || {
+        Ok((target.requests() >= seen + 2).then_some(()))
+    })?;
+    let after = open_incidents_with_ladders(desktop.dir(), &data)?;
+    second.terminate();
+    ensure!(after == before, "still open, ladder pending: {after:?}");
+    ensure!(slack.requests().is_empty(), "the 1 h step did not fire");
+    Ok(())
 }

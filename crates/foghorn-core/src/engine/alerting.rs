@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{lock, Engine, Result};
+use super::{durable, lock, Engine, Result};
 use crate::crash_point::crash_point;
 use crate::event::EngineEvent;
 use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal};
@@ -82,35 +82,55 @@ impl Engine {
         let ladder = self.ladder();
         let name = signal.summary.clone();
         let severity = signal.severity;
-        let written = self
-            .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
-                let raised = store::raise_signal(tx, &signal, retrigger)?;
-                let new = matches!(
-                    raised.change,
-                    store::IncidentChange::Opened | store::IncidentChange::Retriggered
+        let key = signal.dedup_key.clone();
+        let notify = (delivery != Delivery::Silent).then(|| {
+            (
+                Notification::opened(&name, severity, reason.as_deref()),
+                delivery == Delivery::Loud,
+            )
+        });
+        let title = name.clone();
+        let write: durable::Write = Arc::new(move |tx: &rusqlite::Transaction<'_>| {
+            let raised = store::raise_signal(tx, &signal, retrigger)?;
+            let new = matches!(
+                raised.change,
+                store::IncidentChange::Opened | store::IncidentChange::Retriggered
+            );
+            if new {
+                Engine::schedule_ladder(&ladder, tx, &raised.incident, at)?;
+            }
+            let owed = if new && delivery != Delivery::Silent {
+                let id = raised.incident.id;
+                let loud = delivery == Delivery::Loud;
+                let n = loud_or_quiet(
+                    Notification::opened(&name, severity, reason.as_deref()),
+                    id,
+                    loud,
                 );
-                if new {
-                    Engine::schedule_ladder(&ladder, tx, &raised.incident, at)?;
-                }
-                let owed = if new && delivery != Delivery::Silent {
-                    let id = raised.incident.id;
-                    let loud = delivery == Delivery::Loud;
-                    let n = loud_or_quiet(
-                        Notification::opened(&name, severity, reason.as_deref()),
-                        id,
-                        loud,
-                    );
-                    let key = format!("incident:{id}:triggered:{}", rfc3339(at));
-                    store::record_notification(tx, &key, id, &n, loud, at)?
-                } else {
-                    None
-                };
-                Ok((raised, owed))
-            })))
-            .await;
-        let Some((raised, owed)) = written else {
-            return;
+                let key = format!("incident:{id}:triggered:{}", rfc3339(at));
+                store::record_notification(tx, &key, id, &n, loud, at)?
+            } else {
+                None
+            };
+            Ok(durable::Saved::Fired { raised, owed })
+        });
+        let change = durable::Change {
+            write,
+            key,
+            kind: durable::Kind::Fired { title, notify },
         };
+        if let Some(durable::Saved::Fired { raised, owed }) = self.save(change).await {
+            self.after_fired(raised, owed).await;
+        }
+    }
+
+    /// What a signal's incident change owes once written: the log, the window, the
+    /// notification.
+    pub(super) async fn after_fired(
+        &self,
+        raised: store::Raised,
+        owed: Option<StoredNotification>,
+    ) {
         if matches!(
             raised.change,
             store::IncidentChange::Opened | store::IncidentChange::Retriggered
@@ -145,40 +165,52 @@ impl Engine {
         let config = self.shared.notification_config.clone();
         let oncall = Arc::clone(&self.shared.oncall);
         let muted = lock(&self.shared.state).mute.is_active(at);
-        let written = self
-            .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
-                let Some(cleared) = store::clear_signal(tx, &dedup_key, at, &actor, &detail)?
-                else {
-                    return Ok(None);
+        let key = dedup_key.clone();
+        let write: durable::Write = Arc::new(move |tx: &rusqlite::Transaction<'_>| {
+            let Some(cleared) = store::clear_signal(tx, &dedup_key, at, &actor, &detail)? else {
+                return Ok(durable::Saved::Cleared(None));
+            };
+            let incident = &cleared.incident;
+            let told = policy::decide(
+                &config,
+                Situation {
+                    severity: incident.severity,
+                    on_call: oncall.on_call(at),
+                    muted,
+                },
+            );
+            let owed = if cleared.resolved && !quiet && told != Delivery::Silent {
+                let lasted = human_duration(at - incident.opened_at);
+                let n = Notification {
+                    title: format!("Resolved: {}", incident.title),
+                    body: format!("Lasted {lasted}"),
+                    urgency: Urgency::Low,
+                    incident: Some(incident.id),
+                    actions: Vec::new(),
                 };
-                let incident = &cleared.incident;
-                let told = policy::decide(
-                    &config,
-                    Situation {
-                        severity: incident.severity,
-                        on_call: oncall.on_call(at),
-                        muted,
-                    },
-                );
-                let owed = if cleared.resolved && !quiet && told != Delivery::Silent {
-                    let lasted = human_duration(at - incident.opened_at);
-                    let n = Notification {
-                        title: format!("Resolved: {}", incident.title),
-                        body: format!("Lasted {lasted}"),
-                        urgency: Urgency::Low,
-                        incident: Some(incident.id),
-                        actions: Vec::new(),
-                    };
-                    let key = format!("incident:{}:resolved:{}", incident.id, rfc3339(at));
-                    store::record_notification(tx, &key, incident.id, &n, false, at)?
-                } else {
-                    None
-                };
-                Ok(Some((cleared, owed)))
-            })))
-            .await
-            .flatten();
-        let Some((cleared, owed)) = written else {
+                let key = format!("incident:{}:resolved:{}", incident.id, rfc3339(at));
+                store::record_notification(tx, &key, incident.id, &n, false, at)?
+            } else {
+                None
+            };
+            Ok(durable::Saved::Cleared(Some((cleared, owed))))
+        });
+        let change = durable::Change {
+            write,
+            key,
+            kind: durable::Kind::Cleared,
+        };
+        if let Some(durable::Saved::Cleared(cleared)) = self.save(change).await {
+            self.after_cleared(cleared).await;
+        }
+    }
+
+    /// What a cleared signal's incident change owes once written.
+    pub(super) async fn after_cleared(
+        &self,
+        cleared: Option<(store::Cleared, Option<StoredNotification>)>,
+    ) {
+        let Some((cleared, owed)) = cleared else {
             return;
         };
         if cleared.resolved {
@@ -252,7 +284,12 @@ impl Engine {
             .await;
     }
 
-    async fn mark_delivered(&self, notification: i64, outcome: &str, note: Option<(i64, String)>) {
+    pub(super) async fn mark_delivered(
+        &self,
+        notification: i64,
+        outcome: &str,
+        note: Option<(i64, String)>,
+    ) {
         let outcome = outcome.to_owned();
         let at = OffsetDateTime::now_utc();
         let written = self
@@ -271,7 +308,7 @@ impl Engine {
         }
     }
 
-    fn ring(&self, incident: i64) -> std::result::Result<(), String> {
+    pub(super) fn ring(&self, incident: i64) -> std::result::Result<(), String> {
         let first = lock(&self.shared.alerting).ringing.insert(incident);
         if !first {
             return Ok(());
@@ -284,7 +321,7 @@ impl Engine {
         rang
     }
 
-    fn silence(&self, incident: i64) {
+    pub(super) fn silence(&self, incident: i64) {
         let was = lock(&self.shared.alerting).ringing.remove(&incident);
         if was {
             if let Some(ringer) = &self.shared.ringer {
@@ -402,29 +439,21 @@ impl Engine {
         }
     }
 
-    /// On start: incidents of monitors that left the configuration are resolved, notifications
-    /// recorded but not shown before a crash are shown (once), and the alarm rings again for
-    /// what is still unacknowledged while on call.
+    /// On start: incidents of monitors that left the configuration are resolved (only when
+    /// the configuration is the user's own and loaded cleanly), notifications recorded but not
+    /// shown before a crash are shown (once), and the alarm rings again for what is still
+    /// unacknowledged while on call.
     pub(super) async fn recover_incidents(&self) {
-        let live: HashSet<String> = lock(&self.shared.state)
-            .monitors
-            .keys()
-            .map(|id| format!("monitor:{id}"))
-            .collect();
         let at = OffsetDateTime::now_utc();
-        match self
-            .shared
-            .store
-            .write(move |tx| store::resolve_orphans(tx, &live, at))
-            .await
-        {
-            Ok(resolved) => {
-                for incident in resolved {
-                    tracing::info!(incident = incident.id, "resolved: its monitor is gone");
-                    self.publish_incident(incident);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot resolve incidents of removed monitors"),
+        if self.runs_stand_in() {
+            // The demo or an empty stand-in for a broken file lists none of the user's
+            // monitors: that says nothing about which of them were removed.
+            tracing::info!(
+                "the configuration in use is not the user's (the demo, or a file that did \
+                 not load): incidents of monitors missing from it are kept open"
+            );
+        } else {
+            self.resolve_orphans(at).await;
         }
         match self.shared.store.undelivered_notifications() {
             Ok(owed) => {
@@ -446,6 +475,37 @@ impl Engine {
         }
         lock(&self.shared.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
         self.refresh_summary();
+    }
+
+    /// Resolves the open incidents of monitors that left the configuration.
+    async fn resolve_orphans(&self, at: OffsetDateTime) {
+        let live: HashSet<String> = lock(&self.shared.state)
+            .monitors
+            .keys()
+            .map(|id| format!("monitor:{id}"))
+            .collect();
+        match self
+            .shared
+            .store
+            .write(move |tx| store::resolve_orphans(tx, &live, at))
+            .await
+        {
+            Ok(resolved) => {
+                for incident in resolved {
+                    tracing::info!(incident = incident.id, "resolved: its monitor is gone");
+                    self.publish_incident(incident);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot resolve incidents of removed monitors"),
+        }
+    }
+
+    /// Whether the engine runs the demo or a stand-in for a configuration that failed to
+    /// load, and no policy from a file has arrived since.
+    pub(super) fn runs_stand_in(&self) -> bool {
+        self.shared
+            .stand_in
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Reacts to incident changes made by another process (the CLI, a second instance) and

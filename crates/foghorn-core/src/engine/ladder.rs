@@ -112,6 +112,10 @@ impl Engine {
             .ladder
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(ladder);
+        // A policy saved to a file: the ladder no longer waits for one.
+        self.shared
+            .stand_in
+            .store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// The steps an incident that just opened (or opened again, at `from`) will climb, in the
@@ -145,6 +149,10 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if self.runs_stand_in() {
+                // The stand-in's empty policy would skip every step due: they wait instead.
+                continue;
+            }
             let now = OffsetDateTime::now_utc();
             match self.shared.store.read(|c| store::due_steps(c, now)) {
                 Ok(due) => {

@@ -34,12 +34,15 @@ const HISTORY_MAINTENANCE: Duration = Duration::from_secs(300);
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// A batch this large is written at once rather than waiting for the next second.
 const FLUSH_AT: usize = 2_000;
+/// Results kept for a later batch while the database cannot be written; the oldest go first.
+const UNSAVED_RESULTS: usize = 100_000;
 /// How often the clocks are compared to notice the machine waking from sleep.
 const SLEEP_TICK: Duration = Duration::from_secs(5);
 /// Incidents listed in a snapshot.
 const RECENT_INCIDENTS: usize = 50;
 
 mod alerting;
+mod durable;
 mod feeds;
 mod ladder;
 mod oncall;
@@ -67,6 +70,10 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 pub struct EngineOptions {
     /// Running the bundled demo configuration.
     pub demo: bool,
+    /// The configuration file could not be loaded: the engine runs an empty stand-in. Like
+    /// the demo, it says nothing about which monitors exist, so incidents of monitors missing
+    /// from it stay open and their escalation waits for a configuration that loads.
+    pub config_failed: bool,
     /// Things to tell the user from the start (e.g. "history is not being saved").
     pub notices: Vec<String>,
     /// What the OS says about connectivity; the real machine unless a test says otherwise.
@@ -132,12 +139,17 @@ struct Shared {
     flush_now: Notify,
     /// Held while a batch is taken and written, so batches reach the database in order.
     flushing: tokio::sync::Mutex<()>,
+    /// Incident changes that could not be written yet, retried in order.
+    durable: durable::Durable,
     network: NetworkGuard,
     heartbeat_addr: Mutex<Option<SocketAddr>>,
     heartbeat_limits: crate::heartbeat::Limits,
     /// The token pings must carry, once the listener has it (configured or generated).
     heartbeat_token: Mutex<Option<String>>,
     demo: bool,
+    /// The configuration in use is not the user's (the demo, or a stand-in for a file that
+    /// failed to load) until an escalation policy from a file arrives.
+    stand_in: std::sync::atomic::AtomicBool,
 }
 
 /// A write that goes into the same transaction as a batch of results.
@@ -408,6 +420,7 @@ impl Engine {
             pending: Mutex::new(Vec::new()),
             flush_now: Notify::new(),
             flushing: tokio::sync::Mutex::new(()),
+            durable: durable::Durable::default(),
             network: NetworkGuard::new(
                 options
                     .network
@@ -417,6 +430,7 @@ impl Engine {
             heartbeat_limits: options.heartbeat_limits,
             heartbeat_token: Mutex::new(None),
             demo: options.demo,
+            stand_in: std::sync::atomic::AtomicBool::new(options.demo || options.config_failed),
         });
         let engine = Engine { shared };
         engine.refresh_summary();
@@ -434,6 +448,23 @@ impl Engine {
                 .set
                 .spawn(e.supervised("the result writer", |e| async move {
                     e.flush_results().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the retry of unsaved changes", |e| async move {
+                    e.retry_unsaved().await;
+                }));
+            // Subscribed now, so a fault before the task first runs is still heard; a restart
+            // subscribes again.
+            let first = Mutex::new(Some(engine.shared.store.faults()));
+            tasks
+                .set
+                .spawn(e.supervised("the store's fault reports", move |e| {
+                    let faults = lock(&first).take();
+                    async move {
+                        let faults = faults.unwrap_or_else(|| e.shared.store.faults());
+                        e.report_store_faults(faults).await;
+                    }
                 }));
             tasks
                 .set
@@ -874,20 +905,26 @@ impl Engine {
     }
 
     async fn flush_pending(&self) {
-        self.flush(None::<WriteJob<()>>).await;
+        let _ = self.flush(None::<WriteJob<()>>).await;
     }
 
     /// Writes the waiting results, then `also` in the same transaction. With `also` (an
     /// incident opening or closing) the commit waits for the disk; otherwise it need not.
-    async fn flush<T: Send + 'static>(&self, also: Option<WriteJob<T>>) -> Option<T> {
+    /// `Ok(None)` only without `also`. When the database cannot be written for now (full,
+    /// busy, its writer failed) the results wait for the next batch and the person is told.
+    async fn flush<T: Send + 'static>(
+        &self,
+        also: Option<WriteJob<T>>,
+    ) -> store::Result<Option<T>> {
         let _order = self.shared.flushing.lock().await;
-        let batch = std::mem::take(&mut *lock(&self.shared.pending));
+        let batch = Arc::new(std::mem::take(&mut *lock(&self.shared.pending)));
         if batch.is_empty() && also.is_none() {
-            return None;
+            return Ok(None);
         }
         let durable = also.is_some();
+        let results = Arc::clone(&batch);
         let job = move |tx: &rusqlite::Transaction<'_>| {
-            for p in &batch {
+            for p in results.iter() {
                 store::record_result(tx, &p.id, &p.result, &p.state)?;
             }
             also.map(|f| f(tx)).transpose()
@@ -897,11 +934,57 @@ impl Engine {
         } else {
             self.shared.store.write_relaxed(job).await
         };
-        match written {
-            Ok(out) => out,
+        match &written {
+            Ok(_) => self.saving_works(),
             Err(e) => {
-                tracing::error!(error = %e, "cannot save check results");
-                None
+                self.saving_failed(e);
+                // The job is gone (run or dropped), so the batch is ours again.
+                match Arc::try_unwrap(batch) {
+                    Ok(batch) if e.is_transient() => self.requeue(batch),
+                    Ok(batch) => tracing::error!(
+                        dropped = batch.len(),
+                        error = %e,
+                        "check results not saved"
+                    ),
+                    Err(_) => {}
+                }
+            }
+        }
+        written
+    }
+
+    /// Puts results that could not be written back in front of the newer ones, keeping at
+    /// most [`UNSAVED_RESULTS`].
+    fn requeue(&self, mut batch: Vec<Pending>) {
+        let mut pending = lock(&self.shared.pending);
+        batch.append(&mut pending);
+        let over = batch.len().saturating_sub(UNSAVED_RESULTS);
+        if over > 0 {
+            tracing::warn!(
+                dropped = over,
+                "too many check results waiting: the oldest are dropped"
+            );
+            batch.drain(..over);
+        }
+        *pending = batch;
+    }
+
+    /// Tells the person (window and log) when the database's writer failed: the write it was
+    /// running is abandoned (and retried where it matters), later ones go ahead.
+    async fn report_store_faults(&self, mut faults: broadcast::Receiver<String>) {
+        loop {
+            match faults.recv().await {
+                Ok(fault) => {
+                    tracing::error!(%fault, "database writer");
+                    self.add_notice(format!(
+                        "The database writer failed ({fault}); Foghorn carries on and tries \
+                         again what was not saved. The log has the details."
+                    ));
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(missed = n, "database writer faults not reported");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     }
@@ -1322,6 +1405,7 @@ impl Engine {
         let mut tasks = std::mem::take(&mut *lock(&self.shared.tasks));
         tasks.set.shutdown().await;
         self.flush_pending().await;
+        self.save_before_exit().await;
     }
 }
 

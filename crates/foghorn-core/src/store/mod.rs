@@ -9,6 +9,7 @@ mod ladder;
 mod migrations;
 mod monitors;
 mod settings;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -59,6 +60,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database writer has stopped")]
     WriterGone,
+    #[error("the database write was abandoned: the writer failed while running it (see the log); later writes go ahead")]
+    WriteAbandoned,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("there is no incident {0}")]
@@ -69,7 +72,28 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+impl StoreError {
+    /// The same write may well work later: the disk was full, the database stayed busy
+    /// (another process held it past the busy timeout), input/output failed, or the writer
+    /// failed while running it. Data that is wrong or missing is not transient.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::WriterGone | StoreError::WriteAbandoned => true,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::DiskFull
+                    | C::SystemIoFailure
+                    | C::OutOfMemory
+                    | C::CannotOpen
+                    | C::ReadOnly
+            ),
+            _ => false,
+        }
+    }
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -79,7 +103,7 @@ pub struct Store {
 
 struct Inner {
     location: Location,
-    writer: Mutex<mpsc::Sender<Job>>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -169,23 +193,28 @@ impl Store {
     fn start(location: Location) -> Result<Self> {
         let mut conn = connect(&location, false)?;
         migrations::apply(&mut conn, &location_label(&location))?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("foghorn-db-writer".into())
-            .spawn(move || {
-                let mut conn = conn;
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn);
-                }
-            })
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+        let writer = writer::Writer::start(location.clone(), conn)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 location,
-                writer: Mutex::new(tx),
+                writer,
                 readers: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Problems of the writer itself — a write that failed with an internal error (a panic),
+    /// a writer thread that had to be started again — for the user to hear of. The write
+    /// concerned failed with [`StoreError::WriteAbandoned`]; the ones after it go ahead.
+    pub fn faults(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.writer.faults()
+    }
+
+    /// Ends the writer thread as a crash would; the next write starts it again. Only for
+    /// tests of that supervision.
+    #[doc(hidden)]
+    pub fn stop_writer(&self) {
+        self.inner.writer.stop();
     }
 
     /// Runs `f` on the writer connection inside one transaction, committed if `f` succeeds.
@@ -237,7 +266,7 @@ impl Store {
         self.submit(Box::new(move |conn| {
             let _ = tx.send(job(conn));
         }))?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        rx.await.map_err(|_| StoreError::WriteAbandoned)?
     }
 
     /// Like [`Store::write`], for code that is not async (the CLI).
@@ -250,16 +279,11 @@ impl Store {
         self.submit(Box::new(move |conn| {
             let _ = tx.send(transact(conn, f));
         }))?;
-        rx.recv().map_err(|_| StoreError::WriterGone)?
+        rx.recv().map_err(|_| StoreError::WriteAbandoned)?
     }
 
-    fn submit(&self, job: Job) -> Result<()> {
-        self.inner
-            .writer
-            .lock()
-            .map_err(|_| StoreError::WriterGone)?
-            .send(job)
-            .map_err(|_| StoreError::WriterGone)
+    fn submit(&self, job: writer::Job) -> Result<()> {
+        self.inner.writer.submit(job)
     }
 
     /// Runs `f` on a read connection; never waits for the writer.
@@ -437,6 +461,90 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT count(*) FROM settings", [], |r| r.get(0))?))
             .expect("read");
         assert_eq!(n, 0);
+    }
+
+    async fn count_settings(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM settings", [], |r| r.get(0))?))
+            .expect("read")
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_fails_alone_and_the_writes_after_it_work() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let mut faults = store.faults();
+        let err = store
+            .write_relaxed(|tx| -> Result<()> {
+                tx.execute("INSERT INTO settings(key, value) VALUES ('a', '1')", [])?;
+                panic!("a step with no message");
+            })
+            .await
+            .expect_err("the panicking write fails");
+        assert!(matches!(err, StoreError::WriteAbandoned), "{err}");
+        // Sent once the unwinding is over, which may be just after the caller heard.
+        let fault = tokio::time::timeout(std::time::Duration::from_secs(5), faults.recv())
+            .await
+            .expect("the fault is reported")
+            .expect("a fault");
+        assert!(fault.contains("a step with no message"), "{fault}");
+        assert_eq!(count_settings(&store).await, 0, "rolled back");
+        let sync: i64 = store
+            .write(|tx| {
+                tx.execute("INSERT INTO settings(key, value) VALUES ('b', '2')", [])?;
+                Ok(tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+            })
+            .await
+            .expect("the next write works");
+        assert_eq!(
+            sync, 2,
+            "full durability again after a relaxed write panicked"
+        );
+        let blocking = store.write_blocking(|tx| {
+            tx.execute("INSERT INTO settings(key, value) VALUES ('c', '3')", [])?;
+            Ok(())
+        });
+        assert!(blocking.is_ok(), "{blocking:?}");
+        assert_eq!(count_settings(&store).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_writer_thread_is_started_again_by_the_next_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for store in [
+            Store::in_memory().expect("memory"),
+            Store::open(dir.path()).expect("open"),
+        ] {
+            store
+                .write(|tx| {
+                    tx.execute("INSERT INTO settings(key, value) VALUES ('a', '1')", [])?;
+                    Ok(())
+                })
+                .await
+                .expect("write");
+            let mut faults = store.faults();
+            store.stop_writer();
+            // The thread is gone once the channel's receiver is dropped; the write waits for
+            // no such thing: whichever way the race goes, it must land.
+            store
+                .write(|tx| {
+                    tx.execute("INSERT INTO settings(key, value) VALUES ('b', '2')", [])?;
+                    Ok(())
+                })
+                .await
+                .or_else(|e| match e {
+                    // Queued just before the thread ended: abandoned, the next one lands.
+                    StoreError::WriteAbandoned => store.write_blocking(|tx| {
+                        tx.execute("INSERT INTO settings(key, value) VALUES ('b', '2')", [])?;
+                        Ok(())
+                    }),
+                    other => Err(other),
+                })
+                .expect("a write after the thread ended");
+            assert_eq!(count_settings(&store).await, 2, "{store:?}: data kept");
+            let fault = faults.try_recv().expect("the restart is reported");
+            assert!(fault.contains("started again"), "{fault}");
+        }
     }
 
     #[test]
