@@ -11,6 +11,7 @@ pub mod crash_point;
 pub mod deliver;
 pub mod demo;
 pub mod engine;
+pub mod engine_lock;
 pub mod event;
 pub mod feed;
 pub mod flap;
