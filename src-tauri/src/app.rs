@@ -106,6 +106,10 @@ fn build<R: Runtime>(
             let rt = tauri::async_runtime::handle();
             let _entered = rt.inner().enter();
             let prepared = startup::prepare(config.as_deref(), true)?;
+            // Held for the app's life: a second engine on the data directory is refused.
+            if let Some(lock) = prepared.lock {
+                app.manage(lock);
+            }
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
             app.manage(commands::editor::ConfigFile::new(prepared.file));

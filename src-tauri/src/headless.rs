@@ -37,6 +37,8 @@ pub fn run(cli: &Cli) -> ExitCode {
             }
         };
         let alarm = prepared.alarm.clone();
+        // Held until this engine stops: a second engine on the data directory is refused.
+        let _lock = prepared.lock;
         let engine = match Engine::start(
             prepared.config,
             prepared.store,

@@ -37,7 +37,10 @@ fn label(action: IncidentAction) -> &'static str {
 impl Notifier for DesktopNotifier {
     fn show(&self, n: &Notification) -> Result<(), NotifyError> {
         let mut native = notify_rust::Notification::new();
-        native.appname("Foghorn").summary(&n.title).body(&n.body);
+        native
+            .appname("Foghorn")
+            .summary(&n.title)
+            .body(&body_text(&n.body));
         #[cfg(all(unix, not(target_os = "macos")))]
         {
             native.urgency(match n.urgency {
@@ -78,6 +81,37 @@ impl Notifier for DesktopNotifier {
     }
 }
 
+/// The body as the notification service reads it. On Linux the body is markup for most
+/// daemons (the freedesktop spec's `body-markup`; dunst, GNOME, KDE), so a monitor called
+/// `<b>api</b>` or an error quoting `a & b` would be rendered or swallowed: `&`, `<` and `>`
+/// are escaped so the text shows as written. The summary is plain text by the spec and is
+/// left alone (escaping it would show `&amp;`). Elsewhere the body is plain text.
+fn body_text(body: &str) -> std::borrow::Cow<'_, str> {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        markup_escape(body)
+    } else {
+        std::borrow::Cow::Borrowed(body)
+    }
+}
+
+/// `&`, `<` and `>` as entities: the three characters the notification spec's markup gives a
+/// meaning to.
+fn markup_escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['&', '<', '>']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Waits, on its own thread, for a button press or the notification closing.
 #[cfg(all(unix, not(target_os = "macos")))]
 fn wait_for_button(handle: notify_rust::NotificationHandle, sender: ActionSender, incident: i64) {
@@ -98,3 +132,24 @@ fn wait_for_button(handle: notify_rust::NotificationHandle, sender: ActionSender
 /// Elsewhere notify-rust reports no button presses; the tray and the window still act.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 fn wait_for_button(_: notify_rust::NotificationHandle, _: ActionSender, _: i64) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_bodies_show_markup_characters_as_written() {
+        assert_eq!(
+            markup_escape("<b>api</b> & co: HTTP 500 <html>"),
+            "&lt;b&gt;api&lt;/b&gt; &amp; co: HTTP 500 &lt;html&gt;"
+        );
+        // Already-escaped text is escaped again: it is shown as the vendor wrote it.
+        assert_eq!(markup_escape("&amp;"), "&amp;amp;");
+        assert!(matches!(
+            markup_escape("plain text, 100% – ok"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        #[cfg(all(unix, not(target_os = "macos")))]
+        assert_eq!(body_text("a < b"), "a &lt; b");
+    }
+}

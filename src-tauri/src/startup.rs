@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use foghorn_core::alarm::{Alarm, AlarmState};
 use foghorn_core::engine::{Engine, EngineOptions};
+use foghorn_core::engine_lock::{EngineLock, EngineLockError};
 use foghorn_core::oncall::OncallService;
 
 use crate::alarm::RodioPlayer;
@@ -92,6 +93,8 @@ pub struct Prepared {
     pub file: ConfigFile,
     /// The loud alarm the engine rings through.
     pub alarm: Arc<Alarm>,
+    /// The data directory, locked for this engine: keep it for the engine's life.
+    pub lock: Option<EngineLock>,
 }
 
 /// Where the window's editor reads and writes monitors.
@@ -108,8 +111,29 @@ pub struct ConfigFile {
 /// tokio runtime (the demo endpoint is served on it). With `tolerate_bad_config`, a broken
 /// file starts an engine with nothing to monitor and a notice saying what is wrong — the tray
 /// app's choice, since it has a window to say so; the headless engine refuses to start.
+///
+/// Another engine on the same data directory is refused first, before anything is opened or
+/// served: the headless engine returns the message; the app starts with nothing to monitor, an
+/// in-memory database and a notice saying so.
 pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Prepared, String> {
     let mut notices = Vec::new();
+    let lock = match paths::data_dir().map(|dir| EngineLock::acquire(&dir)) {
+        None => None,
+        Some(Ok(lock)) => Some(lock),
+        Some(Err(e @ EngineLockError::Held { .. })) if tolerate_bad_config => {
+            tracing::error!(error = %e, "not starting a second engine");
+            notices.push(format!(
+                "Foghorn is not monitoring: {e}. Quit this app or stop the other engine, then start Foghorn again."
+            ));
+            return without_engine(notices);
+        }
+        Some(Err(e @ EngineLockError::Held { .. })) => return Err(format!("foghorn: {e}")),
+        Some(Err(e)) => {
+            // The outbox's per-message claim still keeps messages from going out twice.
+            tracing::warn!(error = %e, "running without the data directory lock");
+            None
+        }
+    };
     let mut demo = false;
     let mut config_failed = false;
     let (path, loaded) = locate(explicit);
@@ -159,6 +183,30 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
         },
         file,
         alarm,
+        lock,
+    })
+}
+
+/// The app's answer to a data directory another engine holds: nothing monitored, nothing
+/// written to that directory, the notices shown in the window.
+fn without_engine(notices: Vec<String>) -> Result<Prepared, String> {
+    let config = Config::default();
+    let store = Store::in_memory().map_err(|e| format!("foghorn: {e}"))?;
+    let alarm = Arc::new(Alarm::new(
+        Arc::new(RodioPlayer::new()),
+        config.alarm.settings(),
+    ));
+    Ok(Prepared {
+        config,
+        store,
+        options: EngineOptions {
+            notices,
+            ringer: Some(alarm.clone()),
+            ..EngineOptions::default()
+        },
+        file: ConfigFile::default(),
+        alarm,
+        lock: None,
     })
 }
 

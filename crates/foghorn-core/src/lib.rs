@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod deliver;
 pub mod demo;
 pub mod engine;
+pub mod engine_lock;
 pub mod event;
 pub mod feed;
 pub mod flap;

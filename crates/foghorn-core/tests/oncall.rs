@@ -373,6 +373,44 @@ mod oncall {
         assert!(none.you_are_on_call);
     }
 
+    const ATTENDEE_WITHOUT_CN: &str = include_str!("fixtures/oncall/attendee-without-cn.ics");
+
+    /// `ATTENDEE:mailto:carol@example.com` with `SUMMARY:Carol Jones` showed only the address.
+    #[test]
+    fn an_attendee_without_a_name_takes_it_from_the_summary_with_the_address_beside_it() {
+        let at = datetime!(2026-11-26 10:00 UTC);
+        let s = read("rota", ATTENDEE_WITHOUT_CN, at);
+        assert_eq!(names_at(&s, at), ["Carol Jones <carol@example.com>"]);
+        assert_eq!(
+            names_at(&s, datetime!(2026-11-27 10:00 UTC)),
+            [
+                "Dan Brown <dbrown@example.com>",
+                "Erin Wu <erin.wu@example.com>"
+            ]
+        );
+        // A summary that names nobody in the address is not taken for a name.
+        assert_eq!(
+            names_at(&s, datetime!(2026-11-28 10:00 UTC)),
+            ["frank@example.com"]
+        );
+        // `[me] names` finds Carol by her name or her address.
+        for me in ["Carol Jones", "carol@example.com", " CAROL JONES "] {
+            let me = vec![me.to_owned()];
+            let status = OncallStatus::compute(Some(&s), &me, at, None, source());
+            assert!(status.you_are_on_call, "{me:?}");
+            assert_eq!(status.on_call_now, ["Carol Jones <carol@example.com>"]);
+            assert!(
+                foghorn_core::oncall::names_of_shown(&status.on_call_now[0])
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(me[0].trim())),
+                "{me:?} names {:?}",
+                status.on_call_now
+            );
+        }
+        let other = vec!["Dan Brown".to_owned()];
+        assert!(!OncallStatus::compute(Some(&s), &other, at, None, source()).you_are_on_call);
+    }
+
     fn source() -> foghorn_core::oncall::SourceStatus {
         foghorn_core::oncall::SourceStatus {
             label: "test".to_owned(),
@@ -716,5 +754,128 @@ mod oncall {
             "{status:?}"
         );
         assert!(!service.has_schedule());
+    }
+}
+
+/// Calendars that would hold the on-call state for minutes: refused quickly, naming the limit.
+mod hostile_calendars {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use foghorn_core::config::{Me, OncallConfig};
+    use foghorn_core::oncall::{OncallService, Schedule};
+    use foghorn_core::store::Store;
+    use time::OffsetDateTime;
+
+    /// Today's date as iCal writes it, so events fall in the window read around now.
+    fn today() -> String {
+        let d = OffsetDateTime::now_utc().date();
+        format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
+    }
+
+    fn calendar(events: usize, event: impl Fn(usize) -> String) -> String {
+        let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+        for i in 0..events {
+            text.push_str("BEGIN:VEVENT\r\n");
+            text.push_str(&event(i));
+            text.push_str("END:VEVENT\r\n");
+        }
+        text.push_str("END:VCALENDAR\r\n");
+        text
+    }
+
+    fn refused(text: &str) -> (String, Duration) {
+        let started = Instant::now();
+        let err = Schedule::parse(text, "hostile.ics").expect_err("refused");
+        (err.to_string(), started.elapsed())
+    }
+
+    #[test]
+    fn a_calendar_of_a_million_events_or_endless_rules_is_refused_quickly_naming_the_limit() {
+        let day = today();
+        let million = calendar(1_000_000, |i| {
+            format!("DTSTART:{day}T000000Z\r\nDTEND:{day}T010000Z\r\nSUMMARY:p{i}\r\n")
+        });
+        let (err, took) = refused(&million);
+        assert!(err.contains("more than the 16 MiB"), "{err}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+
+        let many = calendar(60_000, |_| format!("DTSTART:{day}T000000Z\r\n"));
+        let (err, took) = refused(&many);
+        assert!(err.contains("more than 50000 events"), "{err}");
+        assert!(err.starts_with("hostile.ics:"), "names the calendar: {err}");
+        // Generous for a debug build on a loaded machine; without the limits this ran for
+        // minutes.
+        assert!(took < Duration::from_secs(30), "{took:?}");
+
+        let every_second = calendar(20, |i| {
+            format!(
+                "UID:{i}\r\nDTSTART:{day}T000000Z\r\nDTEND:{day}T000001Z\r\nRRULE:FREQ=SECONDLY;COUNT=4000000000\r\nSUMMARY:Alice Smith\r\n"
+            )
+        });
+        let (err, took) = refused(&every_second);
+        assert!(err.contains("more than 1000000 occurrences"), "{err}");
+        assert!(err.contains("RRULE") || err.contains("VEVENT"), "{err}");
+        assert!(took < Duration::from_secs(60), "{took:?}");
+    }
+
+    /// The refresh parsed the calendar while holding the service's lock: the tray, the window
+    /// and the ladder, all asking `status()`, waited for the whole parse.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_on_call_status_answers_while_a_large_calendar_is_parsed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("big.ics");
+        let day = today();
+        // About 3 MiB, inside every limit, and still long to parse: the lock held meanwhile
+        // was the defect.
+        let big = calendar(10_000, |i| {
+            let mut e = format!(
+                "UID:{i}\r\nDTSTART:{day}T000000Z\r\nDTEND:{day}T235900Z\r\nSUMMARY:Shift {i}\r\n"
+            );
+            for p in 0..6 {
+                e.push_str(&format!("ATTENDEE;CN=P{p}:mailto:p{p}@example.com\r\n"));
+            }
+            e
+        });
+        std::fs::write(&path, big).expect("write");
+        let service = Arc::new(OncallService::new(
+            Some(OncallConfig {
+                calendar: path.display().to_string(),
+                refresh: Duration::from_secs(300),
+            }),
+            Me {
+                names: vec!["Alice Smith".to_owned()],
+            },
+            Store::in_memory().expect("store"),
+        ));
+        let done = Arc::new(AtomicBool::new(false));
+        let asking = std::thread::spawn({
+            let (service, done) = (Arc::clone(&service), Arc::clone(&done));
+            move || {
+                let (mut slowest, mut answers) = (Duration::ZERO, 0u32);
+                while !done.load(Ordering::SeqCst) {
+                    let asked = Instant::now();
+                    let _ = service.status(OffsetDateTime::now_utc());
+                    slowest = slowest.max(asked.elapsed());
+                    answers += 1;
+                }
+                (slowest, answers)
+            }
+        });
+        let started = Instant::now();
+        service.refresh().await;
+        let took = started.elapsed();
+        done.store(true, Ordering::SeqCst);
+        let (slowest, answers) = asking.join().expect("asker");
+        assert!(service.has_schedule(), "{:?}", service.last_error());
+        assert!(
+            took > Duration::from_millis(200),
+            "the calendar must take a while to parse for this test to mean anything: {took:?}"
+        );
+        assert!(
+            slowest < took / 4,
+            "status() waited {slowest:?} while the refresh took {took:?} ({answers} answers)"
+        );
     }
 }

@@ -165,10 +165,13 @@ fn open_store(create: bool) -> Result<Store, String> {
 
 /// `2026-11-26 10:00 UTC: Alice Smith (you) is on call until 2026-11-27 09:00 UTC`.
 fn sentence(status: &OncallStatus, identities: &[String]) -> String {
-    let is_you = |name: &str| {
-        identities
-            .iter()
-            .any(|i| i.trim().eq_ignore_ascii_case(name.trim()))
+    // `Carol Jones <carol@example.com>` is you by either the name or the address.
+    let is_you = |shown: &str| {
+        identities.iter().any(|i| {
+            foghorn_core::oncall::names_of_shown(shown)
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(i.trim()))
+        })
     };
     let names: Vec<String> = status
         .on_call_now

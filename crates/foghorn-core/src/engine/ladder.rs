@@ -348,16 +348,24 @@ impl Engine {
     /// Sends one message from the outbox and records how it went.
     async fn send(&self, row: OutboxRow) {
         let now = OffsetDateTime::now_utc();
-        let id = row.id;
+        let (id, attempts) = (row.id, row.attempts);
         let lease = now + SEND_LEASE;
-        if let Err(e) = self
+        match self
             .shared
             .store
-            .write(move |tx| store::begin_attempt(tx, id, lease))
+            .write(move |tx| store::begin_attempt(tx, id, attempts, lease))
             .await
         {
-            tracing::error!(error = %e, "cannot start sending a message");
-            return;
+            Ok(true) => {}
+            // Claimed by another engine on this database since it was read: it sends it.
+            Ok(false) => {
+                tracing::debug!(key = %row.idempotency_key, "the message was claimed elsewhere");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start sending a message");
+                return;
+            }
         }
         let parsed: Result<Message, String> =
             serde_json::from_str(&row.payload).map_err(|e| format!("unreadable message: {e}"));
@@ -480,11 +488,12 @@ impl Engine {
                         self.on_call().then(|| self.shared.me.clone())
                     })
                     .ok_or_else(|| "nobody is on call to text or call".to_owned())?;
-                let phone = self
-                    .ladder()
-                    .config
-                    .phones
-                    .get(&person)
+                // `Carol Jones <carol@example.com>` has a phone under either.
+                let ladder = self.ladder();
+                let phones = &ladder.config.phones;
+                let phone = crate::oncall::names_of_shown(&person)
+                    .into_iter()
+                    .find_map(|n| phones.get(n))
                     .cloned()
                     .ok_or_else(|| {
                         format!("no phone number for {person} in [escalation] phones")

@@ -515,3 +515,62 @@ fn bad_yaml_names_file_line_and_column() {
     .to_string();
     assert!(err.starts_with("g.yaml:3:5:"), "{err}");
 }
+
+/// 10,000 nested block lists (`- - - …`) and a chain of 10,000 merges: a clear error naming the
+/// line, never a stack overflow.
+#[test]
+fn a_deeply_nested_gatus_file_is_refused_with_the_line_not_a_stack_overflow() {
+    let mut nested =
+        String::from("endpoints:\n  - name: a\n    url: https://a.example/\n    conditions:\n");
+    nested.push_str("      ");
+    nested.push_str(&"- ".repeat(10_000));
+    nested.push_str("x\n");
+
+    let mut chain = String::from("m0: &m0 {a: 1}\n");
+    for i in 1..10_000 {
+        chain.push_str(&format!(
+            "m{i}: &m{i}\n  <<: *m{}\n  k{i}:\n    v: 1\n",
+            i - 1
+        ));
+    }
+    chain.push_str("endpoints: []\n");
+
+    for (what, yaml, line) in [
+        ("nested lists", &nested, Some(5)),
+        ("a merge chain", &chain, None),
+    ] {
+        let err = gatus_to_toml(yaml, Path::new("deep.yaml")).expect_err(what);
+        let ImportError::Yaml { line: at, .. } = &err else {
+            panic!("{what}: a YAML error: {err}");
+        };
+        if let Some(line) = line {
+            assert_eq!(*at, line, "{what}: {err}");
+        }
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("deep.yaml:{at}:")),
+            "{what}: {text}"
+        );
+        assert!(text.contains("deeper than 128 levels"), "{what}: {text}");
+    }
+
+    // Flow lists (`[[[[`) the YAML scanner itself stops at 255 levels: still a located error.
+    let mut flow = String::from("endpoints:\n  - name: a\n    conditions: ");
+    flow.push_str(&"[".repeat(10_000));
+    let err = gatus_to_toml(&flow, Path::new("deep.yaml")).expect_err("flow lists");
+    assert!(matches!(err, ImportError::Yaml { line: 3, .. }), "{err}");
+}
+
+#[test]
+fn aliases_that_expand_to_millions_of_values_are_refused() {
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let prev = format!("*a{}", i - 1);
+        laughs.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    laughs.push_str("endpoints: []\n");
+    let err = gatus_to_toml(&laughs, Path::new("laughs.yaml"))
+        .expect_err("a billion laughs")
+        .to_string();
+    assert!(err.contains("more than 1000000 values"), "{err}");
+}

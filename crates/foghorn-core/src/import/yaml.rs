@@ -2,10 +2,24 @@
 //! text "007", not the number 7), a line on every node so warnings can point at it, and merge
 //! keys (`<<: *defaults`) applied, because shared endpoint defaults are a common Gatus idiom
 //! that YAML 1.2 parsers leave to the application.
+//!
+//! The tree is built and walked recursively, and aliases are copied where they are used, so
+//! a document is refused before it reaches the loader when it nests deeper than
+//! [`MAX_DEPTH`] or expands to more than [`MAX_NODES`] values: a hostile or broken file gets a
+//! clear error, not a stack overflow or an exhausted memory.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use saphyr::{MarkedYaml, Scalar, ScalarStyle, YamlData, YamlLoader};
+use saphyr_parser::{Event, Span, SpannedEventReceiver};
+
+/// How deep lists, mappings and the aliases in them may nest. Gatus files are a handful of
+/// levels deep; this is far beyond any real one, and far below what the stack can take.
+pub(crate) const MAX_DEPTH: usize = 128;
+/// How many values a document may hold once its aliases are copied in (`<<: *defaults` is one
+/// copy per use): a "billion laughs" of nested aliases stops here.
+pub(crate) const MAX_NODES: usize = 1_000_000;
 
 /// A YAML node with its line (1-based): where it starts, or for a mapping's value, where
 /// its key is.
@@ -40,20 +54,143 @@ pub(crate) struct SyntaxError {
 
 /// The parsed documents of `text`, first to last.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    let parser = saphyr_parser::Parser::new_from_str(text);
     let mut loader: YamlLoader<'_, MarkedYaml<'_>> = YamlLoader::default();
     // Scalars stay as written: the importer decides what a value means from the key it is under.
     loader.early_parse(false);
+    let mut guarded = Bounded::new(loader);
     let scan = |e: &saphyr::ScanError| SyntaxError {
         line: e.marker().line(),
         column: e.marker().col() + 1,
         message: e.info().to_owned(),
     };
-    parser.load(&mut loader, true).map_err(|e| scan(&e))?;
-    if let Some(e) = loader.error() {
+    // Event by event rather than `Parser::load`, which recurses once per level of nesting.
+    for next in parser {
+        let (event, span) = next.map_err(|e| scan(&e))?;
+        guarded.on_event(event, span);
+        if let Some(e) = guarded.error.take() {
+            return Err(e);
+        }
+    }
+    if let Some(e) = guarded.loader.error() {
         return Err(scan(e));
     }
-    loader.into_documents().iter().map(convert).collect()
+    guarded
+        .loader
+        .into_documents()
+        .iter()
+        .map(convert)
+        .collect()
+}
+
+/// Passes the parser's events on to the loader while the document stays within
+/// [`MAX_DEPTH`] and [`MAX_NODES`]; past either, it records where and passes nothing more.
+struct Bounded<'input> {
+    loader: YamlLoader<'input, MarkedYaml<'input>>,
+    /// The lists and mappings open around the current event.
+    open: Vec<Open>,
+    /// Per anchor: how deep the anchored value goes below itself and how many values it holds,
+    /// which is what an alias to it adds where it is used.
+    anchors: HashMap<usize, (usize, usize)>,
+    /// Values so far, aliases counted as the copies they become.
+    nodes: usize,
+    error: Option<SyntaxError>,
+}
+
+/// An open list or mapping: its anchor, how many collections deep it goes (itself included)
+/// and how many values it holds, so far.
+struct Open {
+    anchor: usize,
+    height: usize,
+    size: usize,
+}
+
+impl<'input> Bounded<'input> {
+    fn new(loader: YamlLoader<'input, MarkedYaml<'input>>) -> Self {
+        Bounded {
+            loader,
+            open: Vec::new(),
+            anchors: HashMap::new(),
+            nodes: 0,
+            error: None,
+        }
+    }
+
+    /// Counts a finished value `height` collections deep holding `size` values into the
+    /// collection around it; `false` (with the error recorded) once a limit is passed.
+    fn add(&mut self, height: usize, size: usize, anchor: usize, span: Span) -> bool {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (height, size));
+        }
+        self.nodes = self.nodes.saturating_add(size);
+        if self.open.len() + height > MAX_DEPTH {
+            return self.too_deep(span);
+        }
+        if self.nodes > MAX_NODES {
+            self.error = Some(syntax_error(
+                span,
+                format!("the document holds more than {MAX_NODES} values once its aliases are copied in; Foghorn reads no further"),
+            ));
+            return false;
+        }
+        if let Some(parent) = self.open.last_mut() {
+            parent.height = parent.height.max(height + 1);
+            parent.size = parent.size.saturating_add(size);
+        }
+        true
+    }
+
+    fn too_deep(&mut self, span: Span) -> bool {
+        self.error = Some(syntax_error(
+            span,
+            format!("lists, mappings and aliases nest deeper than {MAX_DEPTH} levels here; Foghorn reads no further"),
+        ));
+        false
+    }
+}
+
+fn syntax_error(span: Span, message: String) -> SyntaxError {
+    SyntaxError {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+        message,
+    }
+}
+
+impl<'input> SpannedEventReceiver<'input> for Bounded<'input> {
+    fn on_event(&mut self, ev: Event<'input>, span: Span) {
+        if self.error.is_some() {
+            return;
+        }
+        let within = match &ev {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                // Refused before the loader opens it.
+                if self.open.len() >= MAX_DEPTH {
+                    self.too_deep(span)
+                } else {
+                    self.open.push(Open {
+                        anchor: *anchor,
+                        height: 1,
+                        size: 0,
+                    });
+                    true
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+                Some(done) => self.add(done.height, done.size + 1, done.anchor, span),
+                None => true,
+            },
+            Event::Scalar(_, _, anchor, _) => self.add(0, 1, *anchor, span),
+            Event::Alias(anchor) => {
+                let (height, size) = self.anchors.get(anchor).copied().unwrap_or((0, 1));
+                self.add(height, size, 0, span)
+            }
+            _ => true,
+        };
+        if within {
+            self.loader.on_event(ev, span);
+        }
+    }
 }
 
 fn convert(node: &MarkedYaml<'_>) -> Result<Node, SyntaxError> {

@@ -193,8 +193,32 @@ struct Event {
     attendees: Vec<Person>,
 }
 
+/// The largest calendar read: a year of shifts is a few hundred kilobytes.
+pub(crate) const MAX_CALENDAR_BYTES: usize = 16 * 1024 * 1024;
+/// The most `VEVENT`s a calendar may hold: years of hourly shifts fit.
+pub(crate) const MAX_EVENTS: usize = 50_000;
+/// How much expanding all the events may produce in all: each step of a rule, each `RDATE`
+/// and `EXDATE` value, and each person of each shift kept counts one. Real schedules use a
+/// few thousand; a hostile one (a million `FREQ=SECONDLY` rules) stops here, within a second,
+/// instead of holding the on-call state for minutes.
+pub(crate) const MAX_EXPANSION: usize = 1_000_000;
+
 /// Reads the calendar and expands its events over the window.
+///
+/// # Errors
+/// Besides malformed content, a calendar larger than [`MAX_CALENDAR_BYTES`], with more than
+/// [`MAX_EVENTS`] events, or expanding past [`MAX_EXPANSION`] is refused, naming the limit.
 pub(crate) fn parse(text: &str, label: &str, opts: &ParseOptions) -> Result<Parsed, OncallError> {
+    if text.len() > MAX_CALENDAR_BYTES {
+        return Err(OncallError::NotCalendar {
+            label: label.to_owned(),
+            message: format!(
+                "the calendar is {} MiB, more than the {} MiB Foghorn reads",
+                text.len().div_ceil(1024 * 1024),
+                MAX_CALENDAR_BYTES / 1024 / 1024
+            ),
+        });
+    }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text
         .split('\n')
@@ -227,6 +251,16 @@ pub(crate) fn parse(text: &str, label: &str, opts: &ParseOptions) -> Result<Pars
             "BEGIN" => {
                 let comp = line.value.trim().to_ascii_uppercase();
                 if comp == "VEVENT" && stack.len() == 1 {
+                    if events.len() >= MAX_EVENTS {
+                        return Err(OncallError::invalid(
+                            label,
+                            line.no,
+                            "VEVENT",
+                            &format!(
+                                "more than {MAX_EVENTS} events; Foghorn reads no further (export fewer weeks?)"
+                            ),
+                        ));
+                    }
                     event = Some(Event {
                         line: line.no,
                         ..Event::default()
@@ -331,8 +365,19 @@ pub(crate) fn parse(text: &str, label: &str, opts: &ParseOptions) -> Result<Pars
     }
     let from = opts.window_start;
     let to = opts.window_end;
+    let mut budget = Budget {
+        left: MAX_EXPANSION,
+    };
     for e in &events {
-        expand(e, &ctx, &overridden, from, to, &mut shifts, &mut warnings)?;
+        expand(
+            e,
+            &ctx,
+            &overridden,
+            (from, to),
+            &mut budget,
+            &mut shifts,
+            &mut warnings,
+        )?;
     }
     shifts.sort_by(|a, b| a.start.cmp(&b.start).then(a.end.cmp(&b.end)));
     warnings.dedup();
@@ -371,7 +416,11 @@ fn read_event_property(e: &mut Event, line: Line) {
                 return;
             }
             if let Some(name) = name.or_else(|| email.clone()) {
-                e.attendees.push(Person { name, email });
+                e.attendees.push(Person {
+                    name,
+                    email,
+                    name_from_summary: false,
+                });
             }
         }
         _ => {}
@@ -668,13 +717,44 @@ const MAX_SHIFT: Duration = Duration::days(366);
 /// How many occurrences one rule may produce before the window ends.
 const MAX_OCCURRENCES: usize = 100_000;
 
+/// What is left of [`MAX_EXPANSION`] for the rest of the calendar.
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    /// Takes `n` from the budget; past its end, an error at `line`.
+    fn spend(
+        &mut self,
+        n: usize,
+        label: &str,
+        line: usize,
+        property: &str,
+    ) -> Result<(), OncallError> {
+        match self.left.checked_sub(n) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(OncallError::invalid(
+                label,
+                line,
+                property,
+                &format!(
+                    "the calendar's events expand to more than {MAX_EXPANSION} occurrences and people; Foghorn reads no further (a rule repeating every second?)"
+                ),
+            )),
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn expand(
     e: &Event,
     ctx: &Context<'_>,
     overridden: &HashSet<(String, i64)>,
-    from: DateTime<chrono::Utc>,
-    to: DateTime<chrono::Utc>,
+    (from, to): (DateTime<chrono::Utc>, DateTime<chrono::Utc>),
+    budget: &mut Budget,
     shifts: &mut Vec<RawShift>,
     warnings: &mut Vec<String>,
 ) -> Result<(), OncallError> {
@@ -729,30 +809,46 @@ fn expand(
             (occurrence + length).with_timezone(&chrono::Utc)
         }
     };
-    let push = |shifts: &mut Vec<RawShift>, occurrence: DateTime<Tz>| {
+    let people = people_of(e);
+    let push = |shifts: &mut Vec<RawShift>,
+                budget: &mut Budget,
+                occurrence: DateTime<Tz>|
+     -> Result<(), OncallError> {
         let begins = occurrence.with_timezone(&chrono::Utc);
         let ends = end_of(occurrence);
         if ends > from && begins < to {
+            budget.spend(1 + people.len(), ctx.label, e.line, "VEVENT")?;
             shifts.push(RawShift {
                 start: begins,
                 end: ends,
-                people: people_of(e),
+                people: people.clone(),
                 summary: e.summary.clone(),
                 description: e.description.clone(),
             });
         }
+        Ok(())
     };
 
     if e.recurrence_id.is_some() {
         // An override of one occurrence: it stands alone (or cancels it).
         if !e.cancelled {
-            push(shifts, start);
+            push(shifts, budget, start)?;
         }
         return Ok(());
     }
     if e.cancelled {
         return Ok(());
     }
+    let listed =
+        |lines: &[Line]| -> usize { lines.iter().map(|l| l.value.split(',').count()).sum() };
+    let first_line = |lines: &[Line]| lines.first().map_or(e.line, |l| l.no);
+    budget.spend(
+        listed(&e.exdates),
+        ctx.label,
+        first_line(&e.exdates),
+        "EXDATE",
+    )?;
+    budget.spend(listed(&e.rdates), ctx.label, first_line(&e.rdates), "RDATE")?;
     let excluded: HashSet<i64> = ctx
         .times(&e.exdates, warnings)?
         .iter()
@@ -773,6 +869,7 @@ fn expand(
             let earliest = from - length;
             let set = RRuleSet::new(start).rrule(rule);
             for (n, t) in set.into_iter().enumerate() {
+                budget.spend(1, ctx.label, rule_line.no, "RRULE")?;
                 if n == MAX_OCCURRENCES {
                     warnings.push(format!(
                         "line {}: the rule repeats more than {MAX_OCCURRENCES} times before the next weeks; later occurrences are left out",
@@ -792,7 +889,7 @@ fn expand(
     occurrences.sort();
     occurrences.dedup();
     for t in occurrences.into_iter().filter(keep) {
-        push(shifts, t);
+        push(shifts, budget, t)?;
     }
     Ok(())
 }
@@ -854,10 +951,12 @@ fn recurrence(
 /// (`On call: Bob Jones`); else the summary itself, without a Grafana OnCall priority
 /// (`[L1] alice, bob`), split at commas.
 fn people_of(e: &Event) -> Vec<Person> {
-    if !e.attendees.is_empty() {
-        return e.attendees.clone();
-    }
     let summary = e.summary.trim();
+    if !e.attendees.is_empty() {
+        let mut people = e.attendees.clone();
+        name_from_summary(&mut people, summary);
+        return people;
+    }
     if let Some(name) = pagerduty_name(summary) {
         return vec![Person::from_text(name)];
     }
@@ -877,6 +976,34 @@ fn people_of(e: &Event) -> Vec<Person> {
     }
     let summary = strip_priority(summary);
     split_names(summary)
+}
+
+/// Attendees with only an address (no `CN`) take their name from the summary when it names
+/// them: `Carol Jones` for `carol@example.com`, `jdoe@…` for `Jane Doe`. A name is taken only
+/// when one of its words (three letters or more) is in the address's local part, so a summary
+/// such as "Primary rotation" never becomes someone's name.
+fn name_from_summary(people: &mut [Person], summary: &str) {
+    let candidates: Vec<Person> = match pagerduty_name(summary) {
+        Some(name) => vec![Person::from_text(name)],
+        None => split_names(strip_priority(summary)),
+    };
+    for person in people.iter_mut() {
+        let Some(email) = person.email.as_deref().filter(|e| *e == person.name) else {
+            continue;
+        };
+        let local = email.split('@').next().unwrap_or("").to_lowercase();
+        let named = candidates.iter().find(|c| {
+            c.email.is_none()
+                && c.name
+                    .split(|ch: char| !ch.is_alphabetic())
+                    .map(str::to_lowercase)
+                    .any(|word| word.chars().count() >= 3 && local.contains(&word))
+        });
+        if let Some(candidate) = named {
+            person.name = candidate.name.clone();
+            person.name_from_summary = true;
+        }
+    }
 }
 
 fn pagerduty_name(summary: &str) -> Option<&str> {

@@ -64,6 +64,11 @@ impl OncallError {
 pub struct Person {
     pub name: String,
     pub email: Option<String>,
+    /// The calendar gave only the address (an `ATTENDEE` without `CN`) and the name was read
+    /// from the event's summary: it is shown with the address beside it, so a wrong guess is
+    /// plain to see.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub name_from_summary: bool,
 }
 
 impl Person {
@@ -79,12 +84,23 @@ impl Person {
             Person {
                 name: email.to_owned(),
                 email: Some(email.to_owned()),
+                name_from_summary: false,
             }
         } else {
             Person {
                 name: text.to_owned(),
                 email: None,
+                name_from_summary: false,
             }
+        }
+    }
+
+    /// How the app shows this person: the name, or `Carol Jones <carol@example.com>` when the
+    /// name was read from the summary (see [`Person::name_from_summary`]).
+    pub fn shown(&self) -> String {
+        match (&self.email, self.name_from_summary) {
+            (Some(email), true) => format!("{} <{email}>", self.name),
+            _ => self.name.clone(),
         }
     }
 
@@ -99,6 +115,25 @@ impl Person {
                     .as_deref()
                     .is_some_and(|e| e.trim().eq_ignore_ascii_case(identity)))
     }
+}
+
+/// The ways a person shown by [`Person::shown`] can be named: the text itself and, for
+/// `Name <address>`, the name and the address, so `[me] names` and `[escalation] phones`
+/// written with either still find them.
+pub fn names_of_shown(shown: &str) -> Vec<&str> {
+    let mut names = vec![shown.trim()];
+    if let Some((name, rest)) = shown
+        .trim()
+        .strip_suffix('>')
+        .and_then(|s| s.rsplit_once(" <"))
+    {
+        names.extend(
+            [name.trim(), rest.trim()]
+                .into_iter()
+                .filter(|n| !n.is_empty()),
+        );
+    }
+    names
 }
 
 /// `[oncall] calendar` with a relative file path read from the configuration file's directory

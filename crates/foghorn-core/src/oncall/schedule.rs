@@ -22,12 +22,13 @@ impl Shift {
         self.start <= t && t < self.end
     }
 
-    /// The people's names, or the summary when no one could be read from the event.
+    /// The people as shown ([`Person::shown`]), or the summary when no one could be read
+    /// from the event.
     pub fn names(&self) -> Vec<String> {
         if self.people.is_empty() {
             vec![self.summary.clone()]
         } else {
-            self.people.iter().map(|p| p.name.clone()).collect()
+            self.people.iter().map(Person::shown).collect()
         }
     }
 

@@ -1,5 +1,9 @@
 //! The schedule kept fresh: fetched every `[oncall] refresh`, the last good copy kept in the
 //! database, and the user's status published on a watch channel.
+//!
+//! Calendars are parsed outside the state's lock (and, on refresh, on a blocking thread): a
+//! large or hostile calendar takes its time without stopping `status()`, which the tray, the
+//! window and the ladder ask all the time; the parsed schedule is swapped in under the lock.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +37,9 @@ struct State {
     schedule: Option<Schedule>,
     /// Why the last refresh failed.
     error: Option<OncallError>,
+    /// Counts the copies `cache` has held, so a schedule parsed outside the lock from an
+    /// older copy does not replace one of a newer copy.
+    generation: u64,
 }
 
 impl OncallService {
@@ -96,15 +103,39 @@ impl OncallService {
         let now = OffsetDateTime::now_utc();
         let now = now.replace_nanosecond(0).unwrap_or(now);
         let fetched = source.fetch(cached.as_ref()).await;
+        // Parsed before the lock is taken; only the result is swapped in under it.
+        let fetched = match fetched {
+            Ok(Fetched::NotModified) => {
+                let reparsed = match cached {
+                    Some(c) => Some(parse_off_the_runtime(c.body, source.label()).await.1),
+                    None => None,
+                };
+                Ok((Fetched::NotModified, reparsed))
+            }
+            Ok(Fetched::Modified {
+                body,
+                etag,
+                last_modified,
+            }) => {
+                let (body, parsed) = parse_off_the_runtime(body, source.label()).await;
+                let modified = Fetched::Modified {
+                    body,
+                    etag,
+                    last_modified,
+                };
+                Ok((modified, Some(parsed)))
+            }
+            Err(e) => Err(e),
+        };
         let mut save = None;
         {
             let mut state = self.lock();
             match fetched {
-                Ok(Fetched::NotModified) => match state.cache.as_mut() {
+                Ok((Fetched::NotModified, reparsed)) => match state.cache.as_mut() {
                     Some(cache) => {
                         cache.fetched_at = now;
-                        state.schedule = Schedule::parse(&cache.body, source.label()).ok();
                         save = state.cache.clone();
+                        state.schedule = reparsed.and_then(Result::ok);
                         state.error = None;
                     }
                     None => {
@@ -115,11 +146,14 @@ impl OncallService {
                         })
                     }
                 },
-                Ok(Fetched::Modified {
-                    body,
-                    etag,
-                    last_modified,
-                }) => match Schedule::parse(&body, source.label()) {
+                Ok((
+                    Fetched::Modified {
+                        body,
+                        etag,
+                        last_modified,
+                    },
+                    parsed,
+                )) => match parsed.unwrap_or_else(|| Err(internal(source.label()))) {
                     Ok(schedule) => {
                         for w in schedule.warnings() {
                             tracing::warn!(calendar = source.label(), "on-call: {w}");
@@ -133,6 +167,7 @@ impl OncallService {
                         };
                         state.schedule = Some(schedule);
                         state.cache = Some(cache.clone());
+                        state.generation += 1;
                         state.error = None;
                         save = Some(cache);
                     }
@@ -175,15 +210,30 @@ impl OncallService {
             Ok(s) => s.label().to_owned(),
             Err(_) => String::new(),
         };
-        let mut state = self.lock();
-        // A time outside the expanded window: expand the same copy around it.
-        let outside = state.schedule.as_ref().is_none_or(|s| !s.covers(at));
-        if outside {
-            if let Some(cache) = &state.cache {
-                state.schedule =
-                    Schedule::parse_with(&cache.body, &label, &ParseOptions::around(at)).ok();
+        // A time outside the expanded window: expand the same copy around it, outside the lock.
+        let copy = {
+            let state = self.lock();
+            let outside = state.schedule.as_ref().is_none_or(|s| !s.covers(at));
+            match &state.cache {
+                Some(cache) if outside => Some((state.generation, cache.body.clone())),
+                _ => None,
             }
+        };
+        let reparsed = copy.map(|(generation, body)| {
+            let schedule = Schedule::parse_with(&body, &label, &ParseOptions::around(at)).ok();
+            (generation, schedule)
+        });
+        let mut state = self.lock();
+        let mut answer_from = None;
+        match reparsed {
+            Some((generation, schedule)) if generation == state.generation => {
+                state.schedule = schedule;
+            }
+            // A refresh brought a newer copy meanwhile: it stays; this answer uses the copy read.
+            Some((_, schedule)) => answer_from = schedule,
+            None => {}
         }
+        let schedule = answer_from.as_ref().or(state.schedule.as_ref());
         let now = OffsetDateTime::now_utc();
         let fetched_at = state.cache.as_ref().map(|c| c.fetched_at);
         let source = SourceStatus {
@@ -193,13 +243,7 @@ impl OncallService {
             stale: state.error.is_some() || state.cache.is_none(),
             error: state.error.as_ref().map(ToString::to_string),
         };
-        OncallStatus::compute(
-            state.schedule.as_ref(),
-            &self.me.names,
-            at,
-            override_until,
-            source,
-        )
+        OncallStatus::compute(schedule, &self.me.names, at, override_until, source)
     }
 
     /// "I'm on call until …" (`None` clears it). Publishes the new status.
@@ -248,6 +292,35 @@ impl OncallService {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Parses `body` on a blocking thread (a large calendar takes CPU time the runtime's workers
+/// need for checks); gives the text back with the result.
+async fn parse_off_the_runtime(
+    body: String,
+    label: &str,
+) -> (String, Result<Schedule, OncallError>) {
+    let owned = label.to_owned();
+    match tokio::task::spawn_blocking(move || {
+        let parsed = Schedule::parse(&body, &owned);
+        (body, parsed)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(error = %e, "on-call: parsing the calendar failed");
+            (String::new(), Err(internal(label)))
+        }
+    }
+}
+
+fn internal(label: &str) -> OncallError {
+    OncallError::NotCalendar {
+        label: label.to_owned(),
+        message: "the calendar could not be read (the parser stopped); the last good copy stays"
+            .to_owned(),
     }
 }
 

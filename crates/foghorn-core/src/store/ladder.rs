@@ -188,14 +188,22 @@ pub(crate) fn due_messages(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Before sending: counts the attempt and holds the message back until `retry_at`, so a crash
-/// mid-send retries later rather than at once.
-pub(crate) fn begin_attempt(tx: &Transaction<'_>, id: i64, retry_at: OffsetDateTime) -> Result<()> {
-    tx.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
-        params![id, rfc3339(retry_at)],
-    )?;
-    Ok(())
+/// Before sending: claims the message read with `attempts` attempts, counts the attempt and
+/// holds the message back until `retry_at`, so a crash mid-send retries later rather than at
+/// once. `false` when the row changed since it was read — another engine on the same database
+/// claimed it (or it was settled) — and this one must not send it: the attempt count is the
+/// claim's version, so of two engines that read the same row only one update matches.
+pub(crate) fn begin_attempt(
+    tx: &Transaction<'_>,
+    id: i64,
+    attempts: u32,
+    retry_at: OffsetDateTime,
+) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2
+         WHERE id = ?1 AND attempts = ?3 AND sent_at IS NULL AND failed_at IS NULL",
+        params![id, rfc3339(retry_at), attempts],
+    )? == 1)
 }
 
 pub(crate) fn mark_sent(
@@ -292,6 +300,46 @@ impl Store {
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Two engines (two stores, two connections) on one data directory read the same due
+    /// message: only one of them may claim it.
+    #[tokio::test]
+    async fn two_stores_claiming_the_same_message_one_wins() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = Store::open(dir.path()).expect("first");
+        let second = Store::open(dir.path()).expect("second");
+        let now = OffsetDateTime::now_utc();
+        first
+            .write(move |tx| enqueue(tx, "k1", None, "chat", "{}", now).map(|_| ()))
+            .await
+            .expect("enqueue");
+        let later = now + time::Duration::SECOND;
+        let seen_first = first.read(|c| due_messages(c, later)).expect("read");
+        let seen_second = second.read(|c| due_messages(c, later)).expect("read");
+        assert_eq!(seen_first, seen_second, "both see the message due");
+        let row = seen_first[0].clone();
+        let lease = later + time::Duration::MINUTE;
+        let (id, attempts) = (row.id, row.attempts);
+        let won_first = first
+            .write(move |tx| begin_attempt(tx, id, attempts, lease))
+            .await
+            .expect("claim");
+        let won_second = second
+            .write(move |tx| begin_attempt(tx, id, attempts, lease))
+            .await
+            .expect("claim");
+        assert!(
+            won_first ^ won_second,
+            "exactly one claim wins ({won_first}, {won_second})"
+        );
+        assert_eq!(first.outbox().expect("outbox")[0].attempts, 1);
     }
 }
 
