@@ -22,6 +22,7 @@ pub mod mute;
 pub mod network;
 pub mod notify;
 pub mod oncall;
+pub mod outbound;
 pub mod paths;
 pub mod policy;
 pub mod secret;
