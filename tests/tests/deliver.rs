@@ -253,22 +253,36 @@ async fn slack_incoming_webhook_body_matches_the_payload_schema() -> Result<()> 
 }
 
 #[tokio::test]
-async fn signed_webhook_verifies_with_the_shared_secret() -> Result<()> {
+async fn the_webhook_signature_covers_the_timestamp_and_verifies_with_the_shared_secret(
+) -> Result<()> {
     const SECRET: &str = "s3cret-shared-with-the-receiver";
     let verified = Arc::new(Mutex::new(Vec::new()));
     let v = verified.clone();
     let hook = Receiver::start(move |r| {
-        // What a receiver does: HMAC-SHA256 of the raw body, compared in constant time.
-        let ok = r
-            .header("x-foghorn-signature")
-            .and_then(|h| h.strip_prefix("sha256="))
-            .and_then(|h| hex::decode(h).ok())
-            .is_some_and(|sig| {
-                let mut mac =
-                    Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
-                mac.update(&r.body);
-                mac.verify_slice(&sig).is_ok()
-            });
+        // What a receiver does (README): HMAC-SHA256 of "{timestamp}.{raw body}", compared in
+        // constant time, then the timestamp checked against its own clock.
+        let timestamp = r.header("x-foghorn-timestamp").unwrap_or_default();
+        let signed = |timestamp: &str| {
+            r.header("x-foghorn-signature")
+                .and_then(|h| h.strip_prefix("sha256="))
+                .and_then(|h| hex::decode(h).ok())
+                .is_some_and(|sig| {
+                    let mut mac =
+                        Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+                    mac.update(timestamp.as_bytes());
+                    mac.update(b".");
+                    mac.update(&r.body);
+                    mac.verify_slice(&sig).is_ok()
+                })
+        };
+        let fresh = timestamp
+            .parse::<i64>()
+            .is_ok_and(|t| (time::OffsetDateTime::now_utc().unix_timestamp() - t).abs() <= 300);
+        // The timestamp is part of what is signed: the same signature with another one fails.
+        let replayable = timestamp
+            .parse::<i64>()
+            .is_ok_and(|t| signed(&(t - 3600).to_string()));
+        let ok = signed(timestamp) && fresh && !replayable;
         if let Ok(mut v) = v.lock() {
             v.push(ok);
         }
@@ -307,6 +321,55 @@ async fn signed_webhook_verifies_with_the_shared_secret() -> Result<()> {
     ensure!(ts > 1_700_000_000, "{ts}");
     let received: Message = serde_json::from_slice(&r.body)?;
     ensure!(received == msg, "{received:?}");
+    Ok(())
+}
+
+/// A server that answers every request 200 with 20 MB and no `Content-Length` (the body
+/// ends when the connection closes); its URL.
+async fn twenty_megabytes_streamed() -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 8192];
+                let _ = socket.read(&mut head).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                    .await;
+                let chunk = vec![b'x'; 1 << 20];
+                for _ in 0..20 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    Ok(url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_mb_delivery_reply_is_cut_off_with_a_clear_error() -> Result<()> {
+    let huge = "x".repeat(20 << 20);
+    let with_length = Receiver::start(move |_| answer(200, &huge)).await?;
+    let streamed = twenty_megabytes_streamed().await?;
+    for url in [with_length.url(), streamed] {
+        let sender = SignedWebhook::new(&webhook_step(&format!("{url}/hooks/foghorn")))
+            .with_secrets(secrets(&[("HOOK_SECRET", "k")]))
+            .with_timeout(Duration::from_secs(5));
+        let e = sender
+            .deliver(&message(Channel::Webhook, ""))
+            .await
+            .expect_err("a 20 MB answer is not read");
+        ensure!(
+            matches!(&e, DeliveryError::Permanent { message, .. }
+                if message == "webhook: HTTP 200 OK: the answer is larger than 1 MiB (not read)"),
+            "{e:?}"
+        );
+    }
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub mod mute;
 pub mod network;
 pub mod notify;
 pub mod oncall;
+pub mod outbound;
 pub mod paths;
 pub mod policy;
 pub mod private_fs;

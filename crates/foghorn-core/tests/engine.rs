@@ -125,3 +125,49 @@ async fn a_feed_that_cannot_start_is_in_the_feed_health_and_the_summary_not_only
         snapshot.summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_rate_limited_for_a_hundred_trillion_seconds_still_says_you_might_be_missing_alerts()
+{
+    let (am, requests, _am) = common::answering(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 100000000000000\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+    )
+    .await;
+    let config = Config::parse(
+        &format!(
+            "[[feeds]]\nkind = \"alertmanager\"\nname = \"team-am\"\nurl = \"{am}\"\n\
+             poll_every = \"1s\"\nunreachable_after = 3\n"
+        ),
+        Path::new("test.toml"),
+    )
+    .expect("config");
+    let store = Store::in_memory().expect("store");
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        Arc::new(Recorder::default()),
+        EngineOptions::default(),
+    )
+    .expect("engine");
+    let incident = common::eventually(15, "the missing-alerts incident", || {
+        store
+            .open_incidents()
+            .expect("incidents")
+            .into_iter()
+            .find(|i| i.title.starts_with("You might be missing alerts: team-am"))
+    })
+    .await;
+    assert_eq!(incident.dedup_key, "feed:team-am:health");
+    let health = engine.feed_health();
+    assert!(
+        health
+            .iter()
+            .any(|h| h.name == "team-am" && !h.ok && h.failures >= 3),
+        "{health:?}"
+    );
+    // It waits as asked (an hour at most) rather than polling again.
+    assert_eq!(requests.lock().expect("lock").len(), 1);
+    engine.shutdown().await;
+}

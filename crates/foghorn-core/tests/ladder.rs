@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use foghorn_core::config::Config;
-use foghorn_core::deliver::{Channel, Deliver, Delivered, DeliveryError, Message};
+use foghorn_core::deliver::{
+    Channel, Deliver, Delivered, DeliveryError, Message, Secrets, SignedWebhook,
+};
 use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::incident::{IncidentAction, IncidentView};
 use foghorn_core::notify::LogNotifier;
 use foghorn_core::policy::OnCall;
+use foghorn_core::secret::{SecretError, SecretRef, SecretSource};
 use foghorn_core::store::Store;
 use time::OffsetDateTime;
 
@@ -493,5 +496,102 @@ async fn a_step_of_an_incident_stored_as_opened_at_the_end_of_time_fires_after_a
         engine.snapshot().expect("snapshot").notices.is_empty(),
         "nothing stopped on the way"
     );
+    engine.shutdown().await;
+}
+
+/// Secrets from a fixed list, for the real senders.
+#[derive(Debug)]
+struct FixedSecrets(&'static [(&'static str, &'static str)]);
+
+impl SecretSource for FixedSecrets {
+    fn resolve(&self, secret: &SecretRef) -> Result<String, SecretError> {
+        let (SecretRef::Env(name) | SecretRef::Keyring(name)) = secret;
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .ok_or_else(|| SecretError::EnvMissing(secret.clone()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_429_with_a_retry_after_of_a_hundred_trillion_seconds_does_not_stop_the_ladder()
+{
+    let (hook, hook_requests, _hook) = common::answering(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 100000000000000\r\n\
+         Content-Length: 10\r\nConnection: close\r\n\r\nslow down!"
+            .to_owned(),
+    )
+    .await;
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _t) = target("127.0.0.1", up.clone()).await;
+    let text = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [escalation]\nphones = {{ \"Alice Smith\" = \"+15550100\" }}\n\
+         [[escalation.steps]]\nafter = \"0s\"\naction = \"webhook\"\nurl = \"{hook}/hooks\"\n\
+         secret = \"env:HOOK_SECRET\"\n\
+         [[escalation.steps]]\nafter = \"1s\"\naction = \"sms\"\n\n\
+         [[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\n\
+         severity = \"critical\"\n"
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("config");
+    let webhook = SignedWebhook::new(&config.escalation.steps[0]).with_secrets(Secrets(Arc::new(
+        FixedSecrets(&[("HOOK_SECRET", "s3cret")]),
+    )));
+    let store = Store::in_memory().expect("store");
+    let sent: Sent = Arc::default();
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        Arc::new(LogNotifier),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(Arc::new(AliceOnCall)),
+            channels: vec![
+                Arc::new(webhook),
+                Arc::new(Recorder {
+                    channel: Channel::Sms,
+                    sent: sent.clone(),
+                    fail_first: AtomicUsize::new(0),
+                }),
+            ],
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+
+    // The webhook is told to come back in three million years; the ladder carries on.
+    eventually(15, "the text after the rate-limited webhook", || {
+        (channels(&sent) == [Channel::Sms]).then_some(())
+    })
+    .await;
+    let outbox = store.outbox().expect("outbox");
+    let hook_message = outbox
+        .iter()
+        .find(|m| m.channel == "webhook")
+        .expect("the webhook message");
+    assert_eq!(
+        (
+            hook_message.attempts,
+            hook_message.sent,
+            hook_message.failed
+        ),
+        (1, false, false),
+        "{hook_message:?}"
+    );
+    assert!(
+        hook_message
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("429")),
+        "{hook_message:?}"
+    );
+    // Retried within the clamp: an hour from the attempt, not never.
+    let wait = hook_message.next_attempt_at - OffsetDateTime::now_utc();
+    assert!(
+        wait > time::Duration::minutes(55) && wait <= time::Duration::hours(1),
+        "next attempt in {wait}"
+    );
+    assert_eq!(hook_requests.lock().expect("lock").len(), 1);
     engine.shutdown().await;
 }

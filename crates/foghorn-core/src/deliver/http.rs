@@ -1,17 +1,21 @@
-//! What every HTTP channel shares: the client (timeouts, no redirects), secrets, and how an
-//! answer becomes [`Delivered`](super::Delivered) or a [`DeliveryError`].
+//! What every HTTP channel shares: the client (timeouts, redirects within the same origin
+//! only: [`crate::outbound`]), secrets, and how an answer becomes
+//! [`Delivered`](super::Delivered) or a [`DeliveryError`].
 //!
 //! The rule, for every vendor: connection errors, timeouts and 5xx are worth retrying; 429
-//! is retried after the vendor's `Retry-After`; any other 4xx is permanent and quotes what
-//! the vendor said. Request errors never show the URL (a Slack webhook URL is a secret).
+//! is retried after the vendor's `Retry-After` (at most [`crate::outbound::MAX_RETRY_AFTER`]);
+//! any other 4xx is permanent and quotes what the vendor said. Answers larger than
+//! [`MAX_REPLY`] are not read. Request errors never show the URL (a Slack webhook URL is a
+//! secret).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+use crate::outbound::{self, BodyError};
 use crate::secret::{SecretRef, SecretSource, SystemSecrets};
 
 use super::{Channel, DeliveryError};
@@ -21,6 +25,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How much of a vendor's error body is quoted.
 const QUOTE_MAX: usize = 300;
+/// The largest answer read. Vendors answer a delivery with a few KiB at most; a URL that
+/// points at something else must not fill the memory.
+pub const MAX_REPLY: usize = 1 << 20;
 
 /// Where senders look secrets up: the environment and OS keychain unless a test says
 /// otherwise.
@@ -70,14 +77,9 @@ impl Default for Http {
 
 impl Http {
     pub fn with_timeout(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let client = outbound::client(timeout, CONNECT_TIMEOUT)
             // Building fails only when the TLS backend cannot start, which with rustls and
-            // bundled roots does not happen; the default client is the same but for limits.
+            // bundled roots does not happen (and the default client would then fail the same).
             .unwrap_or_default();
         Http {
             client,
@@ -93,8 +95,9 @@ impl Http {
         self.secrets = secrets;
     }
 
-    /// Sends and reads the whole answer; errors before any answer are mapped here, the
-    /// answer's status by the caller (most use [`check_status`]).
+    /// Sends and reads the whole answer (at most [`MAX_REPLY`]); errors before any answer and
+    /// an answer too large to read are mapped here, the answer's status by the caller (most
+    /// use [`check_status`]).
     pub async fn send(
         &self,
         channel: Channel,
@@ -107,10 +110,26 @@ impl Http {
             .map_err(|e| transport_error(channel, what, self.timeout, e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| transport_error(channel, what, self.timeout, e))?;
+        let body = match outbound::read_capped(response, MAX_REPLY).await {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(BodyError::Transport(e)) => {
+                return Err(transport_error(channel, what, self.timeout, e))
+            }
+            Err(e @ BodyError::TooLarge { .. }) => {
+                let message = format!("{what}: HTTP {status}: {e}");
+                // Whether the vendor took the message is unknown: a status that asks for
+                // another try gets one, any other does not (it would only repeat this).
+                return Err(if retryable(status) {
+                    retry(
+                        channel,
+                        message,
+                        outbound::retry_after(&headers, SystemTime::now()),
+                    )
+                } else {
+                    permanent(channel, message)
+                });
+            }
+        };
         Ok(Answer {
             status,
             headers,
@@ -128,8 +147,9 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
+    /// The vendor's `Retry-After`, clamped ([`outbound::retry_after`]).
     pub fn retry_after(&self) -> Option<Duration> {
-        retry_after(&self.headers, SystemTime::now())
+        outbound::retry_after(&self.headers, SystemTime::now())
     }
 }
 
@@ -205,24 +225,23 @@ pub(crate) fn check_status(
     } else {
         format!("{what}: HTTP {status}: {said}")
     };
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-    {
+    if retryable(status) {
         Err(retry(channel, message, answer.retry_after()))
-    } else if status.is_redirection() {
-        let to = answer
-            .headers
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("?");
+    } else if let Some(redirect) = outbound::refused_redirect(status, &answer.headers) {
         Err(permanent(
             channel,
-            format!("{what}: HTTP {status}: redirected to {to} (update the URL)"),
+            format!("{what}: HTTP {status}: {redirect}; update the URL"),
         ))
     } else {
         Err(permanent(channel, message))
     }
+}
+
+/// 429, 408 and 5xx: the vendor may take the message later.
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
 }
 
 /// What a vendor said went wrong, from the usual JSON shapes (`message`, `error`, `errors`,
@@ -273,20 +292,10 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// `Retry-After` as seconds or as an HTTP date (relative to `now`).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
 
     fn answer(status: u16, body: &str, retry: Option<&str>) -> Answer {
         let mut headers = HeaderMap::new();
@@ -352,18 +361,18 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("120"));
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
-        // 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Sun, 06 Nov 1994 08:50:07 GMT"),
+    fn a_delivery_429_with_a_retry_after_of_a_hundred_trillion_seconds_waits_at_most_an_hour() {
+        let said = check_status(
+            Channel::Webhook,
+            "webhook",
+            &answer(429, "", Some("100000000000000")),
         );
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h, now), None);
+        assert!(
+            matches!(
+                said,
+                Err(DeliveryError::Retry { retry_after: Some(wait), .. }) if wait == outbound::MAX_RETRY_AFTER
+            ),
+            "{said:?}"
+        );
     }
 }

@@ -118,6 +118,14 @@ impl FeedHealth {
     }
 }
 
+/// How many polls a failed one costs: itself, and each poll a rate limit's wait skips. A feed
+/// told to wait an hour is an hour of alerts nobody sees, so it reaches `unreachable_after`
+/// (the "you might be missing alerts" incident) as if those polls had failed.
+fn polls_missed(wait: Option<std::time::Duration>, every: std::time::Duration) -> u32 {
+    let skipped = wait.map_or(0, |w| w.as_millis() / every.as_millis().max(1));
+    u32::try_from(skipped).unwrap_or(u32::MAX).saturating_add(1)
+}
+
 impl Engine {
     /// Polls one feed forever.
     pub(super) async fn run_feed(&self, index: usize) {
@@ -212,7 +220,9 @@ impl Engine {
                 };
                 health.ok = false;
                 health.error = Some(e.to_string());
-                health.failures += 1;
+                health.failures = health
+                    .failures
+                    .saturating_add(polls_missed(wait, entry.config.poll_every));
                 self.set_health(previous.as_ref(), health.clone());
                 if health.failures >= entry.config.unreachable_after && !seen.unreachable_raised {
                     seen.unreachable_raised = true;

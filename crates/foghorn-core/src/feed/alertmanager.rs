@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
@@ -36,10 +36,11 @@ use time::OffsetDateTime;
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll, PushedIncident};
 use crate::config::{FeedConfig, FeedKind};
 use crate::incident::Severity;
+use crate::outbound::{self, BodyError};
 use crate::secret::{SecretSource, SystemSecrets};
 
 /// The largest answer read; a larger one is an error, not a memory spike.
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
+pub const MAX_BODY: usize = super::fetch::MAX_BODY;
 /// How long one request may take, connection and body included (see
 /// [`AlertmanagerFeed::with_timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -222,56 +223,35 @@ impl AlertmanagerFeed {
         }
         let unreachable = |e: reqwest::Error| FeedError::Unreachable {
             feed: self.name.clone(),
-            message: format!("{what}: {}", describe(&e, self.timeout)),
+            message: format!("{what}: {}", outbound::describe(&e, self.timeout)),
         };
-        let mut response = request.send().await.map_err(unreachable)?;
+        let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
-        if status.is_redirection() {
-            let to = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("?")
-                .to_owned();
+        if let Some(message) = outbound::refused_redirect(status, response.headers()) {
             return Err(FeedError::Status {
                 feed: self.name.clone(),
                 what,
                 status: status.as_u16(),
-                message: format!(
-                    "redirected to {to}; only redirects within the same host are followed"
-                ),
+                message,
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(Duration::from_secs(60), Duration::from_secs);
             return Err(FeedError::RateLimited {
                 feed: self.name.clone(),
-                retry_after,
+                retry_after: outbound::retry_after(response.headers(), SystemTime::now())
+                    .unwrap_or(super::fetch::DEFAULT_RETRY_AFTER),
             });
         }
-        let too_big = || FeedError::Malformed {
-            feed: self.name.clone(),
-            what: what.clone(),
-            message: format!("the answer is larger than {} MiB", MAX_BODY / 1024 / 1024),
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY as u64)
-        {
-            return Err(too_big());
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(too_big());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = outbound::read_capped(response, MAX_BODY)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { .. } => FeedError::Malformed {
+                    feed: self.name.clone(),
+                    what: what.clone(),
+                    message: e.to_string(),
+                },
+                BodyError::Transport(e) => unreachable(e),
+            })?;
         if !status.is_success() {
             return Err(FeedError::Status {
                 feed: self.name.clone(),
@@ -532,29 +512,10 @@ fn annotations(summary: String, signature: Option<&str>) -> Value {
     Value::Object(annotations)
 }
 
+/// The shared client for requests with a secret: the bearer token must not follow a
+/// redirect to another origin.
 fn client(timeout: Duration) -> Result<reqwest::Client, String> {
-    // Redirects only within the same host and port: the bearer token must not follow a
-    // redirect somewhere else.
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
-        let same_origin = attempt.previous().first().is_some_and(|first| {
-            first.host_str() == attempt.url().host_str()
-                && first.port_or_known_default() == attempt.url().port_or_known_default()
-                && first.scheme() == attempt.url().scheme()
-        });
-        if attempt.previous().len() >= 5 {
-            attempt.error("more than 5 redirects")
-        } else if same_origin {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    });
-    reqwest::Client::builder()
-        .redirect(policy)
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
-        .build()
+    outbound::client(timeout, Duration::from_secs(5))
         .map_err(|e| format!("cannot make an HTTP client: {e}"))
 }
 
@@ -598,24 +559,6 @@ fn all_failed(feed: &str, mut failed: Vec<(String, FeedError)>) -> FeedError {
             feed: feed.to_owned(),
             message,
         },
-    }
-}
-
-/// "timed out after 2s", "cannot connect: Connection refused" rather than reqwest's chain.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("timed out after {}", humantime::format_duration(timeout));
-    }
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    let mut last = e.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    if e.is_connect() {
-        format!("cannot connect: {last}")
-    } else {
-        last
     }
 }
 

@@ -3,9 +3,8 @@
 //! field that was wrong. A feed never panics on an answer and never reads a failed poll as
 //! "everything cleared".
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -13,6 +12,7 @@ use time::OffsetDateTime;
 use super::FeedError;
 use crate::config::FeedConfig;
 use crate::incident::Severity;
+use crate::outbound::{self, BodyError};
 use crate::secret::{Secret, SecretRef, SecretSource};
 
 /// Bodies larger than this are not read: a feed's answer is a few hundred KiB at most.
@@ -24,25 +24,28 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Assumed when a 429 carries no usable `Retry-After`.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// A client for one feed: its name (for every error) and a reqwest client with a timeout.
+/// A client for one feed: its name (for every error) and the shared client for requests with
+/// a secret ([`outbound::client`]: redirects within the same origin only).
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     pub feed: String,
     pub client: reqwest::Client,
+    /// The client's limit, for "timed out after …".
+    pub timeout: Duration,
 }
 
 impl Http {
     pub fn new(feed: String, timeout: Duration) -> Result<Self, FeedError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FeedError::Config {
+        let client =
+            outbound::client(timeout, Duration::from_secs(10)).map_err(|e| FeedError::Config {
                 feed: feed.clone(),
                 message: format!("cannot build an HTTP client: {e}"),
             })?;
-        Ok(Self { feed, client })
+        Ok(Self {
+            feed,
+            client,
+            timeout,
+        })
     }
 
     pub fn malformed(&self, what: &str, message: impl Into<String>) -> FeedError {
@@ -61,14 +64,24 @@ impl Http {
     }
 
     /// Sends `request` and reads the answer's body (at most [`MAX_BODY`]). A 2xx answer is
-    /// `Ok`; 429 is `RateLimited`; any other status is `Status` with the start of the body.
+    /// `Ok`; 429 is `RateLimited` (for at most [`outbound::MAX_RETRY_AFTER`]); a redirect to
+    /// another origin and any other status are `Status`, with the start of the body.
     pub async fn send(&self, what: &str, request: RequestBuilder) -> Result<Vec<u8>, FeedError> {
         let response = request.send().await.map_err(|e| self.transport(what, &e))?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(FeedError::RateLimited {
                 feed: self.feed.clone(),
-                retry_after: retry_after(response.headers()),
+                retry_after: outbound::retry_after(response.headers(), SystemTime::now())
+                    .unwrap_or(DEFAULT_RETRY_AFTER),
+            });
+        }
+        if let Some(message) = outbound::refused_redirect(status, response.headers()) {
+            return Err(FeedError::Status {
+                feed: self.feed.clone(),
+                what: what.to_owned(),
+                status: status.as_u16(),
+                message,
             });
         }
         let body = self.read_capped(what, response).await;
@@ -112,74 +125,22 @@ impl Http {
     async fn read_capped(
         &self,
         what: &str,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
     ) -> Result<Vec<u8>, FeedError> {
-        if let Some(len) = response.content_length() {
-            if len > MAX_BODY as u64 {
-                return Err(self.too_big(what));
-            }
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        outbound::read_capped(response, MAX_BODY)
             .await
-            .map_err(|e| self.transport(what, &e))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(self.too_big(what));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-
-    fn too_big(&self, what: &str) -> FeedError {
-        self.malformed(
-            what,
-            format!("the answer is larger than {} MiB", MAX_BODY >> 20),
-        )
+            .map_err(|e| match e {
+                BodyError::TooLarge { .. } => self.malformed(what, e.to_string()),
+                BodyError::Transport(e) => self.transport(what, &e),
+            })
     }
 
     fn transport(&self, what: &str, e: &reqwest::Error) -> FeedError {
-        let reason = if e.is_timeout() {
-            "timed out".to_owned()
-        } else if e.is_connect() {
-            "cannot connect".to_owned()
-        } else if e.is_body() || e.is_decode() {
-            "the answer broke off".to_owned()
-        } else {
-            "request failed".to_owned()
-        };
         // The URL may carry a token in its query: name the operation, never the URL.
-        let mut detail = std::error::Error::source(e)
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        if detail.is_empty() {
-            detail = e.to_string();
-        }
         FeedError::Unreachable {
             feed: self.feed.clone(),
-            message: format!("{what}: {reason} ({detail})"),
+            message: format!("{what}: {}", outbound::describe(e, self.timeout)),
         }
-    }
-}
-
-/// `Retry-After` as seconds or as an HTTP date; [`DEFAULT_RETRY_AFTER`] when absent or unreadable.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Duration {
-    let Some(value) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) else {
-        return DEFAULT_RETRY_AFTER;
-    };
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Duration::from_secs(secs);
-    }
-    use time::format_description::well_known::Rfc2822;
-    match OffsetDateTime::parse(value, &Rfc2822) {
-        Ok(at) => {
-            let left = at - OffsetDateTime::now_utc();
-            Duration::try_from(left).unwrap_or(Duration::ZERO)
-        }
-        Err(_) => DEFAULT_RETRY_AFTER,
     }
 }
 
@@ -382,22 +343,6 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), DEFAULT_RETRY_AFTER);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Duration::from_secs(7));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), Duration::ZERO);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), DEFAULT_RETRY_AFTER);
-    }
 
     #[test]
     fn html_and_garbage_are_malformed_not_panics() {

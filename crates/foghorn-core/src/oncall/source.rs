@@ -93,14 +93,12 @@ impl CalendarSource {
             }
             _ => (Location::File(PathBuf::from(trimmed)), trimmed.to_owned()),
         };
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OncallError::Fetch {
-                label: label.clone(),
-                message: e.to_string(),
-            })?;
+        // A calendar URL is a secret (its query is the token): the shared client follows
+        // redirects only within the same origin.
+        let client = crate::outbound::client(TIMEOUT, TIMEOUT).map_err(|e| OncallError::Fetch {
+            label: label.clone(),
+            message: e.to_string(),
+        })?;
         Ok(CalendarSource {
             calendar: trimmed.to_owned(),
             label,
@@ -154,13 +152,20 @@ impl CalendarSource {
                         request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
                     }
                 }
-                let mut response = request
-                    .send()
-                    .await
-                    .map_err(|e| fail(format!("unreachable: {}", describe(&e))))?;
+                let mut response = request.send().await.map_err(|e| {
+                    fail(format!(
+                        "unreachable: {}",
+                        crate::outbound::describe(&e, TIMEOUT)
+                    ))
+                })?;
                 let status = response.status();
                 if status == reqwest::StatusCode::NOT_MODIFIED {
                     return Ok(Fetched::NotModified);
+                }
+                if let Some(redirect) =
+                    crate::outbound::refused_redirect(status, response.headers())
+                {
+                    return Err(fail(format!("HTTP {status}: {redirect}")));
                 }
                 if !status.is_success() {
                     return Err(fail(format!("the server answered HTTP {status}")));
@@ -198,18 +203,4 @@ impl CalendarSource {
             }
         }
     }
-}
-
-/// The innermost reason ("Connection refused") rather than reqwest's nested chain.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return format!("timed out after {}", humantime::format_duration(TIMEOUT));
-    }
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    let mut last = e.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }

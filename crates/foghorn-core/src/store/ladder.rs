@@ -281,24 +281,33 @@ impl Store {
     }
 
     /// Messages of the outbox with their state, for tests and the window: (key, channel,
-    /// attempts, sent, failed, last error).
+    /// attempts, sent, failed, last error, next attempt).
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT idempotency_key, channel, attempts, sent_at IS NOT NULL, failed_at IS NOT NULL, last_error
+                "SELECT idempotency_key, channel, attempts, sent_at IS NOT NULL, failed_at IS NOT NULL, last_error,
+                        next_attempt_at
                  FROM outbox ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok(OutboxEntry {
+                let entry = OutboxEntry {
                     idempotency_key: r.get(0)?,
                     channel: r.get(1)?,
                     attempts: r.get(2)?,
                     sent: r.get(3)?,
                     failed: r.get(4)?,
                     last_error: r.get(5)?,
-                })
+                    next_attempt_at: OffsetDateTime::UNIX_EPOCH,
+                };
+                Ok((entry, r.get::<_, String>(6)?))
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let rows: Vec<(OutboxEntry, String)> = rows.collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .map(|(mut entry, next)| -> Result<OutboxEntry> {
+                    entry.next_attempt_at = time_of(&next)?;
+                    Ok(entry)
+                })
+                .collect()
         })
     }
 }
@@ -352,6 +361,8 @@ pub struct OutboxEntry {
     pub sent: bool,
     pub failed: bool,
     pub last_error: Option<String>,
+    /// When it is tried next (or was last tried, once sent or failed).
+    pub next_attempt_at: OffsetDateTime,
 }
 
 #[cfg(test)]
