@@ -137,7 +137,7 @@ async fn a_channels_token_and_signature_do_not_follow_a_redirect_to_another_port
         min_severity: None,
         unacknowledged: true,
         nobody_online: false,
-        url: Some(hook_url.clone()),
+        url: Some(foghorn_core::secret::Confidential::Clear(hook_url.clone())),
         secret: Some(secret_ref("env:HOOK_SECRET")),
     })
     .with_secrets(Secrets(Arc::new(secrets())));

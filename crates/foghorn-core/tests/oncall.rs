@@ -841,7 +841,7 @@ mod hostile_calendars {
         std::fs::write(&path, big).expect("write");
         let service = Arc::new(OncallService::new(
             Some(OncallConfig {
-                calendar: path.display().to_string(),
+                calendar: foghorn_core::secret::Confidential::Clear(path.display().to_string()),
                 refresh: Duration::from_secs(300),
             }),
             Me {

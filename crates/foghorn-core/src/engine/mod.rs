@@ -449,11 +449,11 @@ impl Engine {
                 .spawn(e.supervised("the result writer", |e| async move {
                     e.flush_results().await;
                 }));
-            tasks
-                .set
-                .spawn(e.supervised("the retry of unsaved changes", |e| async move {
+            tasks.set.spawn(
+                e.supervised("the retry of unsaved changes", |e| async move {
                     e.retry_unsaved().await;
-                }));
+                }),
+            );
             // Subscribed now, so a fault before the task first runs is still heard; a restart
             // subscribes again.
             let first = Mutex::new(Some(engine.shared.store.faults()));

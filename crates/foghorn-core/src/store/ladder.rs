@@ -312,10 +312,24 @@ impl Store {
     }
 }
 
+/// One outbox message's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub idempotency_key: String,
+    pub channel: String,
+    pub attempts: u32,
+    pub sent: bool,
+    pub failed: bool,
+    pub last_error: Option<String>,
+    /// When it is tried next (or was last tried, once sent or failed).
+    pub next_attempt_at: OffsetDateTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
+    use time::macros::datetime;
 
     /// Two engines (two stores, two connections) on one data directory read the same due
     /// message: only one of them may claim it.
@@ -350,25 +364,6 @@ mod tests {
         );
         assert_eq!(first.outbox().expect("outbox")[0].attempts, 1);
     }
-}
-
-/// One outbox message's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEntry {
-    pub idempotency_key: String,
-    pub channel: String,
-    pub attempts: u32,
-    pub sent: bool,
-    pub failed: bool,
-    pub last_error: Option<String>,
-    /// When it is tried next (or was last tried, once sent or failed).
-    pub next_attempt_at: OffsetDateTime,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
 
     /// Regression: after a restart two overdue steps fired in one tick were recorded half a
     /// millisecond-digit apart (`…:05.5Z`, then `…:05.51Z`); ordered as variable-width text
