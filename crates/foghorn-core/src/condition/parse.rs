@@ -262,7 +262,7 @@ fn function(s: &str, start: usize, name_len: usize) -> Result<Kind, Failure> {
             let hint = match known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
                 Some(k) => format!("; function names are lowercase: `{k}()`"),
                 None if name.eq_ignore_ascii_case("age") => {
-                    "; Gatus' age() is not supported yet".to_owned()
+                    "; Gatus' age() is not supported by Foghorn".to_owned()
                 }
                 None => String::new(),
             };
