@@ -166,10 +166,7 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
     };
     let store = open_store(&mut notices).map_err(|e| format!("foghorn: {e}"))?;
     let oncall = oncall_service(&config, path.as_deref(), &store);
-    let alarm = Arc::new(Alarm::new(
-        Arc::new(RodioPlayer::new()),
-        config.alarm.settings(),
-    ));
+    let alarm = loud_alarm(&config);
     Ok(Prepared {
         config,
         store,
@@ -187,15 +184,20 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
     })
 }
 
+/// The alarm with the configured sounds, played through the desktop's audio output.
+fn loud_alarm(config: &Config) -> Arc<Alarm> {
+    Arc::new(Alarm::new(
+        Arc::new(RodioPlayer::new()),
+        config.alarm.settings(),
+    ))
+}
+
 /// The app's answer to a data directory another engine holds: nothing monitored, nothing
 /// written to that directory, the notices shown in the window.
 fn without_engine(notices: Vec<String>) -> Result<Prepared, String> {
     let config = Config::default();
     let store = Store::in_memory().map_err(|e| format!("foghorn: {e}"))?;
-    let alarm = Arc::new(Alarm::new(
-        Arc::new(RodioPlayer::new()),
-        config.alarm.settings(),
-    ));
+    let alarm = loud_alarm(&config);
     Ok(Prepared {
         config,
         store,
