@@ -61,8 +61,9 @@ fn start_demo() -> Result<(Config, String), String> {
     )
     .map_err(|e| format!("cannot start the demo endpoint on 127.0.0.1: {e}"))?;
     tracing::info!(%addr, "demo: serving a flaky endpoint");
-    let config = demo::config(addr).map_err(|e| e.to_string())?;
-    Ok((config, demo::config_text(addr)))
+    let data_dir = paths::data_dir();
+    let config = demo::config(addr, data_dir.as_deref()).map_err(|e| e.to_string())?;
+    Ok((config, demo::config_text(addr, data_dir.as_deref())))
 }
 
 /// Opens the database in the data dir; if that fails, an in-memory one and a notice saying

@@ -13,6 +13,11 @@ use crate::monitor::MonitorId;
 use crate::secret::{Confidential, SecretRef};
 
 pub mod durations;
+mod status;
+
+pub use status::{
+    ComponentConfig, PageConfig, StatusConfig, StatusWebhookConfig, StatuspageConfig,
+};
 
 /// Why a configuration could not be used. Every variant names the file it came from.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +74,8 @@ pub struct Config {
     pub escalation: EscalationConfig,
     #[serde(default)]
     pub team: TeamConfig,
+    #[serde(default)]
+    pub status: Option<StatusConfig>,
 }
 
 /// What every laptop of the team shares. With `secret`, the alerts Foghorn pushes to
@@ -895,8 +902,69 @@ impl Config {
                 ));
             }
         }
+        if let Some(status) = config.status.as_mut() {
+            let at = text.find("[status").unwrap_or(0);
+            check_status(status, &config.monitors).map_err(|m| invalid(at, m))?;
+            if let Some(page) = status.page.as_mut() {
+                page.dir = resolve_file(&page.dir, path);
+            }
+        }
         Ok(config)
     }
+}
+
+/// What `[status]` names must exist: components once each, their monitors, and the
+/// components Statuspage ids are given for.
+fn check_status(
+    status: &StatusConfig,
+    monitors: &[MonitorConfig],
+) -> std::result::Result<(), String> {
+    if status.product.trim().is_empty() {
+        return Err("`status.product` must not be empty".to_owned());
+    }
+    let mut names = HashSet::new();
+    for (i, c) in status.components.iter().enumerate() {
+        if c.name.trim().is_empty() {
+            return Err(format!("status.components[{i}]: `name` must not be empty"));
+        }
+        if !names.insert(c.name.as_str()) {
+            return Err(format!(
+                "status.components[{i}]: another component is already called {:?}",
+                c.name
+            ));
+        }
+        for m in &c.monitors {
+            if !monitors.iter().any(|known| known.name() == m) {
+                return Err(format!(
+                    "status.components[{i}] ({:?}): no monitor is called {m:?}",
+                    c.name
+                ));
+            }
+        }
+    }
+    for (state, source) in &status.templates {
+        if crate::status::PublicState::parse(state).is_none() {
+            return Err(format!(
+                "status.templates: {state:?} is not a state (one of investigating, identified, \
+                 monitoring, resolved, scheduled, in_progress, verifying, completed)"
+            ));
+        }
+        crate::status::template::check(source)
+            .map_err(|e| format!("status.templates.{state}: {e}"))?;
+    }
+    if let Some(sp) = &status.statuspage {
+        for name in sp.component_ids.keys() {
+            if !names.contains(name.as_str()) {
+                return Err(format!(
+                    "status.statuspage.component_ids: {name:?} is not one of `status.components`"
+                ));
+            }
+        }
+        if sp.page_id.trim().is_empty() {
+            return Err("`status.statuspage.page_id` must not be empty".to_owned());
+        }
+    }
+    Ok(())
 }
 
 /// A path written in the configuration: `~/` is the home directory, a relative path is

@@ -74,14 +74,45 @@ pub async fn serve(listener: TcpListener, flakiness: Flakiness) {
     }
 }
 
-/// The demo configuration, monitoring the flaky endpoint at `addr`.
-pub fn config(addr: SocketAddr) -> Result<Config> {
-    Config::parse(&config_text(addr), Path::new("<demo configuration>"))
+/// The demo configuration, monitoring the flaky endpoint at `addr`; with a data directory,
+/// status updates go to a self-hosted page in it, so a new user can post one without an
+/// account anywhere.
+pub fn config(addr: SocketAddr, data_dir: Option<&Path>) -> Result<Config> {
+    Config::parse(
+        &config_text(addr, data_dir),
+        Path::new("<demo configuration>"),
+    )
+}
+
+/// Where the demo's self-hosted status page is written.
+pub fn status_page_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("status-page")
 }
 
 /// The demo configuration as a file would hold it, so the window's editor can show the demo
 /// monitor like any other.
-pub fn config_text(addr: SocketAddr) -> String {
+pub fn config_text(addr: SocketAddr, data_dir: Option<&Path>) -> String {
+    let mut text = monitors_text(addr);
+    if let Some(dir) = data_dir {
+        let dir = toml::Value::String(status_page_dir(dir).display().to_string());
+        text.push_str(&format!(
+            r#"
+# Status updates (`foghorn status post`, or Post update in the window) go to a page in the
+# data directory; add [status.statuspage] or [status.webhook] to reach customers.
+[status]
+product = "Demo"
+components = [{{ name = "Demo endpoint", monitors = ["Demo: flaky endpoint"] }}]
+
+[status.page]
+dir = {dir}
+title = "Demo status"
+"#
+        ));
+    }
+    text
+}
+
+fn monitors_text(addr: SocketAddr) -> String {
     format!(
         r#"# Foghorn's demo: a flaky endpoint served by Foghorn itself on {addr}.
 [[monitors]]
@@ -110,6 +141,10 @@ mod tests {
         assert!(at(0) && at(9) && !at(10) && !at(14) && at(15) && at(24) && !at(25));
     }
 
+    fn config_with_page(addr: SocketAddr, dir: &Path) -> Config {
+        config(addr, Some(dir)).expect("valid with a page")
+    }
+
     #[tokio::test]
     async fn the_demo_endpoint_answers_and_the_demo_config_is_valid() {
         let addr = spawn("127.0.0.1:0".parse().expect("addr"), Flakiness::default()).expect("bind");
@@ -117,7 +152,12 @@ mod tests {
             .await
             .expect("get");
         assert_eq!(response.status(), 200);
-        let config = config(addr).expect("valid");
+        let config = config(addr, None).expect("valid");
         assert_eq!(config.monitors.len(), 1);
+        assert!(config.status.is_none());
+        let data = tempfile::tempdir().expect("dir");
+        let with_page = config_with_page(addr, data.path());
+        let page = with_page.status.and_then(|s| s.page).expect("a page");
+        assert_eq!(page.dir, status_page_dir(data.path()));
     }
 }

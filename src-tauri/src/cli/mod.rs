@@ -15,6 +15,7 @@ mod import;
 pub mod incidents;
 mod oncall;
 mod secret;
+pub mod status;
 pub use alarm::{alarm, AlarmAction};
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
@@ -97,6 +98,11 @@ pub enum Command {
     },
     /// Each heartbeat monitor and the curl command its job runs to ping it (token included).
     Heartbeats,
+    /// Public status updates: post one everywhere, rebuild the self-hosted page.
+    Status {
+        #[command(subcommand)]
+        action: status::StatusAction,
+    },
     /// The loud alarm.
     Alarm {
         #[command(subcommand)]

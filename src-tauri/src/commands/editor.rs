@@ -290,7 +290,7 @@ mod tests {
     fn the_first_save_in_the_demo_creates_the_file_with_only_the_new_monitor() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("foghorn/foghorn.toml");
-        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"), None);
         let file = file_at(&path, Some(demo));
         assert!(file.demo());
         // The demo's monitor opens in the editor like any other...
@@ -319,7 +319,7 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("foghorn/foghorn.toml");
-        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"), None);
         let file = file_at(&path, Some(demo));
         file.upsert(None, &draft("api")).expect("first save");
         assert_eq!(mode(&path), 0o600, "a new configuration is private");
@@ -370,7 +370,7 @@ mod tests {
     fn the_first_ladder_saved_in_the_demo_starts_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("foghorn/foghorn.toml");
-        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"));
+        let demo = foghorn_core::demo::config_text("127.0.0.1:8099".parse().expect("addr"), None);
         let file = file_at(&path, Some(demo));
         let mut draft = file.escalation_draft().expect("open");
         draft.steps.push(config_edit::StepDraft::default());

@@ -35,6 +35,10 @@ pub const MAX_STEP_AFTER: Duration = Duration::from_secs(7 * DAY);
 pub const MAX_RETRIGGER_WITHIN: Duration = Duration::from_secs(30 * DAY);
 /// `[oncall] refresh`.
 pub const MAX_REFRESH: Duration = Duration::from_secs(DAY);
+/// `[status] next_update`: a promise a day away is no promise.
+pub const MAX_NEXT_UPDATE: Duration = Duration::from_secs(DAY);
+/// `[status] nudge_after`.
+pub const MAX_NUDGE_AFTER: Duration = Duration::from_secs(DAY);
 /// `[alarm] escalate_after`.
 pub const MAX_ESCALATE_AFTER: Duration = Duration::from_secs(HOUR);
 
@@ -112,6 +116,15 @@ pub fn flap_within<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
 
 pub fn keep_raw<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     within(read(d)?, None, ONE_SECOND, MAX_KEEP_RAW)
+}
+
+pub fn next_update<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let at_least = (Duration::from_secs(60), "must be at least 1m");
+    within(read(d)?, None, at_least, MAX_NEXT_UPDATE)
+}
+
+pub fn nudge_after<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    within(read(d)?, None, ONE_SECOND, MAX_NUDGE_AFTER)
 }
 
 pub fn poll_every<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

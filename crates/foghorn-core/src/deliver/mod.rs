@@ -31,7 +31,7 @@ macro_rules! sender_options {
     };
 }
 
-mod http;
+pub(crate) mod http;
 pub mod pagerduty;
 pub mod slack;
 pub mod text;
@@ -53,6 +53,10 @@ pub enum Channel {
     Call,
     Pagerduty,
     Webhook,
+    /// Status updates to Atlassian Statuspage.
+    Statuspage,
+    /// Status updates to the self-hosted page.
+    Page,
 }
 
 /// One message, as stored in the outbox (its payload is this, as JSON).

@@ -67,12 +67,19 @@ impl Deliver for SlackWebhook {
     }
 
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
+        self.post(&self.body(message)).await
+    }
+}
+
+impl SlackWebhook {
+    /// Posts a body (`{"text": …}`) to the webhook.
+    pub async fn post(&self, body: &serde_json::Value) -> Result<Delivered, DeliveryError> {
         let url = self.http.secrets.get(
             Channel::Chat,
             "[escalation] slack_webhook",
             self.webhook.as_ref(),
         )?;
-        let request = self.http.client.post(url).json(&self.body(message));
+        let request = self.http.client.post(url).json(body);
         let answer = self
             .http
             .send(Channel::Chat, "Slack webhook", request)
@@ -157,13 +164,33 @@ impl Deliver for SlackApi {
     }
 
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
-        const WHAT: &str = "Slack chat.postMessage";
-        let channel = self
-            .channel
+        let channel = self.channel()?;
+        self.post(&self.form(&channel, message)).await
+    }
+}
+
+impl SlackApi {
+    /// The configured channel, or an error naming the setting.
+    pub fn channel(&self) -> Result<String, DeliveryError> {
+        self.channel
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| permanent(Channel::Chat, "[escalation] slack_channel is not set"))?;
+            .map(str::to_owned)
+            .ok_or_else(|| permanent(Channel::Chat, "[escalation] slack_channel is not set"))
+    }
+
+    /// Posts another channel than the escalation's.
+    pub fn to_channel(mut self, channel: Option<String>) -> Self {
+        if channel.is_some() {
+            self.channel = channel;
+        }
+        self
+    }
+
+    /// Posts form fields (`channel`, `text`, …) with `chat.postMessage`.
+    pub async fn post(&self, form: &[(&'static str, String)]) -> Result<Delivered, DeliveryError> {
+        const WHAT: &str = "Slack chat.postMessage";
         let token = self.http.secrets.get(
             Channel::Chat,
             "[escalation] slack_token",
@@ -183,7 +210,7 @@ impl Deliver for SlackApi {
             .post(format!("{}/chat.postMessage", self.api))
             .header(AUTHORIZATION, bearer)
             .header("token", token_header)
-            .form(&self.form(channel, message));
+            .form(form);
         let answer = self.http.send(Channel::Chat, WHAT, request).await?;
         check_status(Channel::Chat, WHAT, &answer)?;
         let parsed: SlackAnswer = serde_json::from_str(&answer.body).map_err(|e| {
@@ -217,4 +244,41 @@ pub fn chat_sender(config: &EscalationConfig, secrets: Secrets) -> Box<dyn Deliv
     } else {
         Box::new(SlackWebhook::new(config).with_secrets(secrets))
     }
+}
+
+/// Posts a text of its own (a status update) to the team chat of `[escalation]`:
+/// `chat.postMessage` when a bot token is set (to `channel` if given), else the webhook.
+pub async fn post_text(
+    config: &EscalationConfig,
+    secrets: Secrets,
+    timeout: std::time::Duration,
+    channel: Option<String>,
+    text: &str,
+    metadata: serde_json::Value,
+) -> Result<Delivered, DeliveryError> {
+    if config.slack_token.is_some() {
+        let api = SlackApi::new(config)
+            .with_secrets(secrets)
+            .with_timeout(timeout)
+            .to_channel(channel);
+        let channel = api.channel()?;
+        let form = vec![
+            ("channel", channel),
+            ("text", text.to_owned()),
+            ("unfurl_links", "false".to_owned()),
+            ("metadata", metadata.to_string()),
+        ];
+        api.post(&form).await
+    } else {
+        let hook = SlackWebhook::new(config)
+            .with_secrets(secrets)
+            .with_timeout(timeout);
+        hook.post(&serde_json::json!({ "text": text, "unfurl_links": false }))
+            .await
+    }
+}
+
+/// Whether `[escalation]` says how to reach the team chat.
+pub fn chat_configured(config: &EscalationConfig) -> bool {
+    config.slack_token.is_some() || config.slack_webhook.is_some()
 }

@@ -109,7 +109,6 @@ impl Deliver for SignedWebhook {
     }
 
     async fn deliver(&self, message: &Message) -> Result<Delivered, DeliveryError> {
-        const WHAT: &str = "webhook";
         let from_message = || {
             Some(message.to.trim())
                 .filter(|u| !u.is_empty())
@@ -138,24 +137,36 @@ impl Deliver for SignedWebhook {
                 format!("the message cannot be written as JSON: {e}"),
             )
         })?;
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs()
-            .to_string();
-        let request = self
-            .http
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, sign(secret.as_bytes(), &timestamp, &body))
-            .header(TIMESTAMP_HEADER, &timestamp)
-            .header(IDEMPOTENCY_HEADER, &message.idempotency_key)
-            .body(body);
-        let answer = self.http.send(Channel::Webhook, WHAT, request).await?;
-        check_status(Channel::Webhook, WHAT, &answer)?;
-        Ok(Delivered { receipt: None })
+        post_signed(&self.http, url, &secret, &message.idempotency_key, body).await
     }
+}
+
+/// POSTs `body` (JSON) to `url` signed with `secret`, with the idempotency key in its header:
+/// the ladder's webhook steps and the status updates' webhook share the scheme.
+pub(crate) async fn post_signed(
+    http: &Http,
+    url: &str,
+    secret: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<Delivered, DeliveryError> {
+    const WHAT: &str = "webhook";
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        .to_string();
+    let request = http
+        .client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, sign(secret.as_bytes(), &timestamp, &body))
+        .header(TIMESTAMP_HEADER, &timestamp)
+        .header(IDEMPOTENCY_HEADER, key)
+        .body(body);
+    let answer = http.send(Channel::Webhook, WHAT, request).await?;
+    check_status(Channel::Webhook, WHAT, &answer)?;
+    Ok(Delivered { receipt: None })
 }
 
 #[cfg(test)]

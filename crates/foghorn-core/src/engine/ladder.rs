@@ -17,16 +17,6 @@ use crate::store::{self, OutboxRow};
 
 /// How often due steps and messages are looked for.
 const TICK: Duration = Duration::from_millis(500);
-/// A message being sent is held back this long, so a crash mid-send retries it later.
-const SEND_LEASE: time::Duration = time::Duration::seconds(60);
-/// Attempts before a message is given up on.
-const MAX_ATTEMPTS: u32 = 8;
-/// The first retry's delay; each next one doubles, up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(600);
-/// The longest a vendor's `Retry-After` holds a message back: a longer one (a typo, a bug,
-/// or `Retry-After: 100000000000000`) would silence an escalation for good.
-pub(super) const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 
 /// The ladder's configuration and the channels it sends through.
 #[derive(Debug, Default)]
@@ -74,16 +64,6 @@ fn action_name(action: StepAction) -> &'static str {
         StepAction::Pagerduty => "pagerduty",
         StepAction::Webhook => "webhook",
     }
-}
-
-/// The delay before attempt `attempts + 1`: doubling from [`FIRST_BACKOFF`], capped, with
-/// ±20 % jitter so laptops that failed together do not retry together.
-pub(super) fn backoff(attempts: u32) -> Duration {
-    let base = FIRST_BACKOFF
-        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
-    use rand::Rng;
-    base.mul_f64(rand::rng().random_range(0.8..1.2))
 }
 
 impl Engine {
@@ -345,119 +325,48 @@ impl Engine {
         }
     }
 
-    /// Sends one message from the outbox and records how it went.
+    /// Sends one message from the outbox (a ladder step's, or a status update's) and
+    /// records how it went; tells the user when one failed for good.
     async fn send(&self, row: OutboxRow) {
-        let now = OffsetDateTime::now_utc();
-        let (id, attempts) = (row.id, row.attempts);
-        let lease = now + SEND_LEASE;
-        match self
-            .shared
-            .store
-            .write(move |tx| store::begin_attempt(tx, id, attempts, lease))
-            .await
-        {
-            Ok(true) => {}
-            // Claimed by another engine on this database since it was read: it sends it.
-            Ok(false) => {
-                tracing::debug!(key = %row.idempotency_key, "the message was claimed elsewhere");
-                return;
+        let incident = row.incident_id;
+        let ladder = self.ladder();
+        let status = self.shared.status.clone();
+        let store = self.shared.store.clone();
+        let sent = crate::outbox::send(&self.shared.store, row, |row| async move {
+            if let Some(destination) = crate::status::Destination::from_outbox_channel(&row.channel)
+            {
+                return match status.as_deref() {
+                    Some(publisher) => publisher.deliver(&store, &row, destination).await,
+                    None => Err(DeliveryError::Permanent {
+                        channel: Channel::Webhook,
+                        message: format!(
+                            "{}: [status] is not configured any more",
+                            destination.label()
+                        ),
+                    }),
+                };
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start sending a message");
-                return;
-            }
-        }
-        let parsed: Result<Message, String> =
-            serde_json::from_str(&row.payload).map_err(|e| format!("unreadable message: {e}"));
-        let outcome = match parsed {
-            Err(e) => Err(DeliveryError::Permanent {
-                channel: Channel::Chat,
-                message: e,
-            }),
-            Ok(message) => match self.ladder().channels.get(&message.channel) {
+            let message: Message =
+                serde_json::from_str(&row.payload).map_err(|e| DeliveryError::Permanent {
+                    channel: Channel::Chat,
+                    message: format!("unreadable message: {e}"),
+                })?;
+            match ladder.channels.get(&message.channel) {
                 Some(channel) => channel.deliver(&message).await,
                 None => Err(DeliveryError::Permanent {
                     channel: message.channel,
                     message: "no such channel is configured in [escalation]".to_owned(),
                 }),
-            },
-        };
-        crate::crash_point::crash_point("message-sent");
-        let attempts = row.attempts + 1;
-        let at = OffsetDateTime::now_utc();
-        let incident = row.incident_id;
-        let key = row.idempotency_key.clone();
-        // Sent again after a crash between an earlier send and its record: said on the
-        // timeline, since a receiver that ignores the idempotency key sees it twice.
-        let again = if row.interrupted {
-            tracing::warn!(key = %key, "a message left in flight by a crash was sent again");
-            " again: a crash interrupted an earlier attempt, which may have arrived too \
-             (same idempotency key)"
-        } else {
-            ""
-        };
-        let (note, failed_for_good) = match &outcome {
-            Ok(d) => (
-                format!(
-                    "{key}: sent{}{again}",
-                    d.receipt
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                ),
-                false,
-            ),
-            Err(DeliveryError::Retry { .. }) if attempts < MAX_ATTEMPTS => (String::new(), false),
-            Err(e) => (
-                format!("{key}: failed for good after {attempts} attempt(s): {e}"),
-                true,
-            ),
-        };
-        let retry_at = match &outcome {
-            Err(DeliveryError::Retry { retry_after, .. }) => {
-                let wait = retry_after
-                    .unwrap_or_else(|| backoff(attempts))
-                    .min(MAX_RETRY_WAIT);
-                Some(crate::deadline::after(at, wait))
             }
-            _ => None,
-        };
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        let receipt = outcome.as_ref().ok().and_then(|d| d.receipt.clone());
-        let written = self
-            .shared
-            .store
-            .write(move |tx| {
-                match (&error, retry_at, failed_for_good) {
-                    (None, _, _) => store::mark_sent(tx, id, at, receipt.as_deref())?,
-                    (Some(e), Some(next), false) => store::mark_retry(tx, id, next, e)?,
-                    (Some(e), _, _) => store::mark_failed(tx, id, at, e)?,
-                }
-                if let (Some(incident), false) = (incident, note.is_empty()) {
-                    let kind = if failed_for_good {
-                        "message-failed"
-                    } else {
-                        "message-sent"
-                    };
-                    store::note(tx, incident, at, kind, &note)?;
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = written {
-            tracing::error!(error = %e, "cannot record how a message went");
+        })
+        .await;
+        if let Some(crate::outbox::Sent {
+            failed: Some(e), ..
+        }) = &sent
+        {
+            self.add_notice(format!("A message could not be sent: {e}"));
         }
-        match outcome {
-            Ok(_) => tracing::info!(key = %row.idempotency_key, "message sent"),
-            Err(e) if failed_for_good => {
-                tracing::error!(key = %row.idempotency_key, error = %e, "message failed for good");
-                self.add_notice(format!("A message could not be sent: {e}"));
-            }
-            Err(e) => {
-                tracing::warn!(key = %row.idempotency_key, error = %e, "message will be retried")
-            }
-        }
-        if let Some(incident) = incident {
+        if let (Some(_), Some(incident)) = (sent, incident) {
             self.republish(incident);
         }
     }
@@ -636,18 +545,5 @@ fn describe(action: StepAction, whom: &str) -> String {
         StepAction::Call => format!("call {whom}"),
         StepAction::Pagerduty => "trigger PagerDuty".to_owned(),
         StepAction::Webhook => format!("POST to {whom}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_doubling_with_jitter_up_to_a_cap() {
-        for (attempts, base) in [(1, 5.0), (2, 10.0), (3, 20.0), (10, 600.0), (40, 600.0)] {
-            let d = backoff(attempts).as_secs_f64();
-            assert!(d >= base * 0.8 && d <= base * 1.2, "{attempts}: {d}");
-        }
     }
 }

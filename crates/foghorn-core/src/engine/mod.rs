@@ -106,6 +106,8 @@ struct Shared {
     alerting: Mutex<alerting::Alerting>,
     /// Swapped whole by [`Engine::set_escalation`]; readers take the `Arc` and let go.
     ladder: RwLock<Arc<ladder::Ladder>>,
+    /// Status updates' destinations (`[status]`); the outbox sends their messages.
+    status: Option<Arc<crate::status::publish::Publisher>>,
     /// The channels a test gave the engine: kept when the policy changes.
     fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
     /// The feeds' settings, which the PagerDuty channel takes its routing key from.
@@ -308,8 +310,15 @@ impl Engine {
             escalation,
             feeds: feed_configs,
             team: team_config,
+            status,
             ..
         } = config;
+        let status = status.map(|status| {
+            Arc::new(crate::status::publish::Publisher::new(
+                status,
+                escalation.clone(),
+            ))
+        });
         let mut notices = options.notices;
         let team_key = match &team_config.secret {
             None => None,
@@ -385,6 +394,7 @@ impl Engine {
                 .unwrap_or_else(|| "you".to_owned()),
             alerting: Mutex::new(alerting::Alerting::default()),
             ladder: RwLock::new(Arc::new(ladder)),
+            status,
             fixed_channels,
             feed_configs: kept_feed_configs,
             pushes: feeds

@@ -129,7 +129,7 @@ fn must(c: &rusqlite::Connection, id: i64) -> Result<IncidentView> {
     by_id(c, id)?.ok_or(StoreError::NoSuchIncident(id))
 }
 
-fn append_timeline(
+pub(crate) fn append_timeline(
     tx: &Transaction<'_>,
     incident_id: i64,
     at: OffsetDateTime,

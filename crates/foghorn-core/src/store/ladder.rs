@@ -163,7 +163,9 @@ pub(crate) fn enqueue(
 }
 
 /// Messages due for an attempt at `now`, in the order they were recorded: overdue steps
-/// fired together go out in step order.
+/// fired together go out in step order. A message of a sequence waits for the earlier ones
+/// of its sequence to be settled (a Statuspage update patches the incident the first one
+/// created).
 pub(crate) fn due_messages(
     c: &rusqlite::Connection,
     now: OffsetDateTime,
@@ -172,6 +174,10 @@ pub(crate) fn due_messages(
         "SELECT id, idempotency_key, incident_id, channel, payload, attempts,
                 attempts > 0 AND last_error IS NULL FROM outbox
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+           AND (sequence IS NULL OR NOT EXISTS (
+                SELECT 1 FROM outbox earlier
+                WHERE earlier.sequence = outbox.sequence AND earlier.id < outbox.id
+                  AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL))
          ORDER BY id LIMIT 100",
     )?;
     let rows = stmt.query_map([rfc3339(now)], |r| {

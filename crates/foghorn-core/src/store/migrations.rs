@@ -205,6 +205,42 @@ const MIGRATIONS: &[&str] = &[
         sent_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', sent_at), sent_at),
         failed_at = COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', failed_at), failed_at);
     "#,
+    // v8: public status updates. A public incident is what customers see; each update keeps
+    // the words exactly as published. Outbox messages of one `sequence` go out one after
+    // another (Statuspage's incident is created by the first and patched by the next).
+    r#"
+    CREATE TABLE public_incidents (
+        id              INTEGER PRIMARY KEY,
+        incident_id     INTEGER REFERENCES incidents(id),
+        title           TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        components      TEXT NOT NULL DEFAULT '{}',  -- JSON: name -> status, now
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        resolved_at     TEXT,
+        next_update_at  TEXT,
+        statuspage_id   TEXT
+    ) STRICT;
+    CREATE INDEX public_incidents_by_incident ON public_incidents(incident_id);
+
+    CREATE TABLE public_updates (
+        id              INTEGER PRIMARY KEY,
+        public_id       INTEGER NOT NULL REFERENCES public_incidents(id),
+        state           TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        message         TEXT NOT NULL,
+        components      TEXT NOT NULL DEFAULT '{}',
+        posted_at       TEXT NOT NULL,
+        next_update_at  TEXT,
+        author          TEXT NOT NULL,
+        evidence        TEXT
+    ) STRICT;
+    CREATE INDEX public_updates_by_incident ON public_updates(public_id, id);
+
+    ALTER TABLE outbox ADD COLUMN sequence TEXT;
+    ALTER TABLE outbox ADD COLUMN public_update_id INTEGER REFERENCES public_updates(id);
+    CREATE INDEX outbox_by_sequence ON outbox(sequence, id) WHERE sequence IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@ mod ladder;
 mod migrations;
 mod monitors;
 mod settings;
+mod status;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ pub use history::HourlyRollup;
 pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
 pub use incidents::{act_on_incident_in, Cleared, IncidentChange, Raised, StoredNotification};
 pub(crate) use incidents::{
-    clear_signal, mark_notification, note, raise_signal, record_notification, resolve_orphans,
+    append_timeline, clear_signal, mark_notification, note, raise_signal, record_notification,
+    resolve_orphans,
 };
 pub(crate) use ladder::{
     begin_attempt, due_messages, due_steps, enqueue, escalate_now, mark_failed, mark_retry,
@@ -29,6 +31,11 @@ pub(crate) use ladder::{
 pub use ladder::{OutboxEntry, OutboxRow};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
+pub(crate) use status::{
+    add_update, enqueue_in_sequence, open_public_incident, set_statuspage_id, statuspage_id,
+    NewUpdate,
+};
+pub use status::{Receipt, ReceiptState};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
