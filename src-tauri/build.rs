@@ -18,6 +18,12 @@ fn main() {
             "get_incident",
             "act_on_incident",
             "ladder_action",
+            "get_status_setup",
+            "preview_status",
+            "publish_status",
+            "get_status_overview",
+            "retry_status",
+            "open_status_page",
         ]),
     ))
     .expect("tauri build script");

@@ -87,6 +87,12 @@ fn build<R: Runtime>(
             commands::incidents::get_incident,
             commands::incidents::act_on_incident,
             commands::incidents::ladder_action,
+            commands::status::get_status_setup,
+            commands::status::preview_status,
+            commands::status::publish_status,
+            commands::status::get_status_overview,
+            commands::status::retry_status,
+            commands::status::open_status_page,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so

@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
+use foghorn_core::status::StatusError;
 use foghorn_core::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
@@ -23,6 +24,10 @@ impl From<EngineError> for IpcError {
             EngineError::Store(StoreError::IncidentResolved(_)) => "conflict",
             EngineError::Store(_) => "storage",
             EngineError::UnknownMonitor(_) | EngineError::NotHeartbeat(_) => "not_found",
+            EngineError::Status(StatusError::NoSuchPublicIncident(_)) => "not_found",
+            EngineError::Status(StatusError::Closed(..)) => "conflict",
+            EngineError::Status(StatusError::Store(_)) => "storage",
+            EngineError::Status(_) => "invalid",
             _ => "engine",
         };
         IpcError {

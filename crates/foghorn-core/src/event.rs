@@ -44,6 +44,10 @@ pub enum EngineEvent {
     Mute {
         mute: Mute,
     },
+    /// The public updates owed changed (one was posted, promised, or came due).
+    Promises {
+        promises: Vec<crate::engine::UpdatePromise>,
+    },
     Paused {
         paused: bool,
     },
@@ -79,6 +83,8 @@ pub struct Snapshot {
     pub oncall: Option<OncallStatus>,
     /// Every feed's health.
     pub feeds: Vec<FeedHealth>,
+    /// Public updates owed, soonest first.
+    pub promises: Vec<crate::engine::UpdatePromise>,
 }
 
 /// Overall health, for the tray icon.

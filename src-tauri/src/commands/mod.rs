@@ -4,3 +4,4 @@ pub mod editor;
 pub mod history;
 pub mod incidents;
 pub mod monitoring;
+pub mod status;

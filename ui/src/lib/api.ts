@@ -2,6 +2,12 @@
 // into an `IpcError`, whatever shape it arrived in, so callers branch on `code` and show
 // `message`.
 import { invoke } from '@tauri-apps/api/core';
+import type { Destination } from './bindings/Destination';
+import type { DraftInput } from './bindings/DraftInput';
+import type { Preview } from './bindings/Preview';
+import type { Published } from './bindings/Published';
+import type { StatusOverview } from './bindings/StatusOverview';
+import type { StatusSetup } from './bindings/StatusSetup';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 import type { CheckResult } from './bindings/CheckResult';
@@ -140,6 +146,39 @@ export function getIncident(id: number): Promise<IncidentDetail> {
 /** "Skip" the incident's next escalation step, or make it due now ("Escalate now"). */
 export function ladderAction(id: number, skip: boolean): Promise<void> {
   return call<void>('ladder_action', { id, skip });
+}
+
+/** `[status]` as the composer needs it; `null` when status updates are not configured. */
+export function getStatusSetup(): Promise<StatusSetup | null> {
+  return call<StatusSetup | null>('get_status_setup');
+}
+
+/**
+ * The draft filled in by the engine (components from failing monitors, the state's template),
+ * checked against the monitors (`warnings`), with each destination's text.
+ */
+export function previewStatus(draft: DraftInput): Promise<Preview> {
+  return call<Preview>('preview_status', { draft });
+}
+
+/** Publishes to every destination the draft names; the outbox sends it within a second. */
+export function publishStatus(draft: DraftInput): Promise<Published> {
+  return call<Published>('publish_status', { draft });
+}
+
+/** An incident's public incident and its newest update's receipts. */
+export function getStatusOverview(incident: number): Promise<StatusOverview> {
+  return call<StatusOverview>('get_status_overview', { incident });
+}
+
+/** Sends one destination's copy of an update again, now. */
+export function retryStatus(update: number, destination: Destination): Promise<boolean> {
+  return call<boolean>('retry_status', { update, destination });
+}
+
+/** Opens the self-hosted status page in the default browser. */
+export function openStatusPage(): Promise<void> {
+  return call<void>('open_status_page');
 }
 
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {

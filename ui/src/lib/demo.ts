@@ -52,6 +52,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       onCall: false,
       oncall: null,
       feeds: [],
+      promises: [],
     };
   }
   const monitors: MonitorView[] = [
@@ -176,6 +177,7 @@ export function demoSnapshot(variant = ''): Snapshot {
       onCall: true,
       oncall: null,
       feeds: [],
+      promises: [],
     };
   }
   return {
@@ -194,6 +196,7 @@ export function demoSnapshot(variant = ''): Snapshot {
     onCall: true,
     oncall: null,
     feeds: [],
+      promises: [],
   };
 }
 

@@ -50,6 +50,8 @@ export function applyEvent(snapshot: Snapshot, event: EngineEvent): Snapshot {
       return snapshot.summary === event.summary
         ? snapshot
         : { ...snapshot, summary: event.summary };
+    case 'promises':
+      return { ...snapshot, promises: event.promises };
     case 'notice':
       return snapshot.notices.includes(event.notice)
         ? snapshot

@@ -53,6 +53,7 @@ export function snapshot(over: Partial<Snapshot> = {}): Snapshot {
     onCall: false,
     oncall: null,
     feeds: [],
+      promises: [],
     ...over,
   };
 }

@@ -495,7 +495,7 @@ impl Engine {
     }
 
     /// Tells the window an incident's ladder or timeline changed.
-    fn republish(&self, incident_id: i64) {
+    pub(super) fn republish(&self, incident_id: i64) {
         if let Ok(Some(incident)) = self.shared.store.incident(incident_id) {
             self.publish(EngineEvent::Incident { incident });
         }

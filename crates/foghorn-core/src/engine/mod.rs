@@ -42,15 +42,19 @@ const SLEEP_TICK: Duration = Duration::from_secs(5);
 const RECENT_INCIDENTS: usize = 50;
 
 mod alerting;
+mod cadence;
 mod durable;
 mod feeds;
 mod ladder;
 mod oncall;
+mod status;
 mod supervise;
 mod team;
 
 pub use alerting::Ringer;
+pub use cadence::UpdatePromise;
 pub use feeds::FeedHealth;
+pub use status::{Published, StatusOverview, StatusSetup};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -61,6 +65,8 @@ pub enum EngineError {
     UnknownMonitor(String),
     #[error("{0:?} is not a heartbeat monitor")]
     NotHeartbeat(String),
+    #[error(transparent)]
+    Status(#[from] crate::status::StatusError),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -108,6 +114,8 @@ struct Shared {
     ladder: RwLock<Arc<ladder::Ladder>>,
     /// Status updates' destinations (`[status]`); the outbox sends their messages.
     status: Option<Arc<crate::status::publish::Publisher>>,
+    /// The public updates promised and the nudges given about them.
+    cadence: Mutex<cadence::Cadence>,
     /// The channels a test gave the engine: kept when the policy changes.
     fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
     /// The feeds' settings, which the PagerDuty channel takes its routing key from.
@@ -395,6 +403,7 @@ impl Engine {
             alerting: Mutex::new(alerting::Alerting::default()),
             ladder: RwLock::new(Arc::new(ladder)),
             status,
+            cadence: Mutex::new(cadence::Cadence::default()),
             fixed_channels,
             feed_configs: kept_feed_configs,
             pushes: feeds
@@ -491,6 +500,11 @@ impl Engine {
                 .set
                 .spawn(e.supervised("the escalation ladder", |e| async move {
                     e.run_ladder().await;
+                }));
+            tasks
+                .set
+                .spawn(e.supervised("the promised updates", |e| async move {
+                    e.run_cadence().await;
                 }));
             for (index, feed) in engine.shared.feeds.iter().enumerate() {
                 let what = format!("the feed {:?}", feed.feed.name());
@@ -1308,6 +1322,7 @@ impl Engine {
             summary: st.summary.clone(),
             demo: self.shared.demo,
             notices: st.notices.clone(),
+            promises: self.promises(),
         })
     }
 
@@ -1397,10 +1412,14 @@ impl Engine {
             .filter(|h| !h.running)
             .map(|h| h.name.clone())
             .collect();
-        let summary = {
+        let mut summary = {
             let st = lock(&self.shared.state);
             summarize(&st, paused, now, oncall.as_ref(), &not_running)
         };
+        if let Some(countdown) = self.cadence_summary(now) {
+            summary.push_str(" · ");
+            summary.push_str(&countdown);
+        }
         let changed = {
             let mut st = lock(&self.shared.state);
             std::mem::replace(&mut st.summary, summary.clone()) != summary

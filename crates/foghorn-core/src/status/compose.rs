@@ -314,3 +314,66 @@ pub fn compose(
         author: draft.author,
     })
 }
+
+/// A draft as the window sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct DraftInput {
+    #[ts(type = "number | null")]
+    pub public_id: Option<i64>,
+    #[ts(type = "number | null")]
+    pub incident_id: Option<i64>,
+    pub title: Option<String>,
+    pub state: Option<PublicState>,
+    pub components: BTreeMap<String, ComponentStatus>,
+    pub message: Option<String>,
+    /// Minutes until the next update is promised.
+    pub next_update_minutes: Option<u32>,
+    pub to: Option<Vec<Destination>>,
+}
+
+impl DraftInput {
+    /// The draft, by `author`: a state not chosen yet continues the public incident's (or,
+    /// for a new one, starts at "investigating").
+    pub fn into_draft(self, author: &str, current: Option<PublicState>) -> Draft {
+        Draft {
+            public_id: self.public_id,
+            incident_id: self.incident_id,
+            title: self.title,
+            state: self.state.or(current).unwrap_or(PublicState::Investigating),
+            components: self.components,
+            message: self.message,
+            next_update: self
+                .next_update_minutes
+                .map(|m| Duration::from_secs(u64::from(m) * 60)),
+            to: self.to,
+            author: author.to_owned(),
+        }
+    }
+}
+
+/// An update ready to publish, as the window shows it before Publish.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Preview {
+    pub title: String,
+    pub state: PublicState,
+    pub components: BTreeMap<String, ComponentStatus>,
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[ts(type = "string | null")]
+    pub next_update_at: Option<OffsetDateTime>,
+    pub warnings: Vec<String>,
+    /// Each destination's text, exactly as it will show it.
+    pub previews: Vec<DestinationPreview>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DestinationPreview {
+    pub destination: Destination,
+    pub text: String,
+}

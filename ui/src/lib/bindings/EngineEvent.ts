@@ -4,5 +4,6 @@ import type { IncidentView } from "./IncidentView";
 import type { MonitorView } from "./MonitorView";
 import type { Mute } from "./Mute";
 import type { OncallStatus } from "./OncallStatus";
+import type { UpdatePromise } from "./UpdatePromise";
 
-export type EngineEvent = { "type": "monitor", monitor: MonitorView, } | { "type": "monitors", monitors: Array<MonitorView>, } | { "type": "incident", incident: IncidentView, } | { "type": "alert", incident: IncidentView, } | { "type": "feed", health: FeedHealth, } | { "type": "oncall", status: OncallStatus, } | { "type": "ringing", incidents: number[], } | { "type": "mute", mute: Mute, } | { "type": "paused", paused: boolean, } | { "type": "summary", summary: string, } | { "type": "notice", notice: string, };
+export type EngineEvent = { "type": "monitor", monitor: MonitorView, } | { "type": "monitors", monitors: Array<MonitorView>, } | { "type": "incident", incident: IncidentView, } | { "type": "alert", incident: IncidentView, } | { "type": "feed", health: FeedHealth, } | { "type": "oncall", status: OncallStatus, } | { "type": "ringing", incidents: number[], } | { "type": "mute", mute: Mute, } | { "type": "promises", promises: Array<UpdatePromise>, } | { "type": "paused", paused: boolean, } | { "type": "summary", summary: string, } | { "type": "notice", notice: string, };

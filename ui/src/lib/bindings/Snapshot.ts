@@ -4,6 +4,7 @@ import type { IncidentView } from "./IncidentView";
 import type { MonitorView } from "./MonitorView";
 import type { Mute } from "./Mute";
 import type { OncallStatus } from "./OncallStatus";
+import type { UpdatePromise } from "./UpdatePromise";
 
 /**
  * Everything the window needs to draw itself from scratch.
@@ -28,4 +29,8 @@ oncall: OncallStatus | null,
 /**
  * Every feed's health.
  */
-feeds: Array<FeedHealth>, };
+feeds: Array<FeedHealth>, 
+/**
+ * Public updates owed, soonest first.
+ */
+promises: Array<UpdatePromise>, };
