@@ -108,6 +108,8 @@ struct Shared {
     ladder: RwLock<Arc<ladder::Ladder>>,
     /// Status updates' destinations (`[status]`); the outbox sends their messages.
     status: Option<Arc<crate::status::publish::Publisher>>,
+    /// The helpdesk the support queue's replies go to (`[intercom]`); the outbox sends them.
+    support: Option<Arc<crate::support::Desk>>,
     /// The channels a test gave the engine: kept when the policy changes.
     fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
     /// The feeds' settings, which the PagerDuty channel takes its routing key from.
@@ -311,8 +313,12 @@ impl Engine {
             feeds: feed_configs,
             team: team_config,
             status,
+            intercom,
             ..
         } = config;
+        let support = intercom
+            .as_ref()
+            .map(|config| Arc::new(crate::support::Desk::new(config)));
         let status = status.map(|status| {
             Arc::new(crate::status::publish::Publisher::new(
                 status,
@@ -395,6 +401,7 @@ impl Engine {
             alerting: Mutex::new(alerting::Alerting::default()),
             ladder: RwLock::new(Arc::new(ladder)),
             status,
+            support,
             fixed_channels,
             feed_configs: kept_feed_configs,
             pushes: feeds
