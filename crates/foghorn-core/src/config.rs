@@ -13,8 +13,10 @@ use crate::monitor::MonitorId;
 use crate::secret::{Confidential, SecretRef};
 
 pub mod durations;
+mod intercom;
 mod status;
 
+pub use intercom::IntercomConfig;
 pub use status::{
     ComponentConfig, PageConfig, StatusConfig, StatusWebhookConfig, StatuspageConfig,
 };
@@ -76,6 +78,9 @@ pub struct Config {
     pub team: TeamConfig,
     #[serde(default)]
     pub status: Option<StatusConfig>,
+    /// The support queue during an outage (Intercom).
+    #[serde(default)]
+    pub intercom: Option<IntercomConfig>,
 }
 
 /// What every laptop of the team shares. With `secret`, the alerts Foghorn pushes to
@@ -908,6 +913,10 @@ impl Config {
             if let Some(page) = status.page.as_mut() {
                 page.dir = resolve_file(&page.dir, path);
             }
+        }
+        if let Some(intercom) = &config.intercom {
+            let at = text.find("[intercom").unwrap_or(0);
+            intercom.check().map_err(|m| invalid(at, m))?;
         }
         Ok(config)
     }

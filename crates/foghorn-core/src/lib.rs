@@ -32,5 +32,6 @@ pub mod private_fs;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod support;
 pub mod team;
 pub mod time_fmt;

@@ -16,6 +16,7 @@ pub mod incidents;
 mod oncall;
 mod secret;
 pub mod status;
+pub mod support;
 pub use alarm::{alarm, AlarmAction};
 pub use check::{check, CheckArgs};
 pub use import::{import, ImportSource};
@@ -102,6 +103,12 @@ pub enum Command {
     Status {
         #[command(subcommand)]
         action: status::StatusAction,
+    },
+    /// The support queue during an outage (Intercom): the conversations about an incident,
+    /// replied to with the canned status update, followed up once it is resolved.
+    Support {
+        #[command(subcommand)]
+        action: support::SupportAction,
     },
     /// The loud alarm.
     Alarm {

@@ -109,13 +109,13 @@ fn parse_component(s: &str) -> Result<(String, ComponentStatus), String> {
     Ok((name.trim().to_owned(), status))
 }
 
-fn fail(message: &str) -> ExitCode {
+pub(crate) fn fail(message: &str) -> ExitCode {
     eprintln!("foghorn: {message}");
     ExitCode::from(1)
 }
 
 /// The configuration with its `[status]`: the file's, or the demo's when there is no file.
-fn load(config: Option<&Path>) -> Result<Config, String> {
+pub(crate) fn load(config: Option<&Path>) -> Result<Config, String> {
     let path = config::resolve_path(config)
         .ok_or("no configuration file given and no OS config directory; use --config PATH")?;
     if !path.exists() && config.is_none() {
@@ -126,12 +126,12 @@ fn load(config: Option<&Path>) -> Result<Config, String> {
     Config::load(&path).map_err(|e| e.to_string())
 }
 
-fn open_store() -> Result<Store, String> {
+pub(crate) fn open_store() -> Result<Store, String> {
     let dir = foghorn_core::paths::data_dir().ok_or("no data directory: set FOGHORN_DATA_DIR")?;
     Store::open(&dir).map_err(|e| e.to_string())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -57,6 +57,8 @@ pub enum Channel {
     Statuspage,
     /// Status updates to the self-hosted page.
     Page,
+    /// Replies to customers' helpdesk conversations (the support queue).
+    Intercom,
 }
 
 /// One message, as stored in the outbox (its payload is this, as JSON).

@@ -325,14 +325,25 @@ impl Engine {
         }
     }
 
-    /// Sends one message from the outbox (a ladder step's, or a status update's) and
+    /// Sends one message from the outbox (a ladder step's, a status update's, or a support
+    /// reply) and
     /// records how it went; tells the user when one failed for good.
     async fn send(&self, row: OutboxRow) {
         let incident = row.incident_id;
         let ladder = self.ladder();
         let status = self.shared.status.clone();
+        let support = self.shared.support.clone();
         let store = self.shared.store.clone();
         let sent = crate::outbox::send(&self.shared.store, row, |row| async move {
+            if crate::support::Kind::from_outbox_channel(&row.channel).is_some() {
+                return match support.as_deref() {
+                    Some(desk) => desk.deliver(&store, &row).await,
+                    None => Err(DeliveryError::Permanent {
+                        channel: Channel::Intercom,
+                        message: "support reply: [intercom] is not configured any more".to_owned(),
+                    }),
+                };
+            }
             if let Some(destination) = crate::status::Destination::from_outbox_channel(&row.channel)
             {
                 return match status.as_deref() {

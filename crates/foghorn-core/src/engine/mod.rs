@@ -116,6 +116,9 @@ struct Shared {
     status: Option<Arc<crate::status::publish::Publisher>>,
     /// The public updates promised and the nudges given about them.
     cadence: Mutex<cadence::Cadence>,
+
+    /// The helpdesk the support queue's replies go to (`[intercom]`); the outbox sends them.
+    support: Option<Arc<crate::support::Desk>>,
     /// The channels a test gave the engine: kept when the policy changes.
     fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
     /// The feeds' settings, which the PagerDuty channel takes its routing key from.
@@ -319,8 +322,12 @@ impl Engine {
             feeds: feed_configs,
             team: team_config,
             status,
+            intercom,
             ..
         } = config;
+        let support = intercom
+            .as_ref()
+            .map(|config| Arc::new(crate::support::Desk::new(config)));
         let status = status.map(|status| {
             Arc::new(crate::status::publish::Publisher::new(
                 status,
@@ -404,6 +411,7 @@ impl Engine {
             ladder: RwLock::new(Arc::new(ladder)),
             status,
             cadence: Mutex::new(cadence::Cadence::default()),
+            support,
             fixed_channels,
             feed_configs: kept_feed_configs,
             pushes: feeds

@@ -65,7 +65,7 @@ pub struct TemplateContext<'a> {
     pub time_zone: chrono_tz::Tz,
 }
 
-fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
@@ -82,7 +82,7 @@ pub fn check(source: &str) -> Result<(), String> {
         .map_err(|e| describe(&e))
 }
 
-fn describe(e: &minijinja::Error) -> String {
+pub(crate) fn describe(e: &minijinja::Error) -> String {
     match e.line() {
         Some(line) => format!("line {line}: {}", e.detail().unwrap_or(&e.to_string())),
         None => e.to_string(),
@@ -118,7 +118,7 @@ pub fn render(source: &str, ctx: &TemplateContext<'_>) -> Result<String, String>
 }
 
 /// Spaces the templates' line continuations leave behind, squeezed; paragraphs kept.
-fn tidy(text: &str) -> String {
+pub(crate) fn tidy(text: &str) -> String {
     text.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|p| !p.is_empty())

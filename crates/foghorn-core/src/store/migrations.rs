@@ -241,6 +241,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN public_update_id INTEGER REFERENCES public_updates(id);
     CREATE INDEX outbox_by_sequence ON outbox(sequence, id) WHERE sequence IS NOT NULL;
     "#,
+    // v9: the support queue. Each helpdesk conversation seen about an incident, once, with
+    // when Foghorn first saw it and when its outage reply and its follow-up were delivered,
+    // so "14 customers asked; 9 answered" survives restarts.
+    r#"
+    CREATE TABLE support_conversations (
+        incident_id     INTEGER NOT NULL REFERENCES incidents(id),
+        conversation_id TEXT NOT NULL,
+        customer_name   TEXT,
+        subject         TEXT NOT NULL,
+        waiting_since   INTEGER,        -- unix seconds, as the helpdesk said when last seen
+        first_seen_at   TEXT NOT NULL,
+        answered_at     TEXT,
+        followed_up_at  TEXT,
+        PRIMARY KEY (incident_id, conversation_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ mod migrations;
 mod monitors;
 mod settings;
 mod status;
+mod support;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub(crate) use status::{
     NewUpdate,
 };
 pub use status::{Receipt, ReceiptState};
+pub(crate) use support::{mark_support, record_seen, NewSeen, SupportMark};
+pub use support::{SeenConversation, SupportCounts};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
