@@ -195,7 +195,16 @@ impl Laptop {
     }
 }
 
-fn config(target: &str, statuspage: &str, hook: &str, page: &Path) -> String {
+fn config(
+    target: &str,
+    statuspage: &str,
+    hook: &str,
+    page: &Path,
+    git_remote: Option<&Path>,
+) -> String {
+    let push = git_remote
+        .map(|r| format!("git_remote = \"{}\"\n", r.display()))
+        .unwrap_or_default();
     format!(
         r#"[me]
 names = ["Alice Smith"]
@@ -226,13 +235,23 @@ component_ids = {{ API = "8kbf7d35c070", Dashboard = "vtnh60py4yd7" }}
 [status.page]
 dir = "{page}"
 title = "Acme status"
-
+{push}
 [status.webhook]
 url = "{hook}/banner"
 secret = "env:HOOK_SECRET"
 "#,
         page = page.display()
     )
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output()?;
+    ensure!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn schema(name: &str) -> Result<jsonschema::Validator> {
@@ -286,8 +305,16 @@ async fn an_incident_is_published_everywhere_created_once_on_statuspage_then_pat
     let hook = Receiver::start(signed_ok("hook-s3cret")).await?;
     let home = tempfile::tempdir()?;
     let page = home.path().join("page");
+    let remote = home.path().join("status.git");
+    git(home.path(), &["init", "-q", "--bare", "status.git"])?;
     let laptop = Laptop::new(
-        &config(&target.url(), &prism.url(), &hook.url(), &page),
+        &config(
+            &target.url(),
+            &prism.url(),
+            &hook.url(),
+            &page,
+            Some(&remote),
+        ),
         &slack.url(),
     )?;
     target.set_healthy(false);
@@ -473,6 +500,22 @@ async fn an_incident_is_published_everywhere_created_once_on_statuspage_then_pat
         "the page shows the updates"
     );
 
+    // The page's hosting: every rebuild pushed, the remote holding what was built here.
+    let pushed = git(&remote, &["log", "--format=%s", "gh-pages"])?;
+    ensure!(
+        pushed.lines().count() >= 4
+            && pushed
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("[Resolved]")),
+        "each update's page pushed: {pushed}"
+    );
+    let hosted = git(&remote, &["show", "gh-pages:api/v2/summary.json"])?;
+    ensure!(
+        hosted == std::fs::read_to_string(page.join("api/v2/summary.json"))?,
+        "the remote serves what was built"
+    );
+
     // The incident's timeline: each update, with the evidence the public text leaves out.
     let lines = laptop.timeline("status-update")?;
     ensure!(lines.len() == 4, "four updates on the timeline: {lines:?}");
@@ -502,7 +545,7 @@ async fn a_publish_killed_midway_finishes_after_a_restart_once_per_destination()
     let home = tempfile::tempdir()?;
     let page = home.path().join("page");
     let laptop = Laptop::new(
-        &config(&target.url(), &prism.url(), &hook.url(), &page),
+        &config(&target.url(), &prism.url(), &hook.url(), &page, None),
         &slack.url(),
     )?;
     // Killed right after Statuspage took the incident, before that was recorded.

@@ -127,6 +127,17 @@ pub struct PageConfig {
     /// The address the page is served from, for the Atom feed's links (default: relative).
     #[serde(default)]
     pub url: Option<String>,
+    /// A git remote the directory is pushed to after every rebuild (GitHub or GitLab Pages,
+    /// any host apart from production); `env:`/`keyring:` when the URL carries a token.
+    #[serde(default)]
+    pub git_remote: Option<Confidential>,
+    /// The branch pushed to.
+    #[serde(default = "default_git_branch")]
+    pub git_branch: String,
+}
+
+fn default_git_branch() -> String {
+    "gh-pages".to_owned()
 }
 
 /// A signed POST of every update, for the product's own banner.

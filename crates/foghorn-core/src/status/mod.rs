@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use ts_rs::TS;
 
 pub mod compose;
+pub mod git_push;
 pub mod page;
 pub mod publish;
 pub mod statuspage;

@@ -333,12 +333,12 @@ impl Publisher {
             }
             Destination::Page => {
                 let _one_at_a_time = self.page_lock.lock().await;
-                let dir = self
+                let page = self
                     .config
                     .page
-                    .as_ref()
-                    .map(|p| p.dir.clone())
+                    .clone()
                     .ok_or_else(|| permanent(channel, "[status.page] is not configured"))?;
+                let dir = page.dir.clone();
                 let store = store.clone();
                 let config = self.config.clone();
                 let built = tokio::task::spawn_blocking(move || {
@@ -346,13 +346,41 @@ impl Publisher {
                 })
                 .await
                 .map_err(|e| permanent(channel, format!("the page build stopped: {e}")))?;
-                match built {
-                    Ok(dir) => Ok(Delivered {
-                        receipt: Some(dir.join("index.html").display().to_string()),
-                    }),
+                let dir = match built {
+                    Ok(dir) => dir,
                     // A full disk or a directory made unwritable may pass: tried again.
-                    Err(e) => Err(crate::deliver::http::retry(channel, e.to_string(), None)),
+                    Err(e) => {
+                        return Err(crate::deliver::http::retry(channel, e.to_string(), None))
+                    }
+                };
+                let mut receipt = dir.join("index.html").display().to_string();
+                if let Some(remote) = &page.git_remote {
+                    let url = remote.resolve(&*self.secrets.0).map_err(|e| {
+                        permanent(channel, format!("[status.page] git_remote: {e}"))
+                    })?;
+                    let message = format!(
+                        "Status update {}: [{}] {}",
+                        m.update_id,
+                        m.state.label(),
+                        m.title
+                    );
+                    let commit = super::git_push::commit_and_push(
+                        &dir,
+                        url.expose(),
+                        &page.git_branch,
+                        &message,
+                    )
+                    .await
+                    .map_err(|e| crate::deliver::http::retry(channel, e, None))?;
+                    receipt.push_str(&format!(
+                        "; pushed {commit} to {} ({})",
+                        remote.shown(),
+                        page.git_branch
+                    ));
                 }
+                Ok(Delivered {
+                    receipt: Some(receipt),
+                })
             }
             Destination::Webhook => {
                 let hook = self
