@@ -613,3 +613,66 @@ async fn a_publish_killed_midway_finishes_after_a_restart_once_per_destination()
     prism.assert_no_violations()?;
     Ok(())
 }
+
+/// The demo (no configuration file) posts to a page in the data directory: an update needs no
+/// account anywhere. `foghorn status page build DIR` writes the same page elsewhere.
+#[test]
+fn the_demo_posts_to_a_page_in_the_data_directory_and_the_page_can_be_rebuilt() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let run = |args: &[&str]| -> Result<Output> {
+        Ok(foghorn_command(home.path())?
+            .env("FOGHORN_DATA_DIR", home.path().join("data"))
+            .args(args)
+            .output()?)
+    };
+    let out = run(&[
+        "status",
+        "post",
+        "--yes",
+        "--json",
+        "--title",
+        "Slow logins",
+        "--status",
+        "investigating",
+    ])?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout)?;
+    ensure!(
+        answer["destinations"] == json!({"page": "published"}),
+        "{answer}"
+    );
+    let page = home.path().join("data/status-page");
+    let html = std::fs::read_to_string(page.join("index.html"))?;
+    ensure!(
+        html.contains("Slow logins") && html.contains("Demo status"),
+        "the demo's page"
+    );
+
+    let elsewhere = home.path().join("rebuilt");
+    let out = run(&["status", "page", "build", &elsewhere.display().to_string()])?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "index.html",
+        "history.atom",
+        "api/v2/summary.json",
+        "api/v2/status.json",
+    ] {
+        ensure!(elsewhere.join(file).is_file(), "{file} rebuilt");
+    }
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(
+        elsewhere.join("api/v2/summary.json"),
+    )?)?;
+    ensure!(
+        summary["incidents"][0]["name"] == "Slow logins",
+        "{summary}"
+    );
+    Ok(())
+}
