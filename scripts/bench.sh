@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: measurements written to docs/bench.md (see that file for how to read them).
-# Two parts, each rewriting its own marked section: the tray app (bench_app), then the
-# monitoring engine side by side with blackbox_exporter (bench_engine). BENCH_QUICK=1 runs a
+# Three parts, each rewriting its own marked section: the tray app (bench_app), the
+# monitoring engine side by side with blackbox_exporter (bench_engine), and status updates
+# (bench_status). BENCH_QUICK=1 runs a
 # short engine bench (compressed intervals only, a smaller history) for trying changes out,
 # and only prints: its numbers are not the ones docs/bench.md quotes.
 set -euo pipefail
@@ -60,3 +61,14 @@ cargo build -q --release -p foghorn-e2e --bin bench_engine --locked
 } > "$out"
 cat "$out"
 rewrite_section engine "$out"
+
+cargo build -q --release -p foghorn-e2e --bin bench_status --locked
+{
+  machine
+  echo
+  echo "Command: \`make bench\` (\`cargo build --release -p foghorn-e2e --bin bench_status\`, then \`target/release/bench_status\`)."
+  echo
+  target/release/bench_status 2>/dev/null
+} > "$out"
+cat "$out"
+rewrite_section status "$out"
