@@ -24,6 +24,8 @@ fn main() {
             "get_status_overview",
             "retry_status",
             "open_status_page",
+            "get_support_queue",
+            "send_support_replies",
         ]),
     ))
     .expect("tauri build script");

@@ -93,6 +93,8 @@ fn build<R: Runtime>(
             commands::status::get_status_overview,
             commands::status::retry_status,
             commands::status::open_status_page,
+            commands::status::get_support_queue,
+            commands::status::send_support_replies,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so

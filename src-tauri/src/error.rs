@@ -8,6 +8,7 @@ use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
 use foghorn_core::status::StatusError;
 use foghorn_core::store::StoreError;
+use foghorn_core::support::SupportError;
 
 #[derive(Debug, Clone, Serialize, TS, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -28,6 +29,9 @@ impl From<EngineError> for IpcError {
             EngineError::Status(StatusError::Closed(..)) => "conflict",
             EngineError::Status(StatusError::Store(_)) => "storage",
             EngineError::Status(_) => "invalid",
+            EngineError::Support(SupportError::Intercom(_)) => "unavailable",
+            EngineError::Support(SupportError::Store(_)) => "storage",
+            EngineError::Support(_) => "invalid",
             _ => "engine",
         };
         IpcError {

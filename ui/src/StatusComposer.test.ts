@@ -52,6 +52,20 @@ function shell(overview: () => StatusOverview) {
         return preview(a.draft as DraftInput);
       case 'publish_status':
         return { publicId: 1, updateId: 1 };
+      case 'get_support_queue':
+        return {
+          conversations: [
+            { id: '101', name: 'Ada', subject: 'Login is down?', waitingSince: null, answered: false, followedUp: false },
+            { id: '102', name: 'Bob', subject: 'Errors everywhere', waitingSince: null, answered: true, followedUp: false },
+          ],
+          asked: 2,
+          answered: 1,
+          followedUp: 0,
+          canned: 'Hi there, thanks for writing in.',
+          resolved: false,
+        };
+      case 'send_support_replies':
+        return 1;
       default:
         throw { code: 'unknown_command', message: `no ${cmd}` };
     }
@@ -109,12 +123,16 @@ describe('posting a status update', () => {
     expect(await screen.findByTestId('status-warning')).toHaveTextContent('still down');
   });
 
-  it('the support view puts the incident and its promise first, and is remembered', async () => {
+  it('the support view puts the incident, its queue and the answer first, and is remembered', async () => {
     const user = userEvent.setup();
-    shell(() => NOTHING);
+    const calls = shell(() => NOTHING);
     const { unmount } = render(App);
     await user.click(await screen.findByTestId('view-support'));
     expect(await screen.findByTestId('support-incident')).toHaveTextContent('API is down');
+    expect(await screen.findByTestId('support-counts')).toHaveTextContent('2 customers asked; 1 answered');
+    await user.click(screen.getByTestId('support-answer-all'));
+    expect(await screen.findByTestId('support-sent')).toHaveTextContent('1 reply on the way');
+    expect(calls.some((c) => c.cmd === 'send_support_replies' && c.args.incident === 7)).toBe(true);
     unmount();
     render(App);
     expect(await screen.findByTestId('support-view')).toBeInTheDocument();

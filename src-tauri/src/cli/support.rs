@@ -307,59 +307,11 @@ fn send(config: Option<&Path>, kind: Kind, args: SendArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let done = |s: &SeenConversation| match kind {
-        Kind::Reply => s.answered_at.is_some(),
-        Kind::FollowUp => s.followed_up_at.is_some(),
-    };
-    // (id, name) of each conversation asked for.
-    let mut targets: Vec<(String, Option<String>)> = Vec::new();
-    let mut skipped: Vec<String> = Vec::new();
-    if args.conversations.is_empty() {
-        match kind {
-            Kind::Reply => {
-                for c in &fetched {
-                    if seen.get(&c.id).is_some_and(done) {
-                        skipped.push(c.id.clone());
-                    } else {
-                        targets.push((c.id.clone(), c.name.clone()));
-                    }
-                }
-            }
-            Kind::FollowUp => {
-                for s in seen.values().filter(|s| s.answered_at.is_some()) {
-                    if done(s) {
-                        skipped.push(s.conversation_id.clone());
-                    } else {
-                        targets.push((s.conversation_id.clone(), s.customer_name.clone()));
-                    }
-                }
-            }
-        }
-    } else {
-        for id in &args.conversations {
-            let id = id.trim().trim_start_matches('#').to_owned();
-            let Some(s) = seen.get(&id) else {
-                return fail(&format!(
-                    "conversation {id} is not in incident {incident}'s support queue"
-                ));
-            };
-            if kind == Kind::FollowUp && s.answered_at.is_none() {
-                return fail(&format!(
-                    "conversation {id} got no outage reply: the follow-up goes to those that did"
-                ));
-            }
-            if done(s) {
-                skipped.push(id);
-                continue;
-            }
-            let name = fetched
-                .iter()
-                .find(|c| c.id == id)
-                .and_then(|c| c.name.clone())
-                .or_else(|| s.customer_name.clone());
-            targets.push((id, name));
-        }
-    }
+    let (targets, skipped) =
+        match support::plan(kind, &fetched, &seen, &args.conversations, incident) {
+            Ok(plan) => plan,
+            Err(e) => return fail(&e),
+        };
     let canned =
         match Canned::for_incident(kind, setup.config.status.as_ref(), &setup.store, incident)
             .and_then(|c| match &args.message {

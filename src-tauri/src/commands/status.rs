@@ -1,7 +1,8 @@
 //! Status updates from the window: the composer's setup, a draft's preview, Publish, each
-//! destination's receipt, retrying one, and opening the self-hosted page.
+//! destination's receipt, retrying one, and opening the self-hosted page; and the support
+//! queue: an incident's conversations and one action to answer them.
 
-use foghorn_core::engine::{Engine, Published, StatusOverview, StatusSetup};
+use foghorn_core::engine::{Engine, Published, StatusOverview, StatusSetup, SupportQueue};
 use foghorn_core::status::compose::{DraftInput, Preview};
 use foghorn_core::status::Destination;
 use tauri::State;
@@ -61,4 +62,23 @@ pub fn open_status_page(engine: State<'_, Engine>) -> Result<()> {
         code: "io".to_owned(),
         message: format!("cannot open {page}: {e}"),
     })
+}
+
+/// The incident's support queue from the helpdesk, now; `null` without `[intercom]`.
+#[tauri::command]
+pub async fn get_support_queue(
+    engine: State<'_, Engine>,
+    incident: i64,
+) -> Result<Option<SupportQueue>> {
+    if !engine.support_configured() {
+        return Ok(None);
+    }
+    Ok(Some(engine.support_queue(incident).await?))
+}
+
+/// Replies to every unanswered conversation (or follows up once resolved); how many went
+/// into the outbox.
+#[tauri::command]
+pub async fn send_support_replies(engine: State<'_, Engine>, incident: i64) -> Result<u32> {
+    Ok(engine.support_send(incident).await?)
 }

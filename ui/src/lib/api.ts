@@ -8,6 +8,7 @@ import type { Preview } from './bindings/Preview';
 import type { Published } from './bindings/Published';
 import type { StatusOverview } from './bindings/StatusOverview';
 import type { StatusSetup } from './bindings/StatusSetup';
+import type { SupportQueue } from './bindings/SupportQueue';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 import type { CheckResult } from './bindings/CheckResult';
@@ -179,6 +180,19 @@ export function retryStatus(update: number, destination: Destination): Promise<b
 /** Opens the self-hosted status page in the default browser. */
 export function openStatusPage(): Promise<void> {
   return call<void>('open_status_page');
+}
+
+/** The incident's support queue from the helpdesk, now; `null` without `[intercom]`. */
+export function getSupportQueue(incident: number): Promise<SupportQueue | null> {
+  return call<SupportQueue | null>('get_support_queue', { incident });
+}
+
+/**
+ * Replies to every unanswered conversation of the queue (once resolved: follows up with every
+ * answered one); resolves to how many messages went into the outbox.
+ */
+export function sendSupportReplies(incident: number): Promise<number> {
+  return call<number>('send_support_replies', { incident });
 }
 
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {

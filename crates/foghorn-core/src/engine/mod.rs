@@ -49,12 +49,14 @@ mod ladder;
 mod oncall;
 mod status;
 mod supervise;
+mod support;
 mod team;
 
 pub use alerting::Ringer;
 pub use cadence::UpdatePromise;
 pub use feeds::FeedHealth;
 pub use status::{Published, StatusOverview, StatusSetup};
+pub use support::{QueueItem, SupportQueue};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,6 +69,8 @@ pub enum EngineError {
     NotHeartbeat(String),
     #[error(transparent)]
     Status(#[from] crate::status::StatusError),
+    #[error(transparent)]
+    Support(#[from] crate::support::SupportError),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -119,6 +123,8 @@ struct Shared {
 
     /// The helpdesk the support queue's replies go to (`[intercom]`); the outbox sends them.
     support: Option<Arc<crate::support::Desk>>,
+    /// The words the support queue searches for (keywords and component names).
+    support_words: Vec<String>,
     /// The channels a test gave the engine: kept when the policy changes.
     fixed_channels: Option<Vec<Arc<dyn crate::deliver::Deliver>>>,
     /// The feeds' settings, which the PagerDuty channel takes its routing key from.
@@ -328,6 +334,10 @@ impl Engine {
         let support = intercom
             .as_ref()
             .map(|config| Arc::new(crate::support::Desk::new(config)));
+        let support_words = intercom
+            .as_ref()
+            .map(|config| crate::support::search_words(config, status.as_ref()))
+            .unwrap_or_default();
         let status = status.map(|status| {
             Arc::new(crate::status::publish::Publisher::new(
                 status,
@@ -412,6 +422,7 @@ impl Engine {
             status,
             cadence: Mutex::new(cadence::Cadence::default()),
             support,
+            support_words,
             fixed_channels,
             feed_configs: kept_feed_configs,
             pushes: feeds

@@ -560,6 +560,74 @@ impl Desk {
     }
 }
 
+/// `(id, customer name)` of each conversation to send to, and the ids already done.
+pub type Plan = (Vec<(String, Option<String>)>, Vec<String>);
+
+/// Who a reply (or follow-up) goes to: `named` conversations, or without names every
+/// conversation of the queue not answered yet (the follow-up: every one answered and not
+/// followed up). Returns `(id, customer name)` to send to and the ids already done.
+pub fn plan(
+    kind: Kind,
+    fetched: &[Conversation],
+    seen: &BTreeMap<String, store::SeenConversation>,
+    named: &[String],
+    incident: i64,
+) -> std::result::Result<Plan, String> {
+    let done = |s: &store::SeenConversation| match kind {
+        Kind::Reply => s.answered_at.is_some(),
+        Kind::FollowUp => s.followed_up_at.is_some(),
+    };
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    if named.is_empty() {
+        match kind {
+            Kind::Reply => {
+                for c in fetched {
+                    if seen.get(&c.id).is_some_and(done) {
+                        skipped.push(c.id.clone());
+                    } else {
+                        targets.push((c.id.clone(), c.name.clone()));
+                    }
+                }
+            }
+            Kind::FollowUp => {
+                for s in seen.values().filter(|s| s.answered_at.is_some()) {
+                    if done(s) {
+                        skipped.push(s.conversation_id.clone());
+                    } else {
+                        targets.push((s.conversation_id.clone(), s.customer_name.clone()));
+                    }
+                }
+            }
+        }
+        return Ok((targets, skipped));
+    }
+    for id in named {
+        let id = id.trim().trim_start_matches('#').to_owned();
+        let Some(s) = seen.get(&id) else {
+            return Err(format!(
+                "conversation {id} is not in incident {incident}'s support queue"
+            ));
+        };
+        if kind == Kind::FollowUp && s.answered_at.is_none() {
+            return Err(format!(
+                "conversation {id} got no outage reply: the follow-up goes to those that did"
+            ));
+        }
+        if done(s) {
+            skipped.push(id);
+            continue;
+        }
+        let name = fetched
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.name.clone())
+            .or_else(|| s.customer_name.clone());
+        targets.push((id, name));
+    }
+    Ok((targets, skipped))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
