@@ -657,3 +657,77 @@ async fn the_queue_is_answered_once_tagged_and_followed_up_once_resolved() -> Re
     );
     Ok(())
 }
+
+/// What the window's support view does (the engine's `support_queue` and `support_send`,
+/// which its two commands call): the queue with the counts, Answer all once, then nothing
+/// new; the engine's own outbox loop sends the replies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_s_answer_all_replies_through_the_engine_s_outbox_once() -> Result<()> {
+    use foghorn_core::config::Config;
+    use foghorn_core::engine::{Engine, EngineOptions};
+
+    let target = Target::start().await?;
+    let state = Arc::new(Mutex::new(Intercom::default()));
+    let fake = intercom_fake(state.clone()).await?;
+    let prism = Prism::proxy(
+        &spec("intercom-2.14-conversations-messages-openapi.yaml"),
+        &fake.url(),
+    )?;
+    let home = tempfile::tempdir()?;
+    std::env::set_var("INTERCOM_TOKEN", TOKEN);
+    let text = config(&target.url(), &prism.url(), &home.path().join("page"));
+    let config = Config::parse(&text, std::path::Path::new("foghorn.toml"))?;
+    let store = foghorn_core::store::Store::open(&home.path().join("data"))?;
+    target.set_healthy(false);
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        Arc::new(foghorn_core::notify::LogNotifier),
+        EngineOptions::default(),
+    )?;
+    let incident = foghorn_e2e::wait_until_async(WAIT, "an incident to open", || async {
+        Ok(store.open_incidents()?.first().map(|i| i.id))
+    })
+    .await?;
+    {
+        let t = now();
+        let mut fake = state.lock().map_err(|_| anyhow!("poisoned"))?;
+        let mut dana = convo("201", "open", "<p>Everything is down</p>", t);
+        dana.name = Some("Dana Scully");
+        fake.convos.push(dana);
+        fake.convos
+            .push(convo("202", "open", "<p>So slow today</p>", t));
+    }
+    let queue = engine.support_queue(incident).await?;
+    ensure!(
+        queue.conversations.len() == 2 && queue.asked == 2 && queue.answered == 0,
+        "{queue:?}"
+    );
+    ensure!(queue.canned.starts_with("Hi there"), "{}", queue.canned);
+    ensure!(
+        engine.support_send(incident).await? == 2,
+        "two replies recorded"
+    );
+    wait_until(WAIT, "the engine's outbox to send both", || {
+        let fake = state.lock().map_err(|_| anyhow!("poisoned"))?;
+        Ok(fake
+            .convos
+            .iter()
+            .all(|c| c.replies.len() == 1)
+            .then_some(()))
+    })?;
+    ensure!(
+        engine.support_send(incident).await? == 0,
+        "nothing new the second time"
+    );
+    let queue = engine.support_queue(incident).await?;
+    ensure!(queue.answered == 2, "both answered: {queue:?}");
+    {
+        let fake = state.lock().map_err(|_| anyhow!("poisoned"))?;
+        let dana = fake.convos.iter().find(|c| c.id == "201").context("dana")?;
+        ensure!(dana.replies[0].1.contains("Hi Dana"), "{:?}", dana.replies);
+    }
+    engine.shutdown().await;
+    prism.assert_no_violations()?;
+    Ok(())
+}
