@@ -33,6 +33,7 @@ pub mod pulse;
 pub mod receiver;
 pub mod session;
 pub mod sni_watcher;
+pub mod status;
 pub mod target;
 pub mod tray;
 pub mod wait;

@@ -115,6 +115,71 @@ impl WebDriverSession {
         })
     }
 
+    /// Opens `url` in WebKitGTK's own MiniBrowser (the engine the window runs on) on the
+    /// desktop, driven by WebKitWebDriver: for pages that are not the app's, such as the
+    /// self-hosted status page, rendered the way the window would render them without
+    /// loosening the window's Content-Security-Policy.
+    ///
+    /// The browser is `$MINIBROWSER`, else Debian's
+    /// `/usr/lib/<triplet>/webkit2gtk-4.1/MiniBrowser` (package libwebkit2gtk-4.1-0).
+    pub async fn browse(desktop: &Desktop, url: &str) -> Result<Self> {
+        let native = std::env::var_os("WEBKIT_WEBDRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/WebKitWebDriver"));
+        let browser = std::env::var_os("MINIBROWSER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+                Some(PathBuf::from(format!(
+                    "/usr/lib/{triplet}/webkit2gtk-4.1/MiniBrowser"
+                )))
+            })
+            .filter(|p| p.is_file())
+            .context("MiniBrowser not found (Debian: libwebkit2gtk-4.1-0) or set MINIBROWSER")?;
+        let port = free_port()?;
+        let mut cmd = desktop.command(&native);
+        cmd.arg(format!("--port={port}"));
+        let logs = desktop.logs_dir();
+        let name = unique_name(&logs, "webkit-webdriver");
+        let mut driver = ChildGuard::spawn(&name, cmd, &logs)?;
+        wait_until(START_TIMEOUT, "WebKitWebDriver to listen", || {
+            if let Some(status) = driver.try_wait()? {
+                bail!("WebKitWebDriver exited with {status}: {}", driver.stderr());
+            }
+            Ok(is_listening(port).then_some(()))
+        })?;
+        let mut caps = Map::new();
+        caps.insert(
+            "webkitgtk:browserOptions".into(),
+            json!({ "binary": browser, "args": ["--automation"] }),
+        );
+        let address = format!("http://127.0.0.1:{port}");
+        let client = wait_until_async(START_TIMEOUT, "a WebDriver session on MiniBrowser", || {
+            let caps = caps.clone();
+            let address = address.clone();
+            async move {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let mut builder = ClientBuilder::rustls().context("rustls client")?;
+                builder.capabilities(caps);
+                match builder.connect(&address).await {
+                    Ok(c) => Ok(Some(c)),
+                    Err(e) => Err(anyhow!("new session: {e}")),
+                }
+            }
+        })
+        .await
+        .map_err(|e| e.context(format!("WebKitWebDriver stderr:\n{}", driver.stderr())))?;
+        client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))?;
+        Ok(Self {
+            client: Some(client),
+            driver,
+            port,
+        })
+    }
+
     /// The fantoccini client, for anything the helpers below don't cover.
     pub fn client(&self) -> Result<&Client> {
         self.client

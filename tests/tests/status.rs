@@ -10,116 +10,19 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Context, Result};
-use foghorn_core::deliver::webhook::{
-    verify_signature, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE,
-};
+use foghorn_core::deliver::webhook::IDEMPOTENCY_HEADER;
 use foghorn_e2e::paths::{foghorn_command, workspace_root};
 use foghorn_e2e::prism::{spec, Prism};
 use foghorn_e2e::process::ChildGuard;
-use foghorn_e2e::receiver::{answer, Receiver, Recorded, Reply};
+use foghorn_e2e::receiver::{answer, Receiver};
+use foghorn_e2e::status::{config, signed_ok, statuspage_fake, Statuspage, SECRETS};
 use foghorn_e2e::{wait_until, Target};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(60);
-const PAGE_ID: &str = "kctbh9vrtdwd";
-const SECRETS: [(&str, &str); 2] = [("SP_TOKEN", "sp-token"), ("HOOK_SECRET", "hook-s3cret")];
-
-/// A Statuspage that remembers its incidents: create, patch, list the unresolved ones.
-#[derive(Debug, Default)]
-struct Statuspage {
-    incidents: Vec<Value>,
-    created: usize,
-    patched: Vec<(String, Value)>,
-}
-
-fn json_reply(status: u16, body: &Value) -> Reply {
-    Reply::Answer {
-        status,
-        headers: vec![("Content-Type", "application/json".to_owned())],
-        body: body.to_string(),
-    }
-}
-
-fn path_of(r: &Recorded) -> &str {
-    r.path.split('?').next().unwrap_or(&r.path)
-}
-
-async fn statuspage_fake(state: Arc<Mutex<Statuspage>>) -> Result<Receiver> {
-    let incidents = format!("/pages/{PAGE_ID}/incidents");
-    Receiver::start(move |r| {
-        let Ok(mut sp) = state.lock() else {
-            return answer(500, "poisoned");
-        };
-        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-        let path = path_of(r);
-        let now = "2026-12-02T15:00:00.000Z";
-        match r.method.as_str() {
-            "POST" if path == incidents => {
-                sp.created += 1;
-                let first = json!({
-                    "id": format!("upd{}", sp.created),
-                    "status": body["incident"]["status"],
-                    "body": body["incident"]["body"],
-                    "created_at": now,
-                });
-                let incident = json!({
-                    "incident_updates": [first],
-                    "id": format!("inc{}", sp.created),
-                    "name": body["incident"]["name"],
-                    "status": body["incident"]["status"],
-                    "metadata": body["incident"]["metadata"],
-                    "page_id": PAGE_ID,
-                    "impact": "major",
-                    "created_at": now,
-                    "updated_at": now,
-                    "shortlink": "https://stspg.io/x",
-                });
-                sp.incidents.push(incident.clone());
-                json_reply(201, &incident)
-            }
-            "GET" if path == format!("{incidents}/unresolved") => {
-                let open: Vec<Value> = sp
-                    .incidents
-                    .iter()
-                    .filter(|i| i["status"] != "resolved")
-                    .cloned()
-                    .collect();
-                json_reply(200, &Value::Array(open))
-            }
-            "GET" => {
-                let id = path.rsplit('/').next().unwrap_or("");
-                match sp.incidents.iter().find(|i| i["id"] == id) {
-                    Some(incident) => json_reply(200, incident),
-                    None => json_reply(404, &json!({"error": "not found"})),
-                }
-            }
-            "PATCH" => {
-                let id = path.rsplit('/').next().unwrap_or("").to_owned();
-                sp.patched.push((id.clone(), body.clone()));
-                match sp.incidents.iter_mut().find(|i| i["id"] == id.as_str()) {
-                    Some(incident) => {
-                        incident["status"] = body["incident"]["status"].clone();
-                        let update = json!({
-                            "status": body["incident"]["status"],
-                            "body": body["incident"]["body"],
-                            "created_at": now,
-                        });
-                        if let Some(updates) = incident["incident_updates"].as_array_mut() {
-                            updates.insert(0, update);
-                        }
-                        json_reply(200, incident)
-                    }
-                    None => json_reply(404, &json!({"error": "not found"})),
-                }
-            }
-            _ => json_reply(404, &json!({"error": "not found"})),
-        }
-    })
-    .await
-}
 
 /// A home with a configuration and a data dir, and the `foghorn` command for it.
 struct Laptop {
@@ -195,55 +98,6 @@ impl Laptop {
     }
 }
 
-fn config(
-    target: &str,
-    statuspage: &str,
-    hook: &str,
-    page: &Path,
-    git_remote: Option<&Path>,
-) -> String {
-    let push = git_remote
-        .map(|r| format!("git_remote = \"{}\"\n", r.display()))
-        .unwrap_or_default();
-    format!(
-        r#"[me]
-names = ["Alice Smith"]
-
-[[monitors]]
-name = "api"
-url = "{target}"
-interval = "1s"
-timeout = "2s"
-failure_threshold = 1
-severity = "critical"
-
-[escalation]
-slack_webhook = "env:SLACK_HOOK"
-
-[status]
-product = "Acme"
-components = [{{ name = "API", monitors = ["api"] }}, {{ name = "Dashboard" }}]
-next_update = "30m"
-time_zone = "Europe/Berlin"
-
-[status.statuspage]
-url = "{statuspage}"
-page_id = "{PAGE_ID}"
-token = "env:SP_TOKEN"
-component_ids = {{ API = "8kbf7d35c070", Dashboard = "vtnh60py4yd7" }}
-
-[status.page]
-dir = "{page}"
-title = "Acme status"
-{push}
-[status.webhook]
-url = "{hook}/banner"
-secret = "env:HOOK_SECRET"
-"#,
-        page = page.display()
-    )
-}
-
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output()?;
     ensure!(
@@ -273,25 +127,6 @@ fn validate(validator: &jsonschema::Validator, what: &str, value: &Value) -> Res
         errors.join("\n")
     );
     Ok(())
-}
-
-fn signed_ok(secret: &str) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
-    let secret = secret.to_owned();
-    move |r| {
-        let verified = verify_signature(
-            secret.as_bytes(),
-            r.header(TIMESTAMP_HEADER).unwrap_or(""),
-            &r.body,
-            r.header(SIGNATURE_HEADER).unwrap_or(""),
-            SystemTime::now(),
-            TOLERANCE,
-        );
-        if verified {
-            answer(200, "ok")
-        } else {
-            answer(401, "bad signature")
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,6 +365,15 @@ async fn an_incident_is_published_everywhere_created_once_on_statuspage_then_pat
             .unwrap_or("")
             .contains("evidence"),
         "no evidence in public"
+    );
+    // Resolved: how the public side kept its word is on the record for the postmortem.
+    let record = laptop.timeline("status-record")?;
+    ensure!(
+        record.len() == 1
+            && record[0].starts_with("Public updates: first public update ")
+            && record[0].contains("after the incident opened; 4 updates")
+            && record[0].ends_with("3 of 3 promised updates on time"),
+        "the record: {record:?}"
     );
     Ok(())
 }

@@ -73,7 +73,7 @@ function shell(overview: () => StatusOverview) {
   return calls;
 }
 
-const NOTHING: StatusOverview = { publicIncident: null, latestUpdate: null, receipts: [] };
+const NOTHING: StatusOverview = { publicIncident: null, latestUpdate: null, receipts: [], record: null };
 
 describe('posting a status update', () => {
   beforeEach(() => localStorage.clear());
@@ -92,6 +92,14 @@ describe('posting a status update', () => {
               { destination: 'page', state: 'published', attempts: 1, error: null, receipt: null },
               { destination: 'webhook', state: 'published', attempts: 1, error: null, receipt: null },
             ],
+            record: {
+              firstUpdateAfterSecs: 240,
+              updates: 1,
+              promisesDue: 0,
+              promisesKept: 0,
+              late: [],
+              summary: 'first public update 4 min after the incident opened; 1 update',
+            },
           }
         : NOTHING,
     );
@@ -111,6 +119,7 @@ describe('posting a status update', () => {
     expect(await screen.findByTestId('receipt-line')).toHaveTextContent(
       '3/4 published · Statuspage waiting after HTTP 429 (will retry)',
     );
+    expect(screen.getByTestId('public-record')).toHaveTextContent('first public update 4 min after the incident opened');
   });
 
   it('warns before resolving while a monitor is still down', async () => {

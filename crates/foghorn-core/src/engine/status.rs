@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use super::{Engine, Result};
 use crate::status::compose::{compose, DestinationPreview, DraftInput, Preview};
+use crate::status::record::CommsRecord;
 use crate::status::{ComponentStatus, Destination, PublicIncident, PublicState, StatusError};
 use crate::store::Receipt;
 
@@ -34,6 +35,8 @@ pub struct StatusOverview {
     #[ts(type = "number | null")]
     pub latest_update: Option<i64>,
     pub receipts: Vec<Receipt>,
+    /// How its public updates kept their promises so far (time to the first, promises kept).
+    pub record: Option<CommsRecord>,
 }
 
 /// What a publish recorded.
@@ -142,10 +145,15 @@ impl Engine {
             Some(id) => store.receipts(id)?,
             None => Vec::new(),
         };
+        let record = match &public_incident {
+            Some(_) => store.comms_record(incident_id, OffsetDateTime::now_utc())?,
+            None => None,
+        };
         Ok(StatusOverview {
             public_incident,
             latest_update,
             receipts,
+            record,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod compose;
 pub mod git_push;
 pub mod page;
 pub mod publish;
+pub mod record;
 pub mod statuspage;
 pub mod template;
 

@@ -259,6 +259,19 @@ impl Publisher {
                         line.push_str(&format!(" [{evidence}]"));
                     }
                     store::append_timeline(tx, incident, c.at, "status-update", &c.author, &line)?;
+                    if c.state.is_closed() {
+                        // The public side is over: how it kept its word goes on the record.
+                        if let Some(record) = store::comms_record_in(tx, incident, c.at)? {
+                            store::append_timeline(
+                                tx,
+                                incident,
+                                c.at,
+                                "status-record",
+                                "foghorn",
+                                &format!("Public updates: {}", record.summary),
+                            )?;
+                        }
+                    }
                 }
                 let key = format!("public:{public_id}:{created}");
                 for destination in &c.destinations {

@@ -33,8 +33,8 @@ pub use ladder::{OutboxEntry, OutboxRow};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 pub(crate) use status::{
-    add_update, enqueue_in_sequence, open_public_incident, set_statuspage_id, statuspage_id,
-    NewUpdate,
+    add_update, comms_record_in, enqueue_in_sequence, open_public_incident, set_statuspage_id,
+    statuspage_id, NewUpdate,
 };
 pub use status::{Receipt, ReceiptState};
 pub(crate) use support::{mark_support, record_seen, NewSeen, SupportMark};

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use ts_rs::TS;
 
 use super::{Result, Store, StoreError};
+use crate::status::record::{assess, CommsRecord, Posted};
 use crate::status::{ComponentStatus, Destination, PublicIncident, PublicState, PublicUpdate};
 use crate::time_fmt::{parse_rfc3339, rfc3339};
 
@@ -233,6 +234,41 @@ pub(crate) fn public_incident_in(
     }
 }
 
+/// How incident `incident_id`'s public updates kept their promises as of `now` (every public
+/// incident about it, in the order the updates went out); `None` without such an incident.
+pub(crate) fn comms_record_in(
+    c: &rusqlite::Connection,
+    incident_id: i64,
+    now: OffsetDateTime,
+) -> Result<Option<CommsRecord>> {
+    let opened: Option<String> = c
+        .query_row(
+            "SELECT opened_at FROM incidents WHERE id = ?1",
+            [incident_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(opened) = opened else {
+        return Ok(None);
+    };
+    let mut stmt = c.prepare_cached(
+        "SELECT u.posted_at, u.next_update_at FROM public_updates u
+         JOIN public_incidents p ON p.id = u.public_id
+         WHERE p.incident_id = ?1 ORDER BY u.posted_at, u.id",
+    )?;
+    let mut rows = stmt.query([incident_id])?;
+    let mut updates = Vec::new();
+    while let Some(r) = rows.next()? {
+        let at: String = r.get(0)?;
+        let next: Option<String> = r.get(1)?;
+        updates.push(Posted {
+            at: time_of(&at)?,
+            next_update_at: next.as_deref().map(time_of).transpose()?,
+        });
+    }
+    Ok(Some(assess(time_of(&opened)?, &updates, now)))
+}
+
 /// How one destination's copy of an update went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -355,6 +391,15 @@ impl Store {
                 |r| r.get(0),
             )?)
         })
+    }
+
+    /// How an incident's public updates kept their promises (see [`comms_record_in`]).
+    pub fn comms_record(
+        &self,
+        incident_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<CommsRecord>> {
+        self.read(|c| comms_record_in(c, incident_id, now))
     }
 
     /// The newest update's id of a public incident.
