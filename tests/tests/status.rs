@@ -9,6 +9,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -518,5 +519,106 @@ fn the_demo_posts_to_a_page_in_the_data_directory_and_the_page_can_be_rebuilt() 
         summary["incidents"][0]["name"] == "Slow logins",
         "{summary}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_failed_is_sent_again_alone_with_status_retry() -> Result<()> {
+    let target = Target::start().await?;
+    let sp_state = Arc::new(Mutex::new(Statuspage::default()));
+    let sp_fake = statuspage_fake(sp_state.clone()).await?;
+    let prism = Prism::proxy(&spec("statuspage-v1-openapi.json"), &sp_fake.url())?;
+    let slack = Receiver::start(|_| answer(200, "ok")).await?;
+    // The banner's endpoint refuses (a 400 is not retried) until `refusing` is cleared.
+    let refusing = Arc::new(AtomicBool::new(true));
+    let hook = Receiver::start({
+        let refusing = refusing.clone();
+        let signed = signed_ok("hook-s3cret");
+        move |r| {
+            if refusing.load(Ordering::SeqCst) {
+                answer(400, "banner store is read-only")
+            } else {
+                signed(r)
+            }
+        }
+    })
+    .await?;
+    let home = tempfile::tempdir()?;
+    let laptop = Laptop::new(
+        &config(
+            &target.url(),
+            &prism.url(),
+            &hook.url(),
+            &home.path().join("page"),
+            None,
+        ),
+        &slack.url(),
+    )?;
+    let first = laptop.run(&[
+        "status",
+        "post",
+        "--yes",
+        "--json",
+        "--title",
+        "Slow logins",
+        "--status",
+        "investigating",
+    ])?;
+    let answer: Value = serde_json::from_slice(&first.stdout)
+        .with_context(|| String::from_utf8_lossy(&first.stderr).into_owned())?;
+    ensure!(
+        !first.status.success(),
+        "a failed destination fails the post"
+    );
+    ensure!(
+        answer["destinations"]
+            == json!({"statuspage": "published", "chat": "published", "page": "published", "webhook": "failed"}),
+        "the banner refused: {answer}"
+    );
+    ensure!(
+        answer["errors"]["webhook"]
+            .as_str()
+            .is_some_and(|e| e.contains("banner store is read-only")),
+        "the refusal is quoted: {answer}"
+    );
+    let update = answer["update"].as_i64().context("the update's number")?;
+
+    refusing.store(false, Ordering::SeqCst);
+    let update_arg = update.to_string();
+    let again = laptop.run(&["status", "retry", &update_arg, "--to", "webhook", "--json"])?;
+    ensure!(
+        again.status.success(),
+        "retry: {}\n{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&again.stdout)?;
+    ensure!(
+        answer["destinations"]
+            == json!({"statuspage": "published", "chat": "published", "page": "published", "webhook": "published"}),
+        "every destination published: {answer}"
+    );
+    // Only the banner heard twice; nobody else heard again.
+    ensure!(hook.requests().len() == 2, "the banner: refused, then sent");
+    ensure!(slack.requests().len() == 1, "the chat once");
+    {
+        let sp = sp_state.lock().map_err(|_| anyhow!("poisoned"))?;
+        ensure!(
+            sp.created == 1 && sp.patched.is_empty(),
+            "Statuspage once: {} created, {} patched",
+            sp.created,
+            sp.patched.len()
+        );
+    }
+    prism.assert_no_violations()?;
+
+    // Nothing left to send: said so, and nothing goes out.
+    let twice = laptop.run(&["status", "retry", &update_arg, "--to", "webhook"])?;
+    let said = String::from_utf8_lossy(&twice.stderr);
+    ensure!(
+        !twice.status.success() && said.contains("no unsent message to"),
+        "a second retry refuses: {said}"
+    );
+    ensure!(hook.requests().len() == 2, "and sends nothing");
     Ok(())
 }

@@ -22,6 +22,9 @@ pub enum StatusAction {
     /// self-hosted page, the webhook). Without --yes, shows each destination's preview and
     /// asks first.
     Post(PostArgs),
+    /// Sends one destination's copy of an update again (after it failed for good), leaving
+    /// the others as they are.
+    Retry(RetryArgs),
     /// The self-hosted page.
     Page {
         #[command(subcommand)]
@@ -74,6 +77,21 @@ pub struct PostArgs {
     #[arg(long)]
     json: bool,
     /// How long to wait for the destinations before leaving the rest to the outbox.
+    #[arg(long, default_value = "30s", value_parser = super::humantime_duration)]
+    wait: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The update (its number is in `status post`'s answer and on the incident's timeline).
+    update: i64,
+    /// The destination to send again: statuspage, chat, page or webhook.
+    #[arg(long, value_parser = parse_destination)]
+    to: Destination,
+    /// Print `{"id": …, "update": …, "destinations": {name: state}, "errors": {…}}`.
+    #[arg(long)]
+    json: bool,
+    /// How long to wait for the destination before leaving it to the outbox.
     #[arg(long, default_value = "30s", value_parser = super::humantime_duration)]
     wait: Duration,
 }
@@ -141,6 +159,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
 pub fn status(config: Option<&Path>, action: StatusAction) -> ExitCode {
     match action {
         StatusAction::Post(args) => post(config, args),
+        StatusAction::Retry(args) => retry(config, args),
         StatusAction::Page {
             action: PageAction::Build { dir },
         } => build(config, &dir),
@@ -252,75 +271,133 @@ fn post(config_path: Option<&Path>, args: PostArgs) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         };
         send_pending(&publisher, &store, posted.public_id, args.wait).await;
-        let receipts = match store.receipts(posted.update_id) {
-            Ok(r) => r,
-            Err(e) => return fail(&e.to_string()),
-        };
-        let published = receipts
-            .iter()
-            .filter(|r| r.state == ReceiptState::Published)
-            .count();
-        if args.json {
-            let destinations: serde_json::Map<String, serde_json::Value> = receipts
-                .iter()
-                .map(|r| {
-                    (
-                        r.destination.as_str().to_owned(),
-                        serde_json::json!(r.state),
-                    )
-                })
-                .collect();
-            let errors: serde_json::Map<String, serde_json::Value> = receipts
-                .iter()
-                .filter_map(|r| Some((r.destination.as_str().to_owned(), r.error.clone()?.into())))
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "id": posted.public_id,
-                    "update": posted.update_id,
-                    "destinations": destinations,
-                    "errors": errors,
-                    "warnings": composed.warnings,
-                })
-            );
-        } else {
-            println!(
-                "Public incident {} — update {}: {published}/{} published",
-                posted.public_id,
-                posted.update_id,
-                receipts.len()
-            );
-            for r in &receipts {
-                let detail = match (&r.state, &r.error, &r.receipt) {
-                    (ReceiptState::Published, _, Some(receipt)) => format!(" ({receipt})"),
-                    (ReceiptState::Published, _, None) => String::new(),
-                    (_, Some(e), _) => format!(": {e}"),
-                    (_, None, _) => String::new(),
-                };
-                println!(
-                    "  {:<12} {}{detail}",
-                    r.destination.label(),
-                    match r.state {
-                        ReceiptState::Published => "published",
-                        ReceiptState::Waiting => "waiting (the app retries it, or the next post)",
-                        ReceiptState::Failed => "failed",
-                    }
-                );
-            }
-            if !composed.state.is_closed() {
-                println!(
-                    "Continue with: foghorn status post --id {} --status …",
-                    posted.public_id
-                );
-            }
-        }
-        if published == receipts.len() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }
+        report(
+            &store,
+            posted.public_id,
+            posted.update_id,
+            args.json,
+            &composed.warnings,
+            !composed.state.is_closed(),
+        )
     })
+}
+
+fn retry(config_path: Option<&Path>, args: RetryArgs) -> ExitCode {
+    let (config, store) = match load(config_path).and_then(|c| Ok((c, open_store()?))) {
+        Ok(both) => both,
+        Err(e) => return fail(&e),
+    };
+    let Some(status) = config.status.clone() else {
+        return fail("the configuration has no [status] section (see the README's Status updates)");
+    };
+    let public_id = match store.public_id_of_update(args.update) {
+        Ok(Some(id)) => id,
+        Ok(None) => return fail(&format!("there is no status update {}", args.update)),
+        Err(e) => return fail(&e.to_string()),
+    };
+    let publisher = Publisher::new(status, config.escalation.clone());
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    runtime.block_on(async move {
+        match store.retry_destination(args.update, args.to).await {
+            Ok(true) => {}
+            Ok(false) => return fail(&format!(
+                "update {} has no unsent message to {}: it was published, or never addressed to it",
+                args.update,
+                args.to.label()
+            )),
+            Err(e) => return fail(&e.to_string()),
+        }
+        send_pending(&publisher, &store, public_id, args.wait).await;
+        report(&store, public_id, args.update, args.json, &[], false)
+    })
+}
+
+/// Prints each destination's receipt of an update; success when every one published.
+fn report(
+    store: &Store,
+    public_id: i64,
+    update_id: i64,
+    json: bool,
+    warnings: &[String],
+    continues: bool,
+) -> ExitCode {
+    let receipts = match store.receipts(update_id) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let published = receipts
+        .iter()
+        .filter(|r| r.state == ReceiptState::Published)
+        .count();
+    if json {
+        let destinations: serde_json::Map<String, serde_json::Value> = receipts
+            .iter()
+            .map(|r| {
+                (
+                    r.destination.as_str().to_owned(),
+                    serde_json::json!(r.state),
+                )
+            })
+            .collect();
+        let errors: serde_json::Map<String, serde_json::Value> = receipts
+            .iter()
+            .filter_map(|r| Some((r.destination.as_str().to_owned(), r.error.clone()?.into())))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "id": public_id,
+                "update": update_id,
+                "destinations": destinations,
+                "errors": errors,
+                "warnings": warnings,
+            })
+        );
+    } else {
+        println!(
+            "Public incident {} — update {}: {published}/{} published",
+            public_id,
+            update_id,
+            receipts.len()
+        );
+        for r in &receipts {
+            let detail = match (&r.state, &r.error, &r.receipt) {
+                (ReceiptState::Published, _, Some(receipt)) => format!(" ({receipt})"),
+                (ReceiptState::Published, _, None) => String::new(),
+                (_, Some(e), _) => format!(": {e}"),
+                (_, None, _) => String::new(),
+            };
+            println!(
+                "  {:<12} {}{detail}",
+                r.destination.label(),
+                match r.state {
+                    ReceiptState::Published => "published",
+                    ReceiptState::Waiting => "waiting (the app retries it, or the next post)",
+                    ReceiptState::Failed => "failed",
+                }
+            );
+        }
+        for r in receipts.iter().filter(|r| r.state == ReceiptState::Failed) {
+            println!(
+                "Retry with: foghorn status retry {update_id} --to {}",
+                r.destination.as_str()
+            );
+        }
+        if continues {
+            println!(
+                "Continue with: foghorn status post --id {} --status …",
+                public_id
+            );
+        }
+    }
+    if published == receipts.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Sends what the outbox holds for one public incident until each message is settled or

@@ -415,6 +415,18 @@ impl Store {
         })
     }
 
+    /// The public incident an update belongs to; `None` without such an update.
+    pub fn public_id_of_update(&self, update_id: i64) -> Result<Option<i64>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT public_id FROM public_updates WHERE id = ?1",
+                [update_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
     /// Makes a failed message of an update due again ("retry this destination alone").
     pub async fn retry_destination(
         &self,
