@@ -52,6 +52,7 @@ pub fn run() -> ExitCode {
         Some(cli::Command::Secret { action }) => cli::secret(&action),
         Some(cli::Command::Heartbeats) => cli::heartbeats::list(cli.config.as_deref()),
         Some(cli::Command::Status { action }) => cli::status::status(cli.config.as_deref(), action),
+        Some(cli::Command::Letter { action }) => cli::letter::letter(cli.config.as_deref(), action),
         Some(cli::Command::Support { action }) => {
             cli::support::support(cli.config.as_deref(), action)
         }

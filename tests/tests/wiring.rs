@@ -397,17 +397,23 @@ fn a_feed_that_cannot_start_fails_config_check_naming_it() -> Result<()> {
 }
 
 #[test]
-fn config_check_says_the_smtp_section_is_not_used_yet() -> Result<()> {
+fn config_check_reads_the_smtp_section_and_refuses_a_password_in_its_url() -> Result<()> {
     let laptop = Laptop::new(
-        "[smtp]\nurl = \"smtp://127.0.0.1:2525\"\nfrom = \"Alice <alice@example.com>\"\n",
+        "[smtp]\nurl = \"smtp://127.0.0.1:2525\"\nfrom = \"Alice <alice@example.com>\"\nrate = \"5/s, 1000/h\"\n",
     )?;
     let out = laptop.run(&["config", "check"])?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     ensure!(out.status.success(), "{out:?}");
+    let laptop = Laptop::new(
+        "# the letter's server\n[smtp]\nurl = \"smtp://alice:hunter2@mail.example.com:587\"\nfrom = \"Alice <alice@example.com>\"\n",
+    )?;
+    let out = laptop.run(&["config", "check"])?;
+    let err = stderr(&out);
+    ensure!(!out.status.success(), "refused: {out:?}");
     ensure!(
-        stdout.contains("[smtp] is not used yet"),
-        "a section that does nothing says so: {stdout}"
+        err.contains("foghorn.toml:2") && err.contains("`smtp.url` must not hold the password"),
+        "names the line and what to do: {err}"
     );
+    ensure!(!err.contains("hunter2"), "no secret in the message: {err}");
     Ok(())
 }
 

@@ -14,9 +14,11 @@ use crate::secret::{Confidential, SecretRef};
 
 pub mod durations;
 mod intercom;
+mod smtp;
 mod status;
 
 pub use intercom::IntercomConfig;
+pub use smtp::SmtpConfig;
 pub use status::{
     ComponentConfig, PageConfig, StatusConfig, StatusWebhookConfig, StatuspageConfig,
 };
@@ -576,15 +578,6 @@ pub struct OncallConfig {
     pub refresh: Duration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub url: String,
-    pub from: String,
-    #[serde(default)]
-    pub password: Option<SecretRef>,
-}
-
 /// How the desktop announces changes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -917,6 +910,10 @@ impl Config {
         if let Some(intercom) = &config.intercom {
             let at = text.find("[intercom").unwrap_or(0);
             intercom.check().map_err(|m| invalid(at, m))?;
+        }
+        if let Some(smtp) = &config.smtp {
+            let at = text.find("[smtp").unwrap_or(0);
+            smtp.check().map_err(|m| invalid(at, m))?;
         }
         Ok(config)
     }

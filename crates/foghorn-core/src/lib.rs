@@ -19,6 +19,7 @@ pub mod flap;
 pub mod heartbeat;
 pub mod import;
 pub mod incident;
+pub mod letter;
 pub mod monitor;
 pub mod mute;
 pub mod network;

@@ -13,6 +13,7 @@ mod check;
 pub mod heartbeats;
 mod import;
 pub mod incidents;
+pub mod letter;
 mod oncall;
 mod secret;
 pub mod status;
@@ -104,6 +105,11 @@ pub enum Command {
         #[command(subcommand)]
         action: status::StatusAction,
     },
+    /// The customer letter: one letter to every customer in a list, sent exactly once.
+    Letter {
+        #[command(subcommand)]
+        action: letter::LetterAction,
+    },
     /// The support queue during an outage (Intercom): the conversations about an incident,
     /// replied to with the canned status update, followed up once it is resolved.
     Support {
@@ -164,13 +170,6 @@ pub fn config_check(cli: &Cli) -> ExitCode {
                 c.feeds.len(),
                 if c.feeds.len() == 1 { "" } else { "s" },
             );
-            if c.smtp.is_some() {
-                // Read and checked, but nothing sends mail yet: say so rather than let the
-                // section look like it does something.
-                println!(
-                    "note: [smtp] is not used yet (it is for the customer letters, which are not built yet)"
-                );
-            }
             ExitCode::SUCCESS
         }
         Err(e) => {

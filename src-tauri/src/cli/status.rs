@@ -303,11 +303,13 @@ fn retry(config_path: Option<&Path>, args: RetryArgs) -> ExitCode {
     runtime.block_on(async move {
         match store.retry_destination(args.update, args.to).await {
             Ok(true) => {}
-            Ok(false) => return fail(&format!(
+            Ok(false) => {
+                return fail(&format!(
                 "update {} has no unsent message to {}: it was published, or never addressed to it",
                 args.update,
                 args.to.label()
-            )),
+            ))
+            }
             Err(e) => return fail(&e.to_string()),
         }
         send_pending(&publisher, &store, public_id, args.wait).await;

@@ -257,6 +257,46 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (incident_id, conversation_id)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // v10: the customer letter's ledger. A letter is its words and its list (the same file and
+    // list are the same letter, so running the send again resumes it); each recipient is a row
+    // committed before the letter goes to them, with the one `Message-ID` every attempt uses
+    // and what became of it. Resuming reads these rows, never a cursor.
+    r#"
+    CREATE TABLE letters (
+        id              INTEGER PRIMARY KEY,
+        key             TEXT NOT NULL UNIQUE,
+        source          TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        list_name       TEXT NOT NULL,
+        sender          TEXT NOT NULL,
+        state           TEXT NOT NULL,      -- importing | sending | paused | cancelled | done
+        paused_reason   TEXT,
+        total           INTEGER NOT NULL DEFAULT 0,
+        skipped         TEXT NOT NULL DEFAULT '[]',  -- JSON: the list's rows not sent to, and why
+        created_at      TEXT NOT NULL,
+        finished_at     TEXT,
+        lease_owner     TEXT,
+        lease_until     TEXT
+    ) STRICT;
+
+    CREATE TABLE letter_recipients (
+        letter_id       INTEGER NOT NULL REFERENCES letters(id),
+        seq             INTEGER NOT NULL,
+        email           TEXT NOT NULL,
+        vars            TEXT NOT NULL,      -- JSON: the row's columns
+        message_id      TEXT NOT NULL,
+        state           TEXT NOT NULL,      -- queued | sending | accepted | failed | bounced
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        reply           TEXT,
+        error           TEXT,
+        resent          INTEGER NOT NULL DEFAULT 0,
+        accepted_at     TEXT,
+        PRIMARY KEY (letter_id, seq)
+    ) STRICT;
+    CREATE UNIQUE INDEX letter_recipients_once ON letter_recipients(letter_id, lower(email));
+    CREATE INDEX letter_recipients_by_state ON letter_recipients(letter_id, state, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

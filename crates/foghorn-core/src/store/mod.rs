@@ -6,6 +6,7 @@ mod history;
 mod history_view;
 mod incidents;
 mod ladder;
+mod letters;
 mod migrations;
 mod monitors;
 mod settings;
@@ -30,6 +31,13 @@ pub(crate) use ladder::{
     mark_sent, schedule_steps, settle_step, skip_next,
 };
 pub use ladder::{OutboxEntry, OutboxRow};
+pub(crate) use letters::{
+    add_recipients, claim_next, create_letter, finish_import, next_retry_at, record_outcome,
+    release_lease, requeue_in_flight, restart_import, set_letter_state, take_lease,
+};
+pub use letters::{
+    LedgerRow, LetterState, LetterSummary, NewLetter, Outcome, RecipientState, Undelivered,
+};
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
 pub(crate) use status::{

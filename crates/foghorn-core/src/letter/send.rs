@@ -1,0 +1,442 @@
+//! Sending a letter from its ledger: each recipient claimed in a committed transaction, then
+//! handed to the mail server, then its outcome recorded. A run that stops — paused, killed,
+//! the laptop closed — is resumed by reading the ledger again: recipients left in flight go
+//! once more with their `Message-ID` (and are reported), the rest carry on where they are.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::sync::{watch, Notify, Semaphore};
+
+use super::draft::Draft;
+use super::message::Identity;
+use super::rate::{Pacer, Rate};
+use super::smtp::{Mailer, SendError};
+use super::LetterError;
+use crate::crash_point::crash_point;
+use crate::store::{self, LedgerRow, LetterState, LetterSummary, Outcome, Store};
+
+/// Attempts at one recipient before a temporary refusal counts as a failure.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How long a sender holds a letter; renewed while it runs, so a second window or command
+/// cannot send the same letter at the same time, and a crashed one's hold runs out.
+const LEASE: time::Duration = time::Duration::seconds(90);
+const LEASE_RENEW: Duration = Duration::from_secs(30);
+
+/// What the person sending asks of a running send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Run,
+    Pause,
+    Cancel,
+}
+
+/// How a send is going, for a progress bar.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub letter_id: i64,
+    pub state: LetterState,
+    pub total: u64,
+    pub accepted: u64,
+    pub failed: u64,
+    pub bounced: u64,
+    pub left: u64,
+    /// Recipients a stopped run had left in flight, sent again with their `Message-ID`.
+    pub resent: u64,
+    /// Letters accepted a second over this run.
+    pub per_second: f64,
+    /// Seconds until the last one is accepted, at the rate of this run.
+    pub eta_seconds: Option<u64>,
+    pub paused_reason: Option<String>,
+    /// The newest refusal, as the server worded it.
+    pub last_error: Option<String>,
+}
+
+/// How to send.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub rate: Rate,
+    /// Connections, and so letters in flight at once.
+    pub connections: u32,
+    /// Pause after this many refusals in a row; 0 never pauses.
+    pub pause_after_failures: u32,
+}
+
+/// The letter, who it is from, the server that takes it, and how fast.
+#[derive(Clone)]
+pub struct Job {
+    pub draft: Arc<Draft>,
+    pub identity: Arc<Identity>,
+    pub mailer: Arc<dyn Mailer>,
+    pub options: Options,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("identity", &self.identity)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a finished run says.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub summary: LetterSummary,
+    /// Of them, recipients found in flight at the start and sent again.
+    pub resent_now: u64,
+}
+
+/// Sends the letter `letter_id` until every recipient is settled, or `control` pauses or
+/// cancels it, or it pauses itself after too many refusals in a row.
+pub async fn send(
+    store: &Store,
+    letter_id: i64,
+    job: Job,
+    mut control: watch::Receiver<Control>,
+    progress: watch::Sender<Progress>,
+) -> Result<Finished, LetterError> {
+    let owner = {
+        use rand::Rng;
+        format!(
+            "{}-{:016x}",
+            std::process::id(),
+            rand::rng().random::<u64>()
+        )
+    };
+    take_lease(store, letter_id, &owner).await?;
+    let summary = current(store, letter_id)?;
+    match summary.state {
+        LetterState::Cancelled => {
+            release(store, letter_id, &owner).await;
+            return Err(LetterError::Cancelled(letter_id));
+        }
+        LetterState::Importing => {
+            release(store, letter_id, &owner).await;
+            return Err(LetterError::Store(format!(
+                "letter {letter_id}'s list was not completely read in; run the send again"
+            )));
+        }
+        _ => {}
+    }
+    let resent_now = store
+        .write(move |tx| {
+            let n = store::requeue_in_flight(tx, letter_id)?;
+            store::set_letter_state(
+                tx,
+                letter_id,
+                LetterState::Sending,
+                None,
+                OffsetDateTime::now_utc(),
+            )?;
+            Ok(n)
+        })
+        .await?;
+    if resent_now > 0 {
+        tracing::warn!(
+            letter = letter_id,
+            count = resent_now,
+            "letters left in flight by a stopped run go again with the same Message-ID"
+        );
+    }
+
+    let Job {
+        draft,
+        identity,
+        mailer,
+        options,
+    } = job;
+    let run = Arc::new(Run {
+        store: store.clone(),
+        letter_id,
+        draft,
+        identity,
+        mailer,
+        failures_in_a_row: AtomicU32::new(0),
+        pause_after: options.pause_after_failures,
+        settled: Notify::new(),
+        started: Instant::now(),
+        accepted_this_run: AtomicU32::new(0),
+        last_error: std::sync::Mutex::new(None),
+        progress,
+    });
+    run.report()?;
+    let connections = options.connections.max(1) as usize;
+    let slots = Arc::new(Semaphore::new(connections));
+    let mut pacer = Pacer::new(options.rate);
+    let mut lease_renewed = Instant::now();
+    let mut state_checked = Instant::now();
+    let mut outcome_state = LetterState::Done;
+    let mut reason = None;
+    loop {
+        if lease_renewed.elapsed() >= LEASE_RENEW {
+            take_lease(store, letter_id, &owner).await?;
+            lease_renewed = Instant::now();
+        }
+        // A pause or cancel asked for elsewhere (`foghorn letter pause`, another window)
+        // is in the database.
+        if state_checked.elapsed() >= Duration::from_secs(1) {
+            state_checked = Instant::now();
+            match current(store, letter_id)?.state {
+                LetterState::Paused => {
+                    outcome_state = LetterState::Paused;
+                    reason = Some("paused".to_owned());
+                    break;
+                }
+                LetterState::Cancelled => {
+                    outcome_state = LetterState::Cancelled;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match *control.borrow() {
+            Control::Run => {}
+            Control::Pause => {
+                outcome_state = LetterState::Paused;
+                reason = Some("paused".to_owned());
+                break;
+            }
+            Control::Cancel => {
+                outcome_state = LetterState::Cancelled;
+                break;
+            }
+        }
+        if run.should_pause() {
+            outcome_state = LetterState::Paused;
+            reason = Some(format!(
+                "paused itself after {} refusals in a row; the last: {}",
+                run.failures_in_a_row.load(Ordering::SeqCst),
+                run.last_error().unwrap_or_default()
+            ));
+            break;
+        }
+        let wait = pacer.wait(Instant::now());
+        if !wait.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = control.changed() => {}
+            }
+            continue;
+        }
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let now = OffsetDateTime::now_utc();
+        let claimed = store
+            .write(move |tx| store::claim_next(tx, letter_id, now))
+            .await?;
+        let Some(row) = claimed else {
+            drop(slot);
+            let in_flight = connections - slots.available_permits();
+            if in_flight > 0 {
+                // A letter in flight may be retried or settle the run: wait for it.
+                tokio::select! {
+                    () = run.settled.notified() => {}
+                    _ = control.changed() => {}
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
+            match store.read(|c| store::next_retry_at(c, letter_id))? {
+                Some(at) => {
+                    let wait = (at - OffsetDateTime::now_utc())
+                        .try_into()
+                        .unwrap_or(Duration::ZERO)
+                        .min(Duration::from_secs(30));
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = control.changed() => {}
+                    }
+                    continue;
+                }
+                None => break,
+            }
+        };
+        crash_point("letter-claimed");
+        pacer.started(Instant::now());
+        let run = run.clone();
+        tokio::spawn(async move {
+            run.deliver(row).await;
+            drop(slot);
+            run.settled.notify_waiters();
+        });
+    }
+    // Whatever stops the run, the letters already handed over finish and are recorded.
+    let _all = slots.acquire_many(connections as u32).await;
+    let final_state = {
+        let left = current(store, letter_id)?.left();
+        match outcome_state {
+            LetterState::Done if left > 0 => LetterState::Paused,
+            s => s,
+        }
+    };
+    store
+        .write(move |tx| {
+            store::set_letter_state(
+                tx,
+                letter_id,
+                final_state,
+                reason.as_deref(),
+                OffsetDateTime::now_utc(),
+            )
+        })
+        .await?;
+    release(store, letter_id, &owner).await;
+    run.report()?;
+    Ok(Finished {
+        summary: current(store, letter_id)?,
+        resent_now,
+    })
+}
+
+/// One run's shared state.
+struct Run {
+    store: Store,
+    letter_id: i64,
+    draft: Arc<Draft>,
+    identity: Arc<Identity>,
+    mailer: Arc<dyn Mailer>,
+    failures_in_a_row: AtomicU32,
+    pause_after: u32,
+    settled: Notify,
+    started: Instant,
+    accepted_this_run: AtomicU32,
+    last_error: std::sync::Mutex<Option<String>>,
+    progress: watch::Sender<Progress>,
+}
+
+impl Run {
+    fn should_pause(&self) -> bool {
+        self.pause_after > 0 && self.failures_in_a_row.load(Ordering::SeqCst) >= self.pause_after
+    }
+
+    fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Fills in, sends and records one recipient's letter.
+    async fn deliver(&self, row: LedgerRow) {
+        let outcome = match self.attempt(&row).await {
+            Ok(reply) => {
+                self.failures_in_a_row.store(0, Ordering::SeqCst);
+                self.accepted_this_run.fetch_add(1, Ordering::SeqCst);
+                Outcome::Accepted { reply }
+            }
+            Err(e) => {
+                self.failures_in_a_row.fetch_add(1, Ordering::SeqCst);
+                let text = format!("{}: {e}", row.email);
+                if let Ok(mut last) = self.last_error.lock() {
+                    *last = Some(text);
+                }
+                match e {
+                    SendError::Transient(error) if row.attempts < MAX_ATTEMPTS => Outcome::Retry {
+                        error,
+                        at: OffsetDateTime::now_utc()
+                            + crate::outbox::backoff(row.attempts).min(Duration::from_secs(300)),
+                    },
+                    SendError::Transient(error) => Outcome::Failed {
+                        error: format!("gave up after {} attempts: {error}", row.attempts),
+                    },
+                    SendError::Permanent(error) => Outcome::Failed { error },
+                    SendError::Bounced(error) => Outcome::Bounced { error },
+                }
+            }
+        };
+        crash_point("letter-sent");
+        let (letter_id, seq) = (self.letter_id, row.seq);
+        // A power cut may lose this record (never a SIGKILL): the recipient is then found in
+        // flight and sent again with the same Message-ID, which receiving servers drop.
+        let recorded = self
+            .store
+            .write_relaxed(move |tx| {
+                store::record_outcome(tx, letter_id, seq, &outcome, OffsetDateTime::now_utc())
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, letter = letter_id, "cannot record a letter's outcome");
+        }
+        if let Err(e) = self.report() {
+            tracing::warn!(error = %e, "cannot read the letter's progress");
+        }
+    }
+
+    async fn attempt(&self, row: &LedgerRow) -> Result<String, SendError> {
+        let mut vars: BTreeMap<String, String> = serde_json::from_str(&row.vars)
+            .map_err(|e| SendError::Permanent(format!("the ledger's row is unreadable: {e}")))?;
+        if let Some(url) = self.identity.unsubscribe_url_for(&row.email) {
+            vars.insert("unsubscribe_url".to_owned(), url);
+        }
+        let rendered = self
+            .draft
+            .render(&vars)
+            .map_err(|e| SendError::Permanent(format!("the letter cannot be filled in: {e}")))?;
+        let name = vars.get("name").map(String::as_str);
+        let message = self
+            .identity
+            .build(&row.email, name, &rendered, &row.message_id)
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.mailer.send(message).await
+    }
+
+    fn report(&self) -> Result<(), LetterError> {
+        let s = current(&self.store, self.letter_id)?;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let accepted = f64::from(self.accepted_this_run.load(Ordering::SeqCst));
+        let per_second = if elapsed > 0.5 {
+            accepted / elapsed
+        } else {
+            0.0
+        };
+        let left = s.left();
+        let eta_seconds = (per_second > 0.0).then(|| (left as f64 / per_second).ceil() as u64);
+        self.progress.send_replace(Progress {
+            letter_id: s.id,
+            state: s.state,
+            total: s.total,
+            accepted: s.accepted,
+            failed: s.failed,
+            bounced: s.bounced,
+            left,
+            resent: s.resent,
+            per_second,
+            eta_seconds,
+            paused_reason: s.paused_reason.clone(),
+            last_error: self.last_error(),
+        });
+        Ok(())
+    }
+}
+
+fn current(store: &Store, letter_id: i64) -> Result<LetterSummary, LetterError> {
+    store
+        .letter(letter_id)?
+        .ok_or_else(|| LetterError::Store(format!("there is no letter {letter_id}")))
+}
+
+async fn take_lease(store: &Store, letter_id: i64, owner: &str) -> Result<(), LetterError> {
+    let owner = owner.to_owned();
+    let now = OffsetDateTime::now_utc();
+    match store
+        .write(move |tx| store::take_lease(tx, letter_id, &owner, now + LEASE, now))
+        .await?
+    {
+        Ok(()) => Ok(()),
+        Err(until) => Err(LetterError::Busy { letter_id, until }),
+    }
+}
+
+async fn release(store: &Store, letter_id: i64, owner: &str) {
+    let owner = owner.to_owned();
+    if let Err(e) = store
+        .write(move |tx| store::release_lease(tx, letter_id, &owner))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot release a letter's lease");
+    }
+}
