@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev libasound2-dev mold)
 test_pkgs=(xvfb dbus-x11 dunst libnotify-bin webkit2gtk-driver imagemagick pulseaudio
-  pulseaudio-utils libasound2-plugins prometheus-alertmanager python3-aiosmtpd x11-utils xdotool
+  pulseaudio-utils libasound2-plugins prometheus-alertmanager python3-aiosmtpd python3-dkim openssl x11-utils xdotool
   gnome-keyring)
 bench_pkgs=(prometheus-blackbox-exporter)
 

@@ -16,7 +16,7 @@ use foghorn_core::letter::rate::Rate;
 use foghorn_core::letter::recipients::{self, Filter, Row};
 use foghorn_core::letter::send::{self, Control, Job, Progress};
 use foghorn_core::letter::smtp::Mailer;
-use foghorn_core::letter::{self, LetterError, Setup};
+use foghorn_core::letter::{self, Setup};
 use foghorn_core::secret::SystemSecrets;
 use foghorn_core::store::{LetterState, LetterSummary, NewLetter, Store};
 use tokio::sync::watch;
@@ -416,9 +416,6 @@ async fn run(
     }
     let finished = match sending.await {
         Ok(Ok(f)) => f,
-        Ok(Err(e @ (LetterError::Busy { .. } | LetterError::Cancelled(_)))) => {
-            return fail(&e.to_string())
-        }
         Ok(Err(e)) => return fail(&e.to_string()),
         Err(e) => return fail(&format!("the send stopped: {e}")),
     };

@@ -12,8 +12,6 @@ pub mod recipients;
 pub mod send;
 pub mod smtp;
 
-use time::OffsetDateTime;
-
 /// Why a letter cannot be sent, worded for the founder sending it.
 #[derive(Debug, thiserror::Error)]
 pub enum LetterError {
@@ -25,11 +23,8 @@ pub enum LetterError {
     Message(#[from] message::MessageError),
     #[error("the database: {0}")]
     Store(String),
-    #[error("letter {letter_id} is being sent by another Foghorn (until {until} unless it stops)")]
-    Busy {
-        letter_id: i64,
-        until: OffsetDateTime,
-    },
+    #[error("letter {letter_id} is being sent by another Foghorn on this computer (a window or a command); pause it there first")]
+    Busy { letter_id: i64 },
     #[error("letter {0} was cancelled; it is not sent any further")]
     Cancelled(i64),
     #[error("{0}")]

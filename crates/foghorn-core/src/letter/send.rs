@@ -21,10 +21,6 @@ use crate::store::{self, LedgerRow, LetterState, LetterSummary, Outcome, Store};
 
 /// Attempts at one recipient before a temporary refusal counts as a failure.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// How long a sender holds a letter; renewed while it runs, so a second window or command
-/// cannot send the same letter at the same time, and a crashed one's hold runs out.
-const LEASE: time::Duration = time::Duration::seconds(90);
-const LEASE_RENEW: Duration = Duration::from_secs(30);
 
 /// What the person sending asks of a running send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,23 +97,13 @@ pub async fn send(
     mut control: watch::Receiver<Control>,
     progress: watch::Sender<Progress>,
 ) -> Result<Finished, LetterError> {
-    let owner = {
-        use rand::Rng;
-        format!(
-            "{}-{:016x}",
-            std::process::id(),
-            rand::rng().random::<u64>()
-        )
-    };
-    take_lease(store, letter_id, &owner).await?;
+    let _lock = lock_letter(store, letter_id)?;
     let summary = current(store, letter_id)?;
     match summary.state {
         LetterState::Cancelled => {
-            release(store, letter_id, &owner).await;
             return Err(LetterError::Cancelled(letter_id));
         }
         LetterState::Importing => {
-            release(store, letter_id, &owner).await;
             return Err(LetterError::Store(format!(
                 "letter {letter_id}'s list was not completely read in; run the send again"
             )));
@@ -169,15 +155,10 @@ pub async fn send(
     let connections = options.connections.max(1) as usize;
     let slots = Arc::new(Semaphore::new(connections));
     let mut pacer = Pacer::new(options.rate);
-    let mut lease_renewed = Instant::now();
     let mut state_checked = Instant::now();
     let mut outcome_state = LetterState::Done;
     let mut reason = None;
     loop {
-        if lease_renewed.elapsed() >= LEASE_RENEW {
-            take_lease(store, letter_id, &owner).await?;
-            lease_renewed = Instant::now();
-        }
         // A pause or cancel asked for elsewhere (`foghorn letter pause`, another window)
         // is in the database.
         if state_checked.elapsed() >= Duration::from_secs(1) {
@@ -287,12 +268,22 @@ pub async fn send(
             )
         })
         .await?;
-    release(store, letter_id, &owner).await;
     run.report()?;
     Ok(Finished {
         summary: current(store, letter_id)?,
         resent_now,
     })
+}
+
+/// The wait before attempt `attempts + 1` at a recipient a server turned away for now:
+/// greylisting asks for a few seconds to minutes, so 2 s doubling to at most 5 min, with
+/// ±20 % jitter so a batch refused together is not retried together.
+fn retry_delay(attempts: u32) -> Duration {
+    use rand::Rng;
+    let base = Duration::from_secs(2)
+        .saturating_mul(1 << attempts.saturating_sub(1).min(10))
+        .min(Duration::from_secs(300));
+    base.mul_f64(rand::rng().random_range(0.8..1.2))
 }
 
 /// One run's shared state.
@@ -337,8 +328,7 @@ impl Run {
                 match e {
                     SendError::Transient(error) if row.attempts < MAX_ATTEMPTS => Outcome::Retry {
                         error,
-                        at: OffsetDateTime::now_utc()
-                            + crate::outbox::backoff(row.attempts).min(Duration::from_secs(300)),
+                        at: OffsetDateTime::now_utc() + retry_delay(row.attempts),
                     },
                     SendError::Transient(error) => Outcome::Failed {
                         error: format!("gave up after {} attempts: {error}", row.attempts),
@@ -419,24 +409,31 @@ fn current(store: &Store, letter_id: i64) -> Result<LetterSummary, LetterError> 
         .ok_or_else(|| LetterError::Store(format!("there is no letter {letter_id}")))
 }
 
-async fn take_lease(store: &Store, letter_id: i64, owner: &str) -> Result<(), LetterError> {
-    let owner = owner.to_owned();
-    let now = OffsetDateTime::now_utc();
-    match store
-        .write(move |tx| store::take_lease(tx, letter_id, &owner, now + LEASE, now))
-        .await?
-    {
-        Ok(()) => Ok(()),
-        Err(until) => Err(LetterError::Busy { letter_id, until }),
-    }
+/// Held while a letter is sent: a lock file next to the database, which the OS releases
+/// when the process ends however it ends, so a second window or command cannot send the same
+/// letter at the same time, and a killed sender never blocks the resume.
+#[derive(Debug)]
+struct SendLock {
+    _file: Option<std::fs::File>,
 }
 
-async fn release(store: &Store, letter_id: i64, owner: &str) {
-    let owner = owner.to_owned();
-    if let Err(e) = store
-        .write(move |tx| store::release_lease(tx, letter_id, &owner))
-        .await
-    {
-        tracing::warn!(error = %e, "cannot release a letter's lease");
+fn lock_letter(store: &Store, letter_id: i64) -> Result<SendLock, LetterError> {
+    let Some(db) = store.path() else {
+        return Ok(SendLock { _file: None });
+    };
+    let path = db.with_file_name(format!("letter-{letter_id}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| LetterError::Setup(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(SendLock { _file: Some(file) }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LetterError::Busy { letter_id }),
+        Err(std::fs::TryLockError::Error(e)) => Err(LetterError::Setup(format!(
+            "{}: cannot lock: {e}",
+            path.display()
+        ))),
     }
 }

@@ -228,45 +228,6 @@ pub fn finish_import(tx: &Transaction<'_>, letter_id: i64, skipped: &str) -> Res
     Ok(total as u64)
 }
 
-/// Takes the right to send a letter until `until`, unless another live sender holds it;
-/// `Err` names when the other's lease ends.
-pub fn take_lease(
-    tx: &Transaction<'_>,
-    letter_id: i64,
-    owner: &str,
-    until: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<std::result::Result<(), OffsetDateTime>> {
-    let (held_by, held_until): (Option<String>, Option<String>) = tx.query_row(
-        "SELECT lease_owner, lease_until FROM letters WHERE id = ?1",
-        [letter_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if let (Some(other), Some(until_text)) = (held_by, held_until) {
-        if other != owner {
-            let other_until = time_of(&until_text)?;
-            if other_until > now {
-                return Ok(Err(other_until));
-            }
-        }
-    }
-    tx.execute(
-        "UPDATE letters SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
-        params![letter_id, owner, rfc3339(until)],
-    )?;
-    Ok(Ok(()))
-}
-
-/// Gives the lease back.
-pub fn release_lease(tx: &Transaction<'_>, letter_id: i64, owner: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE letters SET lease_owner = NULL, lease_until = NULL
-         WHERE id = ?1 AND lease_owner = ?2",
-        params![letter_id, owner],
-    )?;
-    Ok(())
-}
-
 /// Recipients a stopped run left in flight go back in the queue, marked to be reported as
 /// sent again; how many.
 pub fn requeue_in_flight(tx: &Transaction<'_>, letter_id: i64) -> Result<u64> {

@@ -274,9 +274,7 @@ const MIGRATIONS: &[&str] = &[
         total           INTEGER NOT NULL DEFAULT 0,
         skipped         TEXT NOT NULL DEFAULT '[]',  -- JSON: the list's rows not sent to, and why
         created_at      TEXT NOT NULL,
-        finished_at     TEXT,
-        lease_owner     TEXT,
-        lease_until     TEXT
+        finished_at     TEXT
     ) STRICT;
 
     CREATE TABLE letter_recipients (

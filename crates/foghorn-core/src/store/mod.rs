@@ -33,7 +33,7 @@ pub(crate) use ladder::{
 pub use ladder::{OutboxEntry, OutboxRow};
 pub(crate) use letters::{
     add_recipients, claim_next, create_letter, finish_import, next_retry_at, record_outcome,
-    release_lease, requeue_in_flight, restart_import, set_letter_state, take_lease,
+    requeue_in_flight, restart_import, set_letter_state,
 };
 pub use letters::{
     LedgerRow, LetterState, LetterSummary, NewLetter, Outcome, RecipientState, Undelivered,
