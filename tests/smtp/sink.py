@@ -56,7 +56,6 @@ class Sink:
             f.write(f"X-Sink-Envelope-To: {','.join(envelope.rcpt_tos)}\r\n".encode())
             f.write(envelope.original_content or envelope.content)
             f.flush()
-            os.fsync(f.fileno())
         name = os.path.join(self.directory, f"{os.getpid()}-{self.count:07d}.eml")
         os.rename(tmp, name)
         return f"250 2.0.0 queued as {os.path.basename(name)}"

@@ -47,7 +47,8 @@ impl Founder {
             home.path().join("letter.md"),
             "---\nsubject: About the outage, {{ name }}\n---\nDear {{ name }},\n\n\
              Yesterday **{{ company }}** could not reach us for four hours. I am sorry.\n\n\
-             Reply to this email: it comes straight to me.\n",
+             Reply to this email: it comes straight to me.\n\n\
+             Unsubscribe: {{ unsubscribe_url }}\n",
         )?;
         Ok(Self {
             home,
@@ -318,7 +319,14 @@ fn eight_hundred_customers_each_get_one_personal_letter_with_the_headers_bulk_se
             "personal HTML: {html}"
         );
         let plain = m.body_text(0).context("a text part")?;
-        ensure!(plain.contains(&format!("Dear Customer {i},")), "{plain}");
+        ensure!(
+            plain.contains(&format!("Dear Customer {i},"))
+                && plain.contains(&format!(
+                    "Unsubscribe: https://acme.test/unsubscribe?t={}",
+                    token(&to)?
+                )),
+            "{plain}"
+        );
         // dkimpy takes a while per message: a few of them, from the start, middle and end.
         if n % 300 == 0 {
             ensure!(
@@ -578,16 +586,76 @@ fn pause_from_another_terminal_stops_a_running_send_and_resume_carries_on() -> R
         "the ledger agrees with the server: {summary}"
     );
 
-    let out = founder.run(&["letter", "resume", "1"])?;
-    ensure!(out.status.success(), "{}", text(&out));
+    // Resumed; a second sender of the same letter is refused while the first runs.
+    let mut resumed = founder.spawn("resume", &["letter", "resume", "1"])?;
+    wait_until(Duration::from_secs(30), "the resume to send", || {
+        Ok((sink.count() > at_pause).then_some(()))
+    })?;
+    let second = founder.run(&["letter", "resume", "1"])?;
+    ensure!(second.status.code() == Some(1), "{}", text(&second));
     ensure!(
-        stdout(&out).contains(&format!(
+        String::from_utf8_lossy(&second.stderr).contains("is being sent by another Foghorn"),
+        "{}",
+        text(&second)
+    );
+    let status = resumed.wait_for_exit(Duration::from_secs(60))?;
+    ensure!(status.success(), "{}", resumed.stdout());
+    ensure!(
+        resumed.stdout().contains(&format!(
             "Resuming letter 1: {at_pause} of 200 already sent"
         )),
         "{}",
-        text(&out)
+        resumed.stdout()
     );
     ensure!(sink.count() == 200, "{} letters", sink.count());
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_pauses_a_send_and_a_cancelled_letter_goes_no_further() -> Result<()> {
+    let sink = SmtpSink::start(json!({}))?;
+    let founder = Founder::new(&sink.url(), "rate = \"25/s\"")?;
+    founder.write_list("customers.csv", 200, &[])?;
+    let args = founder.send_args("customers.csv", &["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut sender = founder.spawn("send", &args)?;
+    wait_until(Duration::from_secs(30), "the first letters", || {
+        Ok((sink.count() >= 10).then_some(()))
+    })?;
+    kill(Pid::from_raw(sender.pid() as i32), Signal::SIGINT)?;
+    let status = sender.wait_for_exit(Duration::from_secs(15))?;
+    ensure!(status.code() == Some(1), "paused: {}", sender.stdout());
+    ensure!(
+        sender
+            .stderr()
+            .contains("Pausing: the letters in flight finish first")
+            && sender
+                .stdout()
+                .contains("Carry on with: foghorn letter resume 1"),
+        "{}\n{}",
+        sender.stdout(),
+        sender.stderr()
+    );
+    let paused = founder.status_json(1)?;
+    let at_pause = sink.count() as u64;
+    ensure!(
+        paused["state"] == "paused" && paused["accepted"] == at_pause && paused["sending"] == 0,
+        "every letter in flight finished and was recorded: {paused}"
+    );
+
+    let cancelled = founder.run(&["letter", "cancel", "1"])?;
+    ensure!(cancelled.status.success(), "{}", text(&cancelled));
+    let again = founder.run(&["letter", "resume", "1"])?;
+    ensure!(
+        again.status.code() == Some(1)
+            && String::from_utf8_lossy(&again.stderr).contains("letter 1 was cancelled"),
+        "{}",
+        text(&again)
+    );
+    let rerun = founder.send("customers.csv", &["--yes"])?;
+    ensure!(rerun.status.code() == Some(1), "{}", text(&rerun));
+    ensure!(sink.count() as u64 == at_pause, "nobody else was sent it");
+    ensure!(founder.status_json(1)?["state"] == "cancelled", "cancelled");
     Ok(())
 }
 
@@ -612,6 +680,23 @@ fn a_dry_run_and_a_test_send_send_nothing_else_and_bad_input_is_named() -> Resul
     );
     let list = founder.run(&["letter", "status"])?;
     ensure!(stdout(&list).contains("No letters yet."), "{}", text(&list));
+    founder.write_list(
+        "mixed.csv",
+        5,
+        &[
+            "big@example.com,Big,Big Co,enterprise",
+            "huge@example.com,Huge,Huge Co,Enterprise",
+        ],
+    )?;
+    let part = founder.send("mixed.csv", &["--dry-run", "--plan", "enterprise"])?;
+    ensure!(
+        part.status.success()
+            && stdout(&part).contains("── The first letter, to big@example.com ──")
+            && stdout(&part).contains("2 customers in")
+            && stdout(&part).contains("(5 left out by the filter)"),
+        "{}",
+        text(&part)
+    );
 
     let test = founder.send("customers.csv", &["--test-to", "alice@acme.test"])?;
     ensure!(test.status.success(), "{}", text(&test));
@@ -628,6 +713,17 @@ fn a_dry_run_and_a_test_send_send_nothing_else_and_bad_input_is_named() -> Resul
         m.subject() == Some("[Test] About the outage, Customer 0"),
         "{:?}",
         m.subject()
+    );
+
+    // A server reached without TLS is named in the preflight (a dry run never connects).
+    let remote = Founder::new("smtp://mail.acme.test:587", "")?;
+    remote.write_list("customers.csv", 2, &[])?;
+    let warned = remote.send("customers.csv", &["--dry-run"])?;
+    ensure!(
+        stdout(&warned).contains("Warning: `smtp.url` does not require TLS")
+            && stdout(&warned).contains("Warning: no DKIM signature"),
+        "{}",
+        text(&warned)
     );
 
     // Without --yes and without a terminal to ask on: refused, nothing sent.
