@@ -10,8 +10,8 @@ use crate::secret::SecretRef;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
-    /// `smtp://host:587` (STARTTLS when offered; `?tls=required` to insist),
-    /// `smtps://host:465` (implicit TLS). A user name may be given (`smtp://me@host`); the
+    /// `smtp://host:587` (STARTTLS when offered; `?tls=required` to insist, `?tls=none`
+    /// never), `smtps://host:465` (implicit TLS). A user name may be given (`smtp://me@host`); the
     /// password never: it is `password`.
     pub url: String,
     /// `"Alice Smith <alice@example.com>"`: the founder the letter is from.

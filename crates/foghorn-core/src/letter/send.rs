@@ -148,6 +148,7 @@ pub async fn send(
         settled: Notify::new(),
         started: Instant::now(),
         accepted_this_run: AtomicU32::new(0),
+        counts: std::sync::Mutex::new(current(store, letter_id)?),
         last_error: std::sync::Mutex::new(None),
         progress,
     });
@@ -163,13 +164,13 @@ pub async fn send(
         // is in the database.
         if state_checked.elapsed() >= Duration::from_secs(1) {
             state_checked = Instant::now();
-            match current(store, letter_id)?.state {
-                LetterState::Paused => {
+            match store.letter_state(letter_id)? {
+                Some(LetterState::Paused) => {
                     outcome_state = LetterState::Paused;
                     reason = Some("paused".to_owned());
                     break;
                 }
-                LetterState::Cancelled => {
+                Some(LetterState::Cancelled) => {
                     outcome_state = LetterState::Cancelled;
                     break;
                 }
@@ -286,6 +287,14 @@ fn retry_delay(attempts: u32) -> Duration {
     base.mul_f64(rand::rng().random_range(0.8..1.2))
 }
 
+/// What an attempt came to, for the counts.
+enum Kind {
+    Accepted,
+    Retry,
+    Failed,
+    Bounced,
+}
+
 /// One run's shared state.
 struct Run {
     store: Store,
@@ -298,6 +307,10 @@ struct Run {
     settled: Notify,
     started: Instant,
     accepted_this_run: AtomicU32,
+    /// The ledger's counts, read once at the start and kept up to date as outcomes are
+    /// recorded: reading them back after every letter would cost a scan of the whole ledger
+    /// per letter.
+    counts: std::sync::Mutex<LetterSummary>,
     last_error: std::sync::Mutex<Option<String>>,
     progress: watch::Sender<Progress>,
 }
@@ -339,6 +352,12 @@ impl Run {
             }
         };
         crash_point("letter-sent");
+        let outcome_kind = match &outcome {
+            Outcome::Accepted { .. } => Kind::Accepted,
+            Outcome::Retry { .. } => Kind::Retry,
+            Outcome::Failed { .. } => Kind::Failed,
+            Outcome::Bounced { .. } => Kind::Bounced,
+        };
         let (letter_id, seq) = (self.letter_id, row.seq);
         // A power cut may lose this record (never a SIGKILL): the recipient is then found in
         // flight and sent again with the same Message-ID, which receiving servers drop.
@@ -348,12 +367,13 @@ impl Run {
                 store::record_outcome(tx, letter_id, seq, &outcome, OffsetDateTime::now_utc())
             })
             .await;
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, letter = letter_id, "cannot record a letter's outcome");
+        match recorded {
+            Ok(()) => self.count(&outcome_kind),
+            Err(e) => {
+                tracing::error!(error = %e, letter = letter_id, "cannot record a letter's outcome")
+            }
         }
-        if let Err(e) = self.report() {
-            tracing::warn!(error = %e, "cannot read the letter's progress");
-        }
+        self.publish();
     }
 
     async fn attempt(&self, row: &LedgerRow) -> Result<String, SendError> {
@@ -374,8 +394,40 @@ impl Run {
         self.mailer.send(message).await
     }
 
+    /// Reads the counts from the ledger again and tells the watchers.
     fn report(&self) -> Result<(), LetterError> {
-        let s = current(&self.store, self.letter_id)?;
+        let fresh = current(&self.store, self.letter_id)?;
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts = fresh;
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// One recorded outcome, in the counts.
+    fn count(&self, kind: &Kind) {
+        let Ok(mut c) = self.counts.lock() else {
+            return;
+        };
+        match kind {
+            Kind::Accepted => c.accepted += 1,
+            Kind::Failed => c.failed += 1,
+            Kind::Bounced => c.bounced += 1,
+            Kind::Retry => return,
+        }
+        // Settled: it no longer counts as queued or in flight.
+        if c.sending > 0 {
+            c.sending -= 1;
+        } else {
+            c.queued = c.queued.saturating_sub(1);
+        }
+    }
+
+    /// Tells the watchers the counts as they are.
+    fn publish(&self) {
+        let Ok(s) = self.counts.lock().map(|c| c.clone()) else {
+            return;
+        };
         let elapsed = self.started.elapsed().as_secs_f64();
         let accepted = f64::from(self.accepted_this_run.load(Ordering::SeqCst));
         let per_second = if elapsed > 0.5 {
@@ -399,7 +451,6 @@ impl Run {
             paused_reason: s.paused_reason.clone(),
             last_error: self.last_error(),
         });
-        Ok(())
     }
 }
 

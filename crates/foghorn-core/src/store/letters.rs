@@ -407,6 +407,20 @@ impl Store {
         self.read(|c| letter_summary_in(c, letter_id))
     }
 
+    /// Where a letter is (a cheap read, for a sender checking whether it was paused).
+    pub fn letter_state(&self, letter_id: i64) -> Result<Option<LetterState>> {
+        self.read(|c| {
+            let state: Option<String> = c
+                .query_row(
+                    "SELECT state FROM letters WHERE id = ?1",
+                    [letter_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            state.as_deref().map(LetterState::parse).transpose()
+        })
+    }
+
     /// Every letter, newest first.
     pub fn letters(&self) -> Result<Vec<LetterSummary>> {
         self.read(|c| {
