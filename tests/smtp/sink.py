@@ -9,6 +9,9 @@ Rules make it misbehave like real servers do, given as JSON in --rules:
    "refuse_all": [421, "4.3.2 try later"],                # every message, until the file --open exists
    "delay_ms": 0}                                         # before answering each DATA
 
+With --tls implicit (TLS from the first byte) or --tls starttls (STARTTLS required before
+MAIL), --cert and --key name the server's certificate and key (PEM).
+
 Prints "listening on PORT" once it accepts connections.
 """
 
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 import sys
 import tempfile
 
@@ -67,15 +71,29 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rules", default="{}")
     parser.add_argument("--open", default=None, help="refuse_all stops once this file exists")
+    parser.add_argument("--tls", choices=["implicit", "starttls"], default=None)
+    parser.add_argument("--cert", default=None)
+    parser.add_argument("--key", default=None)
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = Sink(args.dir, json.loads(args.rules), args.open)
+    server_kwargs = {"data_size_limit": 10 * 1024 * 1024}
+    extra = {}
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "implicit":
+            extra["ssl_context"] = context
+        else:
+            server_kwargs["tls_context"] = context
+            server_kwargs["require_starttls"] = True
     controller = Controller(
         handler,
         hostname="127.0.0.1",
         port=args.port,
-        server_kwargs={"data_size_limit": 10 * 1024 * 1024},
+        server_kwargs=server_kwargs,
         decode_data=False,
+        **extra,
     )
     controller.start()
     print(f"listening on {args.port}", flush=True)

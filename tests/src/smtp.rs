@@ -47,6 +47,16 @@ impl SmtpSink {
     /// Starts the sink with `rules` (see `tests/smtp/sink.py`: `reject`, `tempfail`,
     /// `refuse_all`, `delay_ms`) and waits until it accepts connections.
     pub fn start(rules: Value) -> Result<Self> {
+        Self::start_with(rules, None)
+    }
+
+    /// Starts the sink speaking TLS: `"implicit"` (from the first byte, `smtps://`) or
+    /// `"starttls"` (required before a letter), with this certificate and key (PEM files).
+    pub fn start_tls(mode: &str, cert: &Path, key: &Path) -> Result<Self> {
+        Self::start_with(serde_json::json!({}), Some((mode, cert, key)))
+    }
+
+    fn start_with(rules: Value, tls: Option<(&str, &Path, &Path)>) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("foghorn-smtp-")
             .tempdir()
@@ -62,6 +72,14 @@ impl SmtpSink {
             .arg(rules.to_string())
             .arg("--open")
             .arg(dir.path().join("open"));
+        if let Some((mode, cert, key)) = tls {
+            cmd.arg("--tls")
+                .arg(mode)
+                .arg("--cert")
+                .arg(cert)
+                .arg("--key")
+                .arg(key);
+        }
         let mut process = ChildGuard::spawn("smtp-sink", cmd, &dir.path().join("logs"))
             .context("starting the SMTP sink (Debian: apt-get install python3-aiosmtpd)")?;
         wait_until(Duration::from_secs(20), "the SMTP sink to listen", || {

@@ -767,3 +767,112 @@ fn a_dry_run_and_a_test_send_send_nothing_else_and_bad_input_is_named() -> Resul
     ensure!(sink.count() == 1, "nothing sent");
     Ok(())
 }
+
+/// A private CA and a certificate for 127.0.0.1 signed by it: (CA, certificate, key).
+fn test_ca(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key, csr) = (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("server.csr"),
+    );
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )?;
+    let steps: [Vec<&std::ffi::OsStr>; 3] = [
+        vec![
+            "req".as_ref(),
+            "-x509".as_ref(),
+            "-newkey".as_ref(),
+            "rsa:2048".as_ref(),
+            "-nodes".as_ref(),
+            "-keyout".as_ref(),
+            ca_key.as_os_str(),
+            "-out".as_ref(),
+            ca.as_os_str(),
+            "-days".as_ref(),
+            "2".as_ref(),
+            "-subj".as_ref(),
+            "/CN=Foghorn test CA".as_ref(),
+            "-addext".as_ref(),
+            "basicConstraints=critical,CA:TRUE".as_ref(),
+            "-addext".as_ref(),
+            "keyUsage=critical,keyCertSign,cRLSign".as_ref(),
+        ],
+        vec![
+            "req".as_ref(),
+            "-newkey".as_ref(),
+            "rsa:2048".as_ref(),
+            "-nodes".as_ref(),
+            "-keyout".as_ref(),
+            key.as_os_str(),
+            "-out".as_ref(),
+            csr.as_os_str(),
+            "-subj".as_ref(),
+            "/CN=127.0.0.1".as_ref(),
+        ],
+        vec![
+            "x509".as_ref(),
+            "-req".as_ref(),
+            "-in".as_ref(),
+            csr.as_os_str(),
+            "-CA".as_ref(),
+            ca.as_os_str(),
+            "-CAkey".as_ref(),
+            ca_key.as_os_str(),
+            "-CAcreateserial".as_ref(),
+            "-out".as_ref(),
+            cert.as_os_str(),
+            "-days".as_ref(),
+            "2".as_ref(),
+            "-extfile".as_ref(),
+            ext.as_os_str(),
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl").args(&args).output()?;
+        ensure!(out.status.success(), "openssl {args:?}: {out:?}");
+    }
+    Ok((ca, cert, key))
+}
+
+#[test]
+fn letters_go_over_implicit_tls_or_starttls_to_a_server_with_a_private_ca() -> Result<()> {
+    let certs = tempfile::tempdir()?;
+    let (ca, cert, key) = test_ca(certs.path())?;
+    for (mode, scheme) in [("implicit", "smtps"), ("starttls", "smtp")] {
+        let sink = SmtpSink::start_tls(mode, &cert, &key)?;
+        let query = if mode == "starttls" {
+            "?tls=required"
+        } else {
+            ""
+        };
+        let url = format!("{scheme}://127.0.0.1:{}{query}", sink.port());
+
+        // Without the CA the certificate is not trusted: nothing is sent, and the send pauses
+        // saying why.
+        let untrusting = Founder::new(&url, "rate = \"off\"\npause_after_failures = 2")?;
+        untrusting.write_list("customers.csv", 3, &[])?;
+        let out = untrusting.send("customers.csv", &["--yes"])?;
+        ensure!(out.status.code() == Some(1), "{mode}: {}", text(&out));
+        ensure!(
+            stdout(&out).contains("Paused: paused itself after")
+                && stdout(&out).to_lowercase().contains("certificate"),
+            "{mode}: the certificate is named: {}",
+            text(&out)
+        );
+        ensure!(sink.count() == 0, "{mode}: nothing sent unprotected");
+
+        let trusting = Founder::new(
+            &url,
+            &format!("rate = \"off\"\nca_file = \"{}\"", ca.display()),
+        )?;
+        trusting.write_list("customers.csv", 3, &[])?;
+        let out = trusting.send("customers.csv", &["--yes"])?;
+        ensure!(out.status.success(), "{mode}: {}", text(&out));
+        ensure!(sink.count() == 3, "{mode}: {} letters", sink.count());
+    }
+    Ok(())
+}

@@ -911,9 +911,12 @@ impl Config {
             let at = text.find("[intercom").unwrap_or(0);
             intercom.check().map_err(|m| invalid(at, m))?;
         }
-        if let Some(smtp) = &config.smtp {
+        if let Some(smtp) = config.smtp.as_mut() {
             let at = text.find("[smtp").unwrap_or(0);
             smtp.check().map_err(|m| invalid(at, m))?;
+            if let Some(ca) = smtp.ca_file.as_mut() {
+                *ca = resolve_file(ca, path);
+            }
         }
         Ok(config)
     }

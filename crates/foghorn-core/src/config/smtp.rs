@@ -16,6 +16,9 @@ pub struct SmtpConfig {
     pub url: String,
     /// `"Alice Smith <alice@example.com>"`: the founder the letter is from.
     pub from: String,
+    /// A CA certificate (PEM) to trust besides the public ones: a company's own relay.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// The SMTP password (`env:`/`keyring:`).
     #[serde(default)]
     pub password: Option<SecretRef>,

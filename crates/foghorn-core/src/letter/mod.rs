@@ -122,8 +122,14 @@ pub fn setup(
         }
     }
     let login = from.email.to_string();
-    let mailer = smtp::SmtpMailer::new(&smtp.url, password.as_ref(), &login, smtp.connections)
-        .map_err(LetterError::Setup)?;
+    let mailer = smtp::SmtpMailer::new(
+        &smtp.url,
+        password.as_ref(),
+        &login,
+        smtp.connections,
+        smtp.ca_file.as_deref(),
+    )
+    .map_err(LetterError::Setup)?;
     Ok(Setup {
         identity: message::Identity {
             from,

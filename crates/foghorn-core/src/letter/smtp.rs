@@ -67,6 +67,8 @@ pub struct SmtpMailer {
     hello: ClientId,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
     max_idle: usize,
+    /// A private CA's certificate (PEM) trusted besides the public roots.
+    extra_ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SmtpMailer {
@@ -92,7 +94,15 @@ impl SmtpMailer {
         password: Option<&Secret<String>>,
         login: &str,
         connections: u32,
+        ca_file: Option<&std::path::Path>,
     ) -> Result<Self, String> {
+        let extra_ca = ca_file
+            .map(|p| std::fs::read(p).map_err(|e| format!("`smtp.ca_file` ({}): {e}", p.display())))
+            .transpose()?;
+        if let Some(pem) = &extra_ca {
+            lettre::transport::smtp::client::Certificate::from_pem(pem)
+                .map_err(|e| format!("`smtp.ca_file`: not a PEM certificate: {e}"))?;
+        }
         let parsed = url::Url::parse(url).map_err(|e| format!("`smtp.url` ({url}): {e}"))?;
         let host = parsed
             .host_str()
@@ -131,6 +141,7 @@ impl SmtpMailer {
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
             max_idle: connections.max(1) as usize,
+            extra_ca,
         })
     }
 
@@ -142,7 +153,9 @@ impl SmtpMailer {
         tcp.set_nodelay(true)
             .map_err(|e| connection_error(&e.to_string()))?;
         let stream: Box<dyn AsyncTokioStream> = match self.security {
-            Security::Implicit => Box::new(implicit_tls(tcp, &self.host).await?),
+            Security::Implicit => {
+                Box::new(implicit_tls(tcp, &self.host, self.extra_ca.as_deref()).await?)
+            }
             _ => Box::new(tcp),
         };
         let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
@@ -154,7 +167,13 @@ impl SmtpMailer {
             Security::Implicit | Security::Plain => false,
         };
         if starttls {
-            let tls = TlsParameters::new(self.host.clone()).map_err(|e| classify(&e))?;
+            let mut tls = TlsParameters::builder(self.host.clone());
+            if let Some(pem) = &self.extra_ca {
+                let ca = lettre::transport::smtp::client::Certificate::from_pem(pem)
+                    .map_err(|e| classify(&e))?;
+                tls = tls.add_root_certificate(ca);
+            }
+            let tls = tls.build().map_err(|e| classify(&e))?;
             conn.starttls(tls, &self.hello)
                 .await
                 .map_err(|e| classify(&e))?;
@@ -272,8 +291,22 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
 }
 
 /// A TLS connection from its first byte (`smtps://`), checked against the Mozilla roots.
-async fn implicit_tls(tcp: TcpStream, host: &str) -> Result<TlsTcp, SendError> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+async fn implicit_tls(
+    tcp: TcpStream,
+    host: &str,
+    extra_ca: Option<&[u8]>,
+) -> Result<TlsTcp, SendError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca {
+        use rustls::pki_types::pem::PemObject;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| connection_error(&format!("`smtp.ca_file`: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| connection_error(&format!("`smtp.ca_file`: {e}")))?;
+        }
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
