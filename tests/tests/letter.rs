@@ -876,3 +876,152 @@ fn letters_go_over_implicit_tls_or_starttls_to_a_server_with_a_private_ca() -> R
     }
     Ok(())
 }
+
+/// A contact as Intercom's `GET /contacts` lists it.
+fn contact(i: usize, email: &str, extra: Value) -> Value {
+    let mut c = json!({
+        "type": "contact",
+        "id": format!("c{i}"),
+        "workspace_id": "ws1",
+        "role": "user",
+        "email": email,
+        "name": format!("Contact {i}"),
+        "has_hard_bounced": false,
+        "marked_email_as_spam": false,
+        "unsubscribed_from_emails": false,
+        "created_at": 1_700_000_000,
+        "updated_at": 1_700_000_000,
+        "custom_attributes": {"plan": if i.is_multiple_of(2) { "team" } else { "enterprise" }},
+    });
+    if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_can_be_intercoms_contacts_read_page_by_page_and_is_kept_for_the_resume(
+) -> Result<()> {
+    use foghorn_e2e::prism::{spec, Prism};
+    use foghorn_e2e::receiver::{Receiver, Reply};
+    // 160 contacts over two pages; three that must not be written to.
+    let mut contacts: Vec<Value> = (0..157)
+        .map(|i| contact(i, &format!("contact{i}@example.com"), json!({})))
+        .collect();
+    contacts.push(contact(
+        157,
+        "bounced@example.com",
+        json!({"has_hard_bounced": true}),
+    ));
+    contacts.push(contact(
+        158,
+        "gone@example.com",
+        json!({"unsubscribed_from_emails": true}),
+    ));
+    contacts.push(contact(159, "", json!({})));
+    let fake = Receiver::start(move |r| {
+        let page = if r.path.contains("starting_after=page2") { 1 } else { 0 };
+        let chunk: Vec<Value> = contacts.iter().skip(page * 150).take(150).cloned().collect();
+        let mut pages = json!({"type": "pages", "page": page + 1, "per_page": 150, "total_pages": 2});
+        if page == 0 {
+            pages["next"] = json!({"per_page": 150, "starting_after": "page2"});
+        }
+        if !(r.method == "GET" && r.path.starts_with("/contacts")) {
+            return Reply::Answer {
+                status: 404,
+                headers: vec![("Content-Type", "application/json".to_owned())],
+                body: json!({"type": "error.list", "errors": [{"code": "not_found", "message": "no"}]}).to_string(),
+            };
+        }
+        Reply::Answer {
+            status: 200,
+            headers: vec![("Content-Type", "application/json".to_owned())],
+            body: json!({"type": "list", "data": chunk, "total_count": 160, "pages": pages}).to_string(),
+        }
+    })
+    .await?;
+    let prism = Prism::proxy(
+        &spec("intercom-2.14-conversations-messages-openapi.yaml"),
+        &fake.url(),
+    )?;
+    let sink = SmtpSink::start(json!({}))?;
+    let founder = Founder::new(
+        &sink.url(),
+        &format!(
+            "rate = \"off\"\n\n[intercom]\nurl = \"{}\"\ntoken = \"env:INTERCOM_TOKEN\"\nadmin_id = \"814860\"",
+            prism.url()
+        ),
+    )?;
+    let mut cmd = founder.command()?;
+    cmd.env("INTERCOM_TOKEN", "ic-t0ken").args([
+        "letter",
+        "send",
+        &founder.path("letter.md").display().to_string(),
+        "--to",
+        "intercom",
+        "--plan",
+        "enterprise",
+        "--yes",
+    ]);
+    let out = cmd.output()?;
+    ensure!(out.status.success(), "{}", text(&out));
+    let said = stdout(&out);
+    ensure!(
+        said.contains("Intercom: 157 contacts read")
+            && said.contains("(3 left out: no address, bounced, spam or unsubscribed)")
+            && said.contains("78 customers in")
+            && said.contains("(79 left out by the filter)"),
+        "{said}"
+    );
+    let arrived: BTreeSet<String> = sink
+        .messages()?
+        .into_iter()
+        .map(|r| r.envelope_to)
+        .collect();
+    ensure!(
+        arrived.len() == 78 && sink.count() == 78,
+        "{} letters",
+        sink.count()
+    );
+    ensure!(
+        arrived.iter().all(|e| {
+            e.strip_prefix("contact")
+                .and_then(|s| s.strip_suffix("@example.com"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| !n.is_multiple_of(2))
+        }),
+        "only the enterprise plan: {arrived:?}"
+    );
+    ensure!(
+        fake.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer ic-t0ken")
+                && r.header("intercom-version") == Some("2.14")),
+        "Intercom's headers"
+    );
+    prism.assert_no_violations()?;
+
+    // The same letter to Intercom again: the letter it started, not a new read of the list.
+    let reads = fake.requests().len();
+    let mut again = founder.command()?;
+    again.env("INTERCOM_TOKEN", "ic-t0ken").args([
+        "letter",
+        "send",
+        &founder.path("letter.md").display().to_string(),
+        "--to",
+        "intercom",
+        "--plan",
+        "enterprise",
+        "--yes",
+    ]);
+    let out = again.output()?;
+    ensure!(out.status.success(), "{}", text(&out));
+    ensure!(
+        fake.requests().len() == reads,
+        "Intercom was not read again"
+    );
+    ensure!(sink.count() == 78, "nobody heard twice");
+    Ok(())
+}

@@ -56,8 +56,9 @@ pub struct SendArgs {
     /// The letter: front matter (`---`, `subject: …`, `---`), then a Markdown body whose
     /// {{ variables }} are the list's columns.
     letter: PathBuf,
-    /// The customer list: CSV with an `email` column (comma or semicolon, UTF-8).
-    #[arg(long = "to", value_name = "CUSTOMERS.csv")]
+    /// The customer list: CSV with an `email` column (comma or semicolon, UTF-8), or
+    /// `intercom` for the contacts of `[intercom]` that take email.
+    #[arg(long = "to", value_name = "CUSTOMERS.csv|intercom")]
     to: PathBuf,
     /// Send without showing the preview and asking.
     #[arg(long)]
@@ -114,7 +115,7 @@ fn smtp_setup(
     Ok((setup, smtp))
 }
 
-fn send_letter(config: Option<&Path>, args: SendArgs) -> ExitCode {
+fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     let source = match std::fs::read_to_string(&args.letter) {
         Ok(s) => s,
         Err(e) => return invalid(&format!("{}: {e}", args.letter.display())),
@@ -141,6 +142,44 @@ fn send_letter(config: Option<&Path>, args: SendArgs) -> ExitCode {
         plans: args.plans.clone(),
         components: args.components.clone(),
     };
+    // Intercom's contacts: the same letter to Intercom is the same letter whatever the
+    // contacts are now, so a send that stopped resumes with the list it started with instead
+    // of reading a list that changed since, and starting over.
+    let from_intercom = args.to.as_os_str() == "intercom";
+    if from_intercom {
+        let key = letter_key(&draft, b"intercom", &filter);
+        let store = match open_store() {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        };
+        match store.letter_by_key(&key) {
+            Ok(Some(id)) => {
+                drop(_entered);
+                return resume(config, id, args.json);
+            }
+            Ok(None) => {}
+            Err(e) => return fail(&e.to_string()),
+        }
+        match runtime.block_on(intercom_list(config)) {
+            Ok((path, kept, left_out)) => {
+                if !args.json {
+                    println!(
+                        "Intercom: {kept} contacts read into {}{}",
+                        path.display(),
+                        if left_out > 0 {
+                            format!(
+                                " ({left_out} left out: no address, bounced, spam or unsubscribed)"
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                args.to = path;
+            }
+            Err(e) => return fail(&e),
+        }
+    }
     let list_error =
         |e: recipients::RecipientsError| invalid(&format!("{}: {e}", args.to.display()));
     let rows = match recipients::open(&args.to) {
@@ -211,7 +250,11 @@ fn send_letter(config: Option<&Path>, args: SendArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return list_error(e),
     };
-    let key = letter_key(&draft, &digest, &filter);
+    let key = if from_intercom {
+        letter_key(&draft, b"intercom", &filter)
+    } else {
+        letter_key(&draft, &digest, &filter)
+    };
     let earlier = match store.letter_by_key(&key).and_then(|id| match id {
         Some(id) => store.letter(id),
         None => Ok(None),
@@ -269,7 +312,11 @@ fn send_letter(config: Option<&Path>, args: SendArgs) -> ExitCode {
         key,
         source: draft.to_source(),
         subject: draft.subject.clone(),
-        list_name: args.to.display().to_string(),
+        list_name: if from_intercom {
+            "Intercom contacts".to_owned()
+        } else {
+            args.to.display().to_string()
+        },
         sender: setup.identity.from.to_string(),
     };
     let json = args.json;
@@ -775,4 +822,23 @@ fn stop(id: i64, to: LetterState) -> ExitCode {
         )),
         Err(e) => fail(&e.to_string()),
     }
+}
+
+/// Reads `[intercom]`'s contacts that take email into a CSV file in the data directory.
+async fn intercom_list(config: Option<&Path>) -> Result<(PathBuf, u64, u64), String> {
+    let config = load(config)?;
+    let intercom = config
+        .intercom
+        .ok_or("--to intercom needs an [intercom] section (see the README's Support queue)")?;
+    let desk = foghorn_core::support::Desk::new(&intercom);
+    let (csv, kept, left_out) = desk
+        .client()
+        .contacts_csv()
+        .await
+        .map_err(|e| e.to_string())?;
+    let dir = foghorn_core::paths::data_dir().ok_or("no data directory: set FOGHORN_DATA_DIR")?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("intercom-contacts.csv");
+    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path, kept, left_out))
 }

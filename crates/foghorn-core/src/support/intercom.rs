@@ -8,7 +8,7 @@
 //! word and merges. A reply has no idempotency key: a reply tried again first reads the
 //! conversation and sends nothing when the same words are already there.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
@@ -27,6 +27,8 @@ const PER_PAGE: u32 = 150;
 /// Pages read per word at most: 3,000 conversations about one word in one outage is already
 /// more than a person answers by hand.
 const MAX_PAGES: usize = 20;
+/// Contact pages read at most: 150,000 customers.
+const MAX_CONTACT_PAGES: usize = 1_000;
 
 #[derive(Debug)]
 pub struct Intercom {
@@ -131,6 +133,101 @@ impl Intercom {
             }
         }
         Ok(out)
+    }
+
+    /// Every contact with an address that takes email, as a customer list (CSV: `email`,
+    /// `name`, then each custom attribute), how many are in it, and how many were left out:
+    /// no address, hard bounced, marked as spam or unsubscribed.
+    pub async fn contacts_csv(&self) -> Result<(String, u64, u64), DeliveryError> {
+        let what = "Intercom: list contacts";
+        let mut rows: Vec<(String, String, BTreeMap<String, String>)> = Vec::new();
+        let mut columns = BTreeSet::new();
+        let mut left_out = 0u64;
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_CONTACT_PAGES {
+            let mut url = format!("{}/contacts?per_page={PER_PAGE}", self.url);
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&starting_after={}", segment(c)));
+            }
+            let answer = self.send(what, self.http.client.get(url)).await?;
+            let list: Value = serde_json::from_str(&answer.body)
+                .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+            let contacts = list
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| retry(CHANNEL, format!("{what}: the answer has no data"), None))?;
+            for c in contacts {
+                let email = c.get("email").and_then(Value::as_str).unwrap_or("").trim();
+                let refused = [
+                    "has_hard_bounced",
+                    "marked_email_as_spam",
+                    "unsubscribed_from_emails",
+                ]
+                .iter()
+                .any(|k| c.get(k).and_then(Value::as_bool) == Some(true));
+                if email.is_empty() || refused {
+                    left_out += 1;
+                    continue;
+                }
+                let name = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let mut custom = BTreeMap::new();
+                if let Some(attrs) = c.get("custom_attributes").and_then(Value::as_object) {
+                    for (k, v) in attrs {
+                        let key = k.trim().to_lowercase();
+                        if key.is_empty() || key == "email" || key == "name" {
+                            continue;
+                        }
+                        let text = match v {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            _ => continue,
+                        };
+                        columns.insert(key.clone());
+                        custom.insert(key, text);
+                    }
+                }
+                rows.push((email.to_owned(), name, custom));
+            }
+            cursor = list
+                .pointer("/pages/next/starting_after")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
+            if cursor.is_none() || contacts.is_empty() {
+                break;
+            }
+        }
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let header: Vec<&str> = ["email", "name"]
+            .into_iter()
+            .chain(columns.iter().map(String::as_str))
+            .collect();
+        let written = out.write_record(&header).and_then(|()| {
+            for (email, name, custom) in &rows {
+                let mut record = vec![email.as_str(), name.as_str()];
+                record.extend(
+                    columns
+                        .iter()
+                        .map(|c| custom.get(c).map_or("", String::as_str)),
+                );
+                out.write_record(&record)?;
+            }
+            Ok(())
+        });
+        let bytes = written
+            .map_err(|e| e.to_string())
+            .and_then(|()| out.into_inner().map_err(|e| e.to_string()))
+            .map_err(|e| permanent(CHANNEL, format!("{what}: {e}")))?;
+        Ok((
+            String::from_utf8_lossy(&bytes).into_owned(),
+            rows.len() as u64,
+            left_out,
+        ))
     }
 
     /// Replies to a conversation as the configured admin; `html` is the reply's body.
