@@ -214,7 +214,13 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
         letter.contains("everyone at Company 1"),
         "the preview is filled in from the row: {letter}"
     );
-    scroll_to_top(&driver, "[data-testid=letter-preview]").await?;
+    // The list's field, its count and the letter shown, for the screenshot.
+    driver
+        .execute(
+            "document.querySelector('[data-testid=letter-list]').closest('label').scrollIntoView({ block: 'start' }); return true;",
+            vec![],
+        )
+        .await?;
     desktop.screenshot_window_painted(
         "^Foghorn$",
         artifacts_dir()?.join("letter-composer.png"),
@@ -429,6 +435,34 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
     ensure!(
         ids.iter().all(|id| id.starts_with("letter.")),
         "the ledger's Message-IDs"
+    );
+
+    // The command line shares the ledger and the letter's key: the same letter and list, sent
+    // from a file, is found already sent, and nobody gets a second copy.
+    let letter_file = desktop.dir().join("letter.md");
+    std::fs::write(
+        &letter_file,
+        format!("---\nsubject: {SUBJECT}\n---\n{body}"),
+    )?;
+    let out = foghorn_e2e::paths::foghorn_command(&desktop.home_dir())?
+        .env("FOGHORN_CONFIG", &config_path)
+        .env("FOGHORN_DATA_DIR", desktop.dir().join("data"))
+        .env(UNSUBSCRIBE_KEY.0, UNSUBSCRIBE_KEY.1)
+        .args(["letter", "send"])
+        .arg(&letter_file)
+        .arg("--to")
+        .arg(&list)
+        .arg("--yes")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && stdout.contains("was sent to everyone"),
+        "foghorn letter send finds the window's letter sent: {out:?}"
+    );
+    ensure!(
+        smtp.count() == CUSTOMERS + 1,
+        "no second copy: {}",
+        smtp.count()
     );
     println!(
         "letter window: {count}; {actions} actions from the finished draft to the confirmed send; \
