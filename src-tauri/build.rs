@@ -26,6 +26,15 @@ fn main() {
             "open_status_page",
             "get_support_queue",
             "send_support_replies",
+            "get_letter_overview",
+            "save_letter_draft",
+            "preview_letter",
+            "send_test_letter",
+            "start_letter",
+            "get_letter_progress",
+            "pause_letter",
+            "resume_letter",
+            "cancel_letter",
         ]),
     ))
     .expect("tauri build script");

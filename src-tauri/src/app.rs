@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use foghorn_core::config::{Config, ConfigError};
 use foghorn_core::engine::Engine;
+use foghorn_core::letter::desk::{Desk, SmtpSource};
+use foghorn_core::secret::SystemSecrets;
 use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 
 use crate::cli::Cli;
@@ -95,6 +98,15 @@ fn build<R: Runtime>(
             commands::status::open_status_page,
             commands::status::get_support_queue,
             commands::status::send_support_replies,
+            commands::letter::get_letter_overview,
+            commands::letter::save_letter_draft,
+            commands::letter::preview_letter,
+            commands::letter::send_test_letter,
+            commands::letter::start_letter,
+            commands::letter::get_letter_progress,
+            commands::letter::pause_letter,
+            commands::letter::resume_letter,
+            commands::letter::cancel_letter,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -120,6 +132,7 @@ fn build<R: Runtime>(
             }
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
+            app.manage(letter_desk(prepared.file.path.clone(), &prepared.store));
             app.manage(commands::editor::ConfigFile::new(prepared.file));
             let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
             let alarm = prepared.alarm.clone();
@@ -165,6 +178,20 @@ fn build<R: Runtime>(
             Ok(())
         })
         .build(tauri::generate_context!())
+}
+
+/// The founder view's letters, on the engine's database; `[smtp]` is read from the
+/// configuration file at each use, so adding it needs no restart.
+fn letter_desk(path: Option<std::path::PathBuf>, store: &foghorn_core::store::Store) -> Desk {
+    let smtp: SmtpSource = Arc::new(move || match &path {
+        None => Ok(None),
+        Some(path) => match Config::load(path) {
+            Ok(config) => Ok(config.smtp),
+            Err(ConfigError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        },
+    });
+    Desk::new(store.clone(), smtp, Arc::new(SystemSecrets))
 }
 
 /// Why no window can be shown, if that is so (Linux without X11 or Wayland).

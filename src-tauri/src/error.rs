@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
+use foghorn_core::letter::LetterError;
 use foghorn_core::status::StatusError;
 use foghorn_core::store::StoreError;
 use foghorn_core::support::SupportError;
@@ -64,6 +65,30 @@ impl From<EditError> for IpcError {
             EditError::ChangedOnDisk(_) => "changed_on_disk",
             EditError::Io { .. } => "io",
             _ => "invalid_config",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<LetterError> for IpcError {
+    fn from(e: LetterError) -> Self {
+        let code = match &e {
+            LetterError::Draft(_) => "invalid_letter",
+            LetterError::List(_) | LetterError::ListPath(_) | LetterError::Fill { .. } => {
+                "invalid_list"
+            }
+            LetterError::Message(_) => "invalid",
+            LetterError::Store(_) => "storage",
+            LetterError::Busy { .. } => "busy",
+            LetterError::Cancelled(_) | LetterError::AlreadySent(_) => "conflict",
+            LetterError::Setup(_) => "setup",
+            LetterError::NoSmtp => "no_smtp",
+            LetterError::NotFound(_) => "not_found",
+            LetterError::Changed { .. } => "changed",
+            LetterError::Refused(_) => "refused",
         };
         IpcError {
             code: code.to_owned(),

@@ -2,7 +2,6 @@
 //! line. The ledger in the database is what a send resumes from, so running the same command
 //! again after a crash sends nobody a second letter.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,13 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use foghorn_core::letter::compose::{self, Counted, Pass};
 use foghorn_core::letter::draft::Draft;
 use foghorn_core::letter::ledger::{self, file_digest, letter_key, Prepared};
 use foghorn_core::letter::rate::Rate;
-use foghorn_core::letter::recipients::{self, Filter, Row};
+use foghorn_core::letter::recipients::{self, Filter};
 use foghorn_core::letter::send::{self, Control, Job, Progress};
 use foghorn_core::letter::smtp::Mailer;
-use foghorn_core::letter::{self, Setup};
+use foghorn_core::letter::{self, LetterError, Setup};
 use foghorn_core::secret::SystemSecrets;
 use foghorn_core::store::{LetterState, LetterSummary, NewLetter, Store};
 use tokio::sync::watch;
@@ -190,9 +190,9 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         return invalid(&format!("{}: {e}", args.letter.display()));
     }
     // The first matching customer's letter: the preview, and the test send.
-    let first = match first_recipient(&args.to, &filter) {
-        Ok(first) => first,
-        Err(code) => return code,
+    let first = match compose::recipient_at(&args.to, &filter, 0) {
+        Ok(first) => first.map(|r| (r.email, r.vars)),
+        Err(e) => return list_error(e),
     };
     let Some(first) = first else {
         return invalid(&format!(
@@ -205,21 +205,14 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
             }
         ));
     };
-    let vars_first = with_unsubscribe(&setup, &first.1, &first.0);
+    let vars_first = compose::with_unsubscribe(Some(&setup.identity), &first.1, &first.0);
     let preview = match draft.render(&vars_first) {
         Ok(p) => p,
         Err(e) => return invalid(&format!("{}: {e}", args.letter.display())),
     };
 
     if let Some(me) = &args.test_to {
-        let mut test = preview.clone();
-        test.subject = format!("[Test] {}", test.subject);
-        let id = format!(
-            "<test.{}@{}>",
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-            setup.identity.domain()
-        );
-        let message = match setup.identity.build(me, None, &test, &id) {
+        let message = match compose::test_message(&setup.identity, me, &preview) {
             Ok(m) => m,
             Err(e) => return invalid(&e.to_string()),
         };
@@ -238,9 +231,16 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     }
 
     // Count and check every row before anyone is sent anything.
-    let counted = match count(&args.to, &filter, &draft, &setup) {
+    let pass = Pass {
+        keep_skipped: 20,
+        pick: None,
+        fill_every_row: true,
+    };
+    let counted = match compose::count(&args.to, &filter, &draft, Some(&setup.identity), pass) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(LetterError::Draft(e)) => return invalid(&format!("{}: {e}", args.letter.display())),
+        Err(LetterError::List(e)) => return list_error(e),
+        Err(e) => return invalid(&format!("{}: {e}", args.to.display())),
     };
     let store = match open_store() {
         Ok(s) => s,
@@ -572,82 +572,6 @@ fn plural(n: u64) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// A customer's row: column name to value.
-type Columns = BTreeMap<String, String>;
-
-/// The first customer the filter lets through: their address and columns.
-fn first_recipient(path: &Path, filter: &Filter) -> Result<Option<(String, Columns)>, ExitCode> {
-    let rows = recipients::open(path).map_err(|e| invalid(&format!("{}: {e}", path.display())))?;
-    for row in rows {
-        match row {
-            Ok(Row::Recipient(r)) if filter.matches(&r) => return Ok(Some((r.email, r.vars))),
-            Ok(_) => {}
-            Err(e) => return Err(invalid(&format!("{}: {e}", path.display()))),
-        }
-    }
-    Ok(None)
-}
-
-fn with_unsubscribe(
-    setup: &Setup,
-    vars: &BTreeMap<String, String>,
-    email: &str,
-) -> BTreeMap<String, String> {
-    let mut vars = vars.clone();
-    if let Some(url) = setup.identity.unsubscribe_url_for(email) {
-        vars.insert("unsubscribe_url".into(), url);
-    }
-    vars
-}
-
-/// What a pass over the whole list found.
-struct Counted {
-    recipients: u64,
-    skipped: Vec<String>,
-    skipped_count: u64,
-    filtered_out: u64,
-}
-
-/// Reads the whole list and fills the letter in for every row, so a row that breaks the
-/// template is found before the first letter goes out.
-fn count(path: &Path, filter: &Filter, draft: &Draft, setup: &Setup) -> Result<Counted, ExitCode> {
-    let rows = recipients::open(path).map_err(|e| invalid(&format!("{}: {e}", path.display())))?;
-    let mut counted = Counted {
-        recipients: 0,
-        skipped: Vec::new(),
-        skipped_count: 0,
-        filtered_out: 0,
-    };
-    for row in rows {
-        match row {
-            Ok(Row::Recipient(r)) => {
-                if !filter.matches(&r) {
-                    counted.filtered_out += 1;
-                    continue;
-                }
-                let vars = with_unsubscribe(setup, &r.vars, &r.email);
-                if let Err(e) = draft.render(&vars) {
-                    return Err(invalid(&format!(
-                        "{}: line {}: the letter cannot be filled in for {}: {e}",
-                        path.display(),
-                        r.line,
-                        r.email
-                    )));
-                }
-                counted.recipients += 1;
-            }
-            Ok(Row::Skipped(s)) => {
-                counted.skipped_count += 1;
-                if counted.skipped.len() < 20 {
-                    counted.skipped.push(s.to_string());
-                }
-            }
-            Err(e) => return Err(invalid(&format!("{}: {e}", path.display()))),
-        }
-    }
-    Ok(counted)
 }
 
 fn print_preview(

@@ -3,5 +3,6 @@
 pub mod editor;
 pub mod history;
 pub mod incidents;
+pub mod letter;
 pub mod monitoring;
 pub mod status;

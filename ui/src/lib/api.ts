@@ -3,6 +3,11 @@
 // `message`.
 import { invoke } from '@tauri-apps/api/core';
 import type { Destination } from './bindings/Destination';
+import type { LetterDraft } from './bindings/LetterDraft';
+import type { LetterOverview } from './bindings/LetterOverview';
+import type { LetterPreview } from './bindings/LetterPreview';
+import type { LetterProgress } from './bindings/LetterProgress';
+import type { TestSent } from './bindings/TestSent';
 import type { DraftInput } from './bindings/DraftInput';
 import type { Preview } from './bindings/Preview';
 import type { Published } from './bindings/Published';
@@ -193,6 +198,60 @@ export function getSupportQueue(incident: number): Promise<SupportQueue | null> 
  */
 export function sendSupportReplies(incident: number): Promise<number> {
   return call<number>('send_support_replies', { incident });
+}
+
+/**
+ * The founder view's start: `[smtp]` as the confirm step shows it (`null` without it), the
+ * draft as last typed (or the starting template), and the letters not finished.
+ */
+export function getLetterOverview(): Promise<LetterOverview> {
+  return call<LetterOverview>('get_letter_overview');
+}
+
+/** Keeps the letter's draft as typed. */
+export function saveLetterDraft(draft: LetterDraft): Promise<void> {
+  return call<void>('save_letter_draft', { draft });
+}
+
+/**
+ * The letter as the customer at `index` of the list reads it, with the list's count and
+ * skipped rows. Rejects with `invalid_letter` or `invalid_list` (the message names the line).
+ */
+export function previewLetter(draft: LetterDraft, index: number): Promise<LetterPreview> {
+  return call<LetterPreview>('preview_letter', { draft, index });
+}
+
+/** The customer at `index`'s letter to `to` only, subject marked `[Test]`; the server's reply. */
+export function sendTestLetter(draft: LetterDraft, index: number, to: string): Promise<TestSent> {
+  return call<TestSent>('send_test_letter', { draft, index, to });
+}
+
+/**
+ * The confirmed send: every row checked, the ledger written, sending started. `expected` is
+ * the count the founder confirmed; a list that changed since is refused (`changed`).
+ */
+export function startLetter(draft: LetterDraft, expected: number): Promise<LetterProgress> {
+  return call<LetterProgress>('start_letter', { draft, expected });
+}
+
+/** A letter's progress, read from its ledger. */
+export function getLetterProgress(id: number): Promise<LetterProgress> {
+  return call<LetterProgress>('get_letter_progress', { id });
+}
+
+/** Pauses a letter: the letters in flight finish, then nothing more goes until Resume. */
+export function pauseLetter(id: number): Promise<LetterProgress> {
+  return call<LetterProgress>('pause_letter', { id });
+}
+
+/** Carries on with a paused or interrupted letter from its ledger. */
+export function resumeLetter(id: number): Promise<LetterProgress> {
+  return call<LetterProgress>('resume_letter', { id });
+}
+
+/** Stops a letter for good: whoever has not been sent it yet will not be. */
+export function cancelLetter(id: number): Promise<LetterProgress> {
+  return call<LetterProgress>('cancel_letter', { id });
 }
 
 export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<UnlistenFn> {

@@ -28,8 +28,14 @@ pub enum DraftError {
     FrontMatter { line: usize, message: String },
     #[error("the front matter has no `subject:`")]
     NoSubject,
+    #[error("the subject is empty")]
+    EmptySubject,
+    #[error("the subject is one line")]
+    SubjectLines,
     #[error("the letter has no text after its front matter")]
     EmptyBody,
+    #[error("the letter has no text")]
+    NoText,
     #[error("{part}: {message}")]
     Template { part: &'static str, message: String },
     #[error("the letter uses {{{{ {variable} }}}}, but the list has no `{variable}` column (its columns: {columns})")]
@@ -135,23 +141,62 @@ impl Draft {
         if body.trim().is_empty() {
             return Err(DraftError::EmptyBody);
         }
-        let draft = Draft {
+        Draft {
             subject,
             body: body.to_owned(),
             body_line: line_no + 1,
-        };
-        // Both parts compile, or the founder hears where they do not.
+        }
+        .compiled()
+    }
+
+    /// A letter written as its two parts, a subject line and a Markdown body (the window's
+    /// fields): the same letter as the file `---`, `subject: …`, `---`, body. Errors in the
+    /// body name the body's own lines.
+    pub fn from_parts(subject: &str, body: &str) -> Result<Self, DraftError> {
+        let subject = unquote(subject.trim());
+        if subject.is_empty() {
+            return Err(DraftError::EmptySubject);
+        }
+        if subject.contains(['\n', '\r']) {
+            return Err(DraftError::SubjectLines);
+        }
+        if body.trim().is_empty() {
+            return Err(DraftError::NoText);
+        }
+        Draft {
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+            body_line: 1,
+        }
+        .compiled()
+    }
+
+    /// Both parts compile, or the founder hears where they do not.
+    fn compiled(self) -> Result<Self, DraftError> {
         let env = environment();
-        env.template_from_str(&draft.subject)
-            .map_err(|e| draft.template_error("subject", &e))?;
-        env.template_from_str(&draft.body)
-            .map_err(|e| draft.template_error("body", &e))?;
-        Ok(draft)
+        env.template_from_str(&self.subject)
+            .map_err(|e| self.template_error("subject", &e))?;
+        env.template_from_str(&self.body)
+            .map_err(|e| self.template_error("body", &e))?;
+        Ok(self)
     }
 
     /// The letter file again, as [`Draft::parse`] reads it.
     pub fn to_source(&self) -> String {
         format!("---\nsubject: {}\n---\n{}", self.subject, self.body)
+    }
+
+    /// The variables the letter uses, in order of name.
+    pub fn variables(&self) -> Vec<String> {
+        let env = environment();
+        let mut used: Vec<String> = [&self.subject, &self.body]
+            .into_iter()
+            .filter_map(|source| env.template_from_str(source).ok())
+            .flat_map(|t| t.undeclared_variables(false))
+            .collect();
+        used.sort();
+        used.dedup();
+        used
     }
 
     /// Every variable the letter uses is a column of the list (or a standard one).
@@ -245,6 +290,15 @@ fn unquote(value: &str) -> &str {
 /// Markdown to an HTML document. HTML written into the letter, or arriving in a customer's
 /// name, is shown as text: a letter to every customer is no place for markup nobody reviewed.
 pub fn markdown_to_html(markdown: &str) -> String {
+    let body = markdown_fragment(markdown);
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">\n{body}</body></html>\n"
+    )
+}
+
+/// Markdown to the HTML of a document's body, as [`markdown_to_html`] makes it (the window's
+/// preview shows this).
+pub fn markdown_fragment(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
@@ -255,9 +309,7 @@ pub fn markdown_to_html(markdown: &str) -> String {
     });
     let mut body = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut body, parser);
-    format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">\n{body}</body></html>\n"
-    )
+    body
 }
 
 #[cfg(test)]
@@ -383,6 +435,17 @@ mod tests {
         assert!(letter.text.starts_with("Dear Ada,"));
         assert!(letter.text.contains("everyone at Acme"));
         assert!(letter.text.contains("reply to this email"));
+    }
+
+    #[test]
+    fn a_letter_written_in_two_parts_is_the_same_letter_as_its_file() {
+        let file = Draft::parse(STARTING_TEMPLATE).expect("parses");
+        let parts = Draft::from_parts(&format!(" {} ", file.subject), &file.body).expect("parts");
+        assert_eq!(parts.to_source(), file.to_source());
+        assert_eq!(Draft::from_parts(" ", "Hi"), Err(DraftError::EmptySubject));
+        assert_eq!(Draft::from_parts("Hi", "\n "), Err(DraftError::NoText));
+        let err = Draft::from_parts("Hi", "fine\n\n{% if name %}open\n").expect_err("broken");
+        assert!(err.to_string().starts_with("body: line "), "{err}");
     }
 
     #[test]

@@ -22,8 +22,10 @@ const SKIPPED_KEPT: usize = 1_000;
 
 /// A row of the list that gets no letter, and why ("line 7: \"bob@\" is not an email
 /// address").
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct SkippedRow {
+    #[ts(type = "number")]
     pub line: u64,
     pub reason: String,
 }

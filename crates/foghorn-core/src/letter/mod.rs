@@ -4,6 +4,8 @@
 //! left in flight by a crash goes again with the same `Message-ID`, which receiving servers
 //! drop as a repeat.
 
+pub mod compose;
+pub mod desk;
 pub mod draft;
 pub mod ledger;
 pub mod message;
@@ -29,6 +31,24 @@ pub enum LetterError {
     Cancelled(i64),
     #[error("{0}")]
     Setup(String),
+    #[error("line {line}: the letter cannot be filled in for {email}: {error}")]
+    Fill {
+        line: u64,
+        email: String,
+        error: draft::DraftError,
+    },
+    #[error("the customer list: {0}")]
+    ListPath(String),
+    #[error("the configuration has no [smtp] section: add one (url, from) to send the letter")]
+    NoSmtp,
+    #[error("there is no letter {0}")]
+    NotFound(i64),
+    #[error("letter {0} was sent to everyone on the list already")]
+    AlreadySent(i64),
+    #[error("the customer list changed: it now has {now} customers, not {expected}; look at the preview again")]
+    Changed { expected: u64, now: u64 },
+    #[error("the mail server did not accept the letter: {0}")]
+    Refused(String),
 }
 
 impl From<crate::store::StoreError> for LetterError {

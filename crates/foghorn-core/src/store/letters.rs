@@ -6,13 +6,15 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use time::OffsetDateTime;
+use ts_rs::TS;
 
 use super::{Result, Store, StoreError};
 use crate::time_fmt::{parse_rfc3339, rfc3339};
 
 /// Where a letter is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum LetterState {
     /// Its list is being written into the ledger; nothing has been sent.
     Importing,
@@ -46,8 +48,9 @@ impl LetterState {
 }
 
 /// What became of one recipient's letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum RecipientState {
     Queued,
     Sending,
@@ -136,8 +139,9 @@ pub struct LedgerRow {
 }
 
 /// A recipient whose letter was not accepted, for the list at the end and its CSV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct Undelivered {
     pub email: String,
     pub state: RecipientState,

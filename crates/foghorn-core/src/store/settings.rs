@@ -14,6 +14,7 @@ const PAUSED: &str = "paused";
 const ONCALL_CACHE: &str = "oncall.calendar";
 const ONCALL_OVERRIDE: &str = "oncall.override_until";
 const HEARTBEAT_TOKEN: &str = "heartbeats.token";
+const LETTER_DRAFT: &str = "letter.draft";
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -33,6 +34,15 @@ fn set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
 }
 
 impl Store {
+    /// The customer letter being written in the window (JSON), kept as it is typed.
+    pub fn letter_draft(&self) -> Result<Option<String>> {
+        self.read(|c| get(c, LETTER_DRAFT))
+    }
+
+    pub async fn set_letter_draft(&self, json: String) -> Result<()> {
+        self.write(move |tx| set(tx, LETTER_DRAFT, &json)).await
+    }
+
     pub fn mute(&self) -> Result<Mute> {
         self.read(|c| match get(c, MUTE)? {
             None => Ok(Mute::Off),

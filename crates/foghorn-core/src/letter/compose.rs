@@ -1,0 +1,195 @@
+//! What the command line and the window share before a letter goes out: the customer a
+//! preview shows, one pass over the whole list that counts it (and, before a send, fills the
+//! letter in for every row), and the test letter to the founder's own address.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lettre::Message;
+
+use super::draft::{Draft, Rendered};
+use super::message::{Identity, MessageError};
+use super::recipients::{self, Filter, Recipient, RecipientsError, Row, Skipped};
+use super::LetterError;
+
+/// A customer's row: column name to value.
+pub type Columns = BTreeMap<String, String>;
+
+/// The customer at `index` (0 is the first) among those the filter lets through.
+pub fn recipient_at(
+    path: &Path,
+    filter: &Filter,
+    index: u64,
+) -> Result<Option<Recipient>, RecipientsError> {
+    let mut seen = 0u64;
+    for row in recipients::open(path)? {
+        if let Row::Recipient(r) = row? {
+            if filter.matches(&r) {
+                if seen == index {
+                    return Ok(Some(r));
+                }
+                seen += 1;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A row's columns with the customer's own unsubscribe link, as the letter is filled in.
+pub fn with_unsubscribe(identity: Option<&Identity>, vars: &Columns, email: &str) -> Columns {
+    let mut vars = vars.clone();
+    if let Some(url) = identity.and_then(|i| i.unsubscribe_url_for(email)) {
+        vars.insert("unsubscribe_url".into(), url);
+    }
+    vars
+}
+
+/// What a pass over the whole list found.
+#[derive(Debug, Clone, Default)]
+pub struct Counted {
+    /// The list's columns, as the letter's variables name them.
+    pub columns: Vec<String>,
+    /// Customers who get the letter.
+    pub recipients: u64,
+    /// The first skipped rows (as many as were asked for), with their line and why.
+    pub skipped: Vec<Skipped>,
+    pub skipped_count: u64,
+    /// Rows the filter left out.
+    pub filtered_out: u64,
+    /// The customer asked for by position, when the list has that many.
+    pub picked: Option<Recipient>,
+}
+
+/// How a pass over the list is made.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pass {
+    /// Skipped rows kept with their reason (all are counted).
+    pub keep_skipped: usize,
+    /// The customer to keep, by position among those who get the letter.
+    pub pick: Option<u64>,
+    /// Fill the letter in for every customer, so a row that breaks it is found before the
+    /// first letter goes out (a preview only needs the count).
+    pub fill_every_row: bool,
+}
+
+/// Reads the whole list: the count, the skipped rows, and the customer asked for. A variable
+/// the list lacks is an error before any row is read.
+pub fn count(
+    path: &Path,
+    filter: &Filter,
+    draft: &Draft,
+    identity: Option<&Identity>,
+    pass: Pass,
+) -> Result<Counted, LetterError> {
+    let rows = recipients::open(path)?;
+    draft.check_columns(rows.columns())?;
+    let mut counted = Counted {
+        columns: rows.columns().to_vec(),
+        ..Counted::default()
+    };
+    for row in rows {
+        match row? {
+            Row::Recipient(r) => {
+                if !filter.matches(&r) {
+                    counted.filtered_out += 1;
+                    continue;
+                }
+                if pass.fill_every_row {
+                    let vars = with_unsubscribe(identity, &r.vars, &r.email);
+                    if let Err(error) = draft.render(&vars) {
+                        return Err(LetterError::Fill {
+                            line: r.line,
+                            email: r.email,
+                            error,
+                        });
+                    }
+                }
+                if pass.pick == Some(counted.recipients) {
+                    counted.picked = Some(r);
+                }
+                counted.recipients += 1;
+            }
+            Row::Skipped(s) => {
+                counted.skipped_count += 1;
+                if counted.skipped.len() < pass.keep_skipped {
+                    counted.skipped.push(s);
+                }
+            }
+        }
+    }
+    Ok(counted)
+}
+
+/// The test letter: `rendered` (one customer's letter) to `to`, its subject marked
+/// `[Test] `, with a `Message-ID` of its own so it is never taken for the real one.
+pub fn test_message(
+    identity: &Identity,
+    to: &str,
+    rendered: &Rendered,
+) -> Result<Message, MessageError> {
+    let mut test = rendered.clone();
+    test.subject = format!("[Test] {}", test.subject);
+    let id = format!(
+        "<test.{}@{}>",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+        identity.domain()
+    );
+    identity.build(to, None, &test, &id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn a_pass_counts_skips_and_picks_among_those_the_filter_lets_through() {
+        let file = list(
+            "email,name,plan\na@x.test,Ada,team\nbad,Bob,team\nc@x.test,Cy,free\nd@x.test,Di,team\n",
+        );
+        let draft = Draft::parse("---\nsubject: Hi\n---\nDear {{ name }}\n").expect("draft");
+        let filter = Filter {
+            plans: vec!["team".into()],
+            ..Filter::default()
+        };
+        let counted = count(
+            file.path(),
+            &filter,
+            &draft,
+            None,
+            Pass {
+                keep_skipped: 5,
+                pick: Some(1),
+                fill_every_row: true,
+            },
+        )
+        .expect("counts");
+        assert_eq!(counted.recipients, 2);
+        assert_eq!(counted.filtered_out, 1);
+        assert_eq!(counted.skipped_count, 1);
+        assert_eq!(counted.skipped[0].line, 3);
+        assert_eq!(counted.picked.map(|r| r.email), Some("d@x.test".to_owned()));
+        let second = recipient_at(file.path(), &filter, 1).expect("reads");
+        assert_eq!(second.map(|r| r.line), Some(5));
+    }
+
+    #[test]
+    fn a_variable_the_list_lacks_is_an_error_before_counting() {
+        let file = list("email\na@x.test\n");
+        let draft = Draft::parse("---\nsubject: Hi\n---\n{{ tier }}\n").expect("draft");
+        let err = count(
+            file.path(),
+            &Filter::default(),
+            &draft,
+            None,
+            Pass::default(),
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("`tier`"), "{err}");
+    }
+}
