@@ -47,21 +47,33 @@ impl SmtpSink {
     /// Starts the sink with `rules` (see `tests/smtp/sink.py`: `reject`, `tempfail`,
     /// `refuse_all`, `delay_ms`) and waits until it accepts connections.
     pub fn start(rules: Value) -> Result<Self> {
-        Self::start_with(rules, None)
+        Self::start_with(rules, None, None)
+    }
+
+    /// Starts the sink on `port` (a server coming back where it was).
+    pub fn start_on(port: u16, rules: Value) -> Result<Self> {
+        Self::start_with(rules, None, Some(port))
     }
 
     /// Starts the sink speaking TLS: `"implicit"` (from the first byte, `smtps://`) or
     /// `"starttls"` (required before a letter), with this certificate and key (PEM files).
     pub fn start_tls(mode: &str, cert: &Path, key: &Path) -> Result<Self> {
-        Self::start_with(serde_json::json!({}), Some((mode, cert, key)))
+        Self::start_with(serde_json::json!({}), Some((mode, cert, key)), None)
     }
 
-    fn start_with(rules: Value, tls: Option<(&str, &Path, &Path)>) -> Result<Self> {
+    fn start_with(
+        rules: Value,
+        tls: Option<(&str, &Path, &Path)>,
+        port: Option<u16>,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("foghorn-smtp-")
             .tempdir()
             .context("creating the SMTP sink's dir")?;
-        let port = free_port()?;
+        let port = match port {
+            Some(p) => p,
+            None => free_port()?,
+        };
         let mut cmd = Command::new(python());
         cmd.arg(workspace_root().join("tests/smtp/sink.py"))
             .arg("--dir")

@@ -1025,3 +1025,58 @@ async fn the_list_can_be_intercoms_contacts_read_page_by_page_and_is_kept_for_th
     ensure!(sink.count() == 78, "nobody heard twice");
     Ok(())
 }
+
+#[test]
+fn a_server_that_goes_away_mid_send_pauses_it_and_the_resume_finishes_once_it_is_back() -> Result<()>
+{
+    let first = SmtpSink::start(json!({}))?;
+    let port = first.port();
+    let founder = Founder::new(&first.url(), "rate = \"40/s\"\npause_after_failures = 3")?;
+    let emails = founder.write_list("customers.csv", 120, &[])?;
+    let args = founder.send_args("customers.csv", &["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut sender = founder.spawn("send", &args)?;
+    wait_until(Duration::from_secs(30), "the first letters", || {
+        Ok((first.count() >= 20).then_some(()))
+    })?;
+    // The network goes: the server is gone mid-send.
+    let before: Vec<_> = {
+        let received = first.messages()?;
+        drop(first);
+        received
+    };
+    let status = sender.wait_for_exit(Duration::from_secs(60))?;
+    ensure!(status.code() == Some(1), "paused: {}", sender.stdout());
+    ensure!(
+        sender.stdout().contains("Paused: paused itself after"),
+        "{}",
+        sender.stdout()
+    );
+    let paused = founder.status_json(1)?;
+    ensure!(
+        paused["state"] == "paused" && paused["failed"] == 0,
+        "nobody is given up on while the server is away: {paused}"
+    );
+
+    // It is back: the resume sends the rest.
+    let second = SmtpSink::start_on(port, json!({}))?;
+    let out = founder.run(&["letter", "resume", "1"])?;
+    ensure!(out.status.success(), "{}", text(&out));
+    let parser = MessageParser::default();
+    let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in before.iter().chain(second.messages()?.iter()) {
+        let m = parser.parse(&r.raw).context("parses")?;
+        ids.entry(r.envelope_to.clone())
+            .or_default()
+            .insert(m.message_id().context("Message-ID")?.to_owned());
+    }
+    ensure!(
+        ids.keys().cloned().collect::<BTreeSet<_>>() == emails.into_iter().collect(),
+        "everyone got the letter"
+    );
+    ensure!(
+        ids.values().all(|set| set.len() == 1),
+        "one Message-ID each"
+    );
+    Ok(())
+}
