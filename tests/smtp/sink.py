@@ -74,6 +74,7 @@ def main():
     parser.add_argument("--tls", choices=["implicit", "starttls"], default=None)
     parser.add_argument("--cert", default=None)
     parser.add_argument("--key", default=None)
+    parser.add_argument("--auth", default=None, help="USER:PASSWORD the server requires")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     handler = Sink(args.dir, json.loads(args.rules), args.open)
@@ -87,6 +88,22 @@ def main():
         else:
             server_kwargs["tls_context"] = context
             server_kwargs["require_starttls"] = True
+    if args.auth:
+        from aiosmtpd.smtp import AuthResult
+
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (
+                auth_data is not None
+                and getattr(auth_data, "login", None) == user.encode()
+                and getattr(auth_data, "password", None) == password.encode()
+            )
+            return AuthResult(success=ok, handled=False)
+
+        server_kwargs["authenticator"] = authenticator
+        server_kwargs["auth_required"] = True
+        server_kwargs["auth_require_tls"] = False
     controller = Controller(
         handler,
         hostname="127.0.0.1",

@@ -50,6 +50,15 @@ impl SmtpSink {
         Self::start_with(rules, None, None)
     }
 
+    /// Starts the sink requiring a login (`AUTH PLAIN`/`LOGIN`) as `user` with `password`.
+    pub fn start_with_login(user: &str, password: &str) -> Result<Self> {
+        Self::start_with(
+            serde_json::json!({"auth": format!("{user}:{password}")}),
+            None,
+            None,
+        )
+    }
+
     /// Starts the sink on `port` (a server coming back where it was).
     pub fn start_on(port: u16, rules: Value) -> Result<Self> {
         Self::start_with(rules, None, Some(port))
@@ -84,6 +93,9 @@ impl SmtpSink {
             .arg(rules.to_string())
             .arg("--open")
             .arg(dir.path().join("open"));
+        if let Some(auth) = rules.get("auth").and_then(Value::as_str) {
+            cmd.arg("--auth").arg(auth);
+        }
         if let Some((mode, cert, key)) = tls {
             cmd.arg("--tls")
                 .arg(mode)

@@ -1080,3 +1080,38 @@ fn a_server_that_goes_away_mid_send_pauses_it_and_the_resume_finishes_once_it_is
     );
     Ok(())
 }
+
+#[test]
+fn the_password_comes_from_the_environment_and_a_wrong_one_pauses_the_send_saying_so() -> Result<()>
+{
+    let sink = SmtpSink::start_with_login("founder@acme.test", "s3cret-pass")?;
+    let url = format!("smtp://founder%40acme.test@127.0.0.1:{}", sink.port());
+    let founder = Founder::new(
+        &url,
+        "password = \"env:SMTP_PASSWORD\"\nrate = \"off\"\npause_after_failures = 2",
+    )?;
+    founder.write_list("customers.csv", 5, &[])?;
+    let args = founder.send_args("customers.csv", &["--yes"]);
+
+    let mut wrong = founder.command()?;
+    wrong.env("SMTP_PASSWORD", "not-it").args(&args);
+    let out = wrong.output()?;
+    ensure!(out.status.code() == Some(1), "{}", text(&out));
+    ensure!(
+        stdout(&out).contains("Paused: paused itself after") && stdout(&out).contains("535"),
+        "the server's refusal is quoted: {}",
+        text(&out)
+    );
+    ensure!(!text(&out).contains("not-it"), "no password in the output");
+    ensure!(founder.status_json(1)?["failed"] == 0, "nobody given up on");
+    ensure!(sink.count() == 0, "nothing sent");
+
+    let mut right = founder.command()?;
+    right
+        .env("SMTP_PASSWORD", "s3cret-pass")
+        .args(["letter", "resume", "1"]);
+    let out = right.output()?;
+    ensure!(out.status.success(), "{}", text(&out));
+    ensure!(sink.count() == 5, "{} letters", sink.count());
+    Ok(())
+}

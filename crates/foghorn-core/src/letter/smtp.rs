@@ -160,7 +160,7 @@ impl SmtpMailer {
         };
         let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| refused_connection(&e))?;
         let starttls = match self.security {
             Security::StartTls => true,
             Security::Opportunistic => conn.can_starttls(),
@@ -170,18 +170,18 @@ impl SmtpMailer {
             let mut tls = TlsParameters::builder(self.host.clone());
             if let Some(pem) = &self.extra_ca {
                 let ca = lettre::transport::smtp::client::Certificate::from_pem(pem)
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| refused_connection(&e))?;
                 tls = tls.add_root_certificate(ca);
             }
-            let tls = tls.build().map_err(|e| classify(&e))?;
+            let tls = tls.build().map_err(|e| refused_connection(&e))?;
             conn.starttls(tls, &self.hello)
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| refused_connection(&e))?;
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| refused_connection(&e))?;
         }
         Ok(conn)
     }
@@ -215,6 +215,13 @@ impl SmtpMailer {
             }
         }
     }
+}
+
+/// A connection the server would not set up (greeting, STARTTLS, login): never the
+/// customer's fault, so nobody's letter is given up on for it; refusals in a row pause the
+/// send, saying why ("535 authentication failed").
+fn refused_connection(e: &lettre::transport::smtp::Error) -> SendError {
+    SendError::Transient(e.to_string())
 }
 
 /// A connection that could not be made: worth another try later.
