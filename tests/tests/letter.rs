@@ -127,6 +127,17 @@ impl Founder {
     }
 }
 
+/// `letter send customers.csv --yes` running in the background, once `letters` have arrived.
+fn sending(founder: &Founder, sink: &SmtpSink, letters: usize) -> Result<ChildGuard> {
+    let args = founder.send_args("customers.csv", &["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let sender = founder.spawn("send", &args)?;
+    wait_until(Duration::from_secs(30), "the first letters", || {
+        Ok((sink.count() >= letters).then_some(()))
+    })?;
+    Ok(sender)
+}
+
 fn text(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -563,12 +574,7 @@ fn pause_from_another_terminal_stops_a_running_send_and_resume_carries_on() -> R
     let sink = SmtpSink::start(json!({}))?;
     let founder = Founder::new(&sink.url(), "rate = \"25/s\"")?;
     founder.write_list("customers.csv", 200, &[])?;
-    let args = founder.send_args("customers.csv", &["--yes"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut sender = founder.spawn("send", &args)?;
-    wait_until(Duration::from_secs(30), "the first letters", || {
-        Ok((sink.count() >= 20).then_some(()))
-    })?;
+    let mut sender = sending(&founder, &sink, 20)?;
     let paused = founder.run(&["letter", "pause", "1"])?;
     ensure!(paused.status.success(), "{}", text(&paused));
     let status = sender.wait_for_exit(Duration::from_secs(15))?;
@@ -616,12 +622,7 @@ fn ctrl_c_pauses_a_send_and_a_cancelled_letter_goes_no_further() -> Result<()> {
     let sink = SmtpSink::start(json!({}))?;
     let founder = Founder::new(&sink.url(), "rate = \"25/s\"")?;
     founder.write_list("customers.csv", 200, &[])?;
-    let args = founder.send_args("customers.csv", &["--yes"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut sender = founder.spawn("send", &args)?;
-    wait_until(Duration::from_secs(30), "the first letters", || {
-        Ok((sink.count() >= 10).then_some(()))
-    })?;
+    let mut sender = sending(&founder, &sink, 10)?;
     kill(Pid::from_raw(sender.pid() as i32), Signal::SIGINT)?;
     let status = sender.wait_for_exit(Duration::from_secs(15))?;
     ensure!(status.code() == Some(1), "paused: {}", sender.stdout());
@@ -1033,12 +1034,7 @@ fn a_server_that_goes_away_mid_send_pauses_it_and_the_resume_finishes_once_it_is
     let port = first.port();
     let founder = Founder::new(&first.url(), "rate = \"40/s\"\npause_after_failures = 3")?;
     let emails = founder.write_list("customers.csv", 120, &[])?;
-    let args = founder.send_args("customers.csv", &["--yes"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut sender = founder.spawn("send", &args)?;
-    wait_until(Duration::from_secs(30), "the first letters", || {
-        Ok((first.count() >= 20).then_some(()))
-    })?;
+    let mut sender = sending(&founder, &first, 20)?;
     // The network goes: the server is gone mid-send.
     let before: Vec<_> = {
         let received = first.messages()?;
