@@ -177,8 +177,9 @@ impl Identity {
             .message_id(Some(message_id.to_owned()))
             .date_now()
             .user_agent("Foghorn".to_owned());
+        let unsubscribe = self.unsubscribe_url_for(email);
         let mut targets = Vec::new();
-        if let Some(url) = self.unsubscribe_url_for(email) {
+        if let Some(url) = &unsubscribe {
             targets.push(format!("<{url}>"));
         }
         if let Some(mailto) = &self.unsubscribe_mailto {
@@ -188,10 +189,7 @@ impl Identity {
             builder = builder.header(ListUnsubscribe(targets.join(", ")));
         }
         // One-click (RFC 8058) needs an HTTPS target to POST to; a mailto alone has none.
-        if self
-            .unsubscribe_url_for(email)
-            .is_some_and(|u| u.starts_with("https://"))
-        {
+        if unsubscribe.is_some_and(|u| u.starts_with("https://")) {
             builder = builder.header(ListUnsubscribePost);
         }
         let mut message = builder

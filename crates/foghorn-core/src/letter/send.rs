@@ -377,11 +377,9 @@ impl Run {
     }
 
     async fn attempt(&self, row: &LedgerRow) -> Result<String, SendError> {
-        let mut vars: BTreeMap<String, String> = serde_json::from_str(&row.vars)
+        let vars: BTreeMap<String, String> = serde_json::from_str(&row.vars)
             .map_err(|e| SendError::Permanent(format!("the ledger's row is unreadable: {e}")))?;
-        if let Some(url) = self.identity.unsubscribe_url_for(&row.email) {
-            vars.insert("unsubscribe_url".to_owned(), url);
-        }
+        let vars = super::compose::with_unsubscribe(Some(&self.identity), &vars, &row.email);
         let rendered = self
             .draft
             .render(&vars)

@@ -186,21 +186,6 @@ impl SmtpMailer {
         Ok(conn)
     }
 
-    /// Whether the server answers (a connection and `NOOP`), for the preflight.
-    pub async fn check(&self) -> Result<(), String> {
-        let mut conn = tokio::time::timeout(TIMEOUT, self.connect())
-            .await
-            .map_err(|_| "the mail server did not answer in time".to_owned())?
-            .map_err(|e| format!("cannot reach the mail server: {e}"))?;
-        let alive = conn.test_connected().await;
-        let _ = conn.quit().await;
-        if alive {
-            Ok(())
-        } else {
-            Err("the mail server did not answer".to_owned())
-        }
-    }
-
     fn take_idle(&self) -> Option<AsyncSmtpConnection> {
         self.idle.lock().ok().and_then(|mut idle| idle.pop())
     }

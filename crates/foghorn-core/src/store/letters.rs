@@ -448,8 +448,7 @@ impl Store {
         })
     }
 
-    /// The letter as it was written (front matter and body) and the list's variables of its
-    /// first recipient, for a preview.
+    /// The letter as it was written (front matter and body), for resuming it without its file.
     pub fn letter_source(&self, letter_id: i64) -> Result<Option<String>> {
         self.read(|c| {
             Ok(c.query_row(
@@ -499,37 +498,6 @@ impl Store {
             )?;
             let rows = stmt.query_map([letter_id], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
-        })
-    }
-
-    /// Every recipient's state, in list order: for tests and the CSV of a whole letter.
-    pub fn ledger(&self, letter_id: i64) -> Result<Vec<(String, RecipientState, String)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT email, state, message_id FROM letter_recipients WHERE letter_id = ?1
-                 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([letter_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (email, state, id) = row?;
-                out.push((email, RecipientState::parse(&state)?, id));
-            }
-            Ok(out)
-        })
-    }
-
-    /// The first recipient's columns (JSON), for a preview of a letter being resumed.
-    pub fn first_recipient_vars(&self, letter_id: i64) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT vars FROM letter_recipients WHERE letter_id = ?1 ORDER BY seq LIMIT 1",
-                [letter_id],
-                |r| r.get(0),
-            )
-            .optional()?)
         })
     }
 }
