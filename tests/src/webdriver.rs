@@ -227,6 +227,30 @@ impl WebDriverSession {
             .with_context(|| format!("clicking {css:?} (is the window shown?)"))
     }
 
+    /// Clicks `css` after scrolling it to the middle of the view: WebKitWebDriver does not
+    /// scroll a nested scrolling area (a list, a view) by itself, and the click would miss.
+    pub async fn click_in_view(&self, css: &str) -> Result<()> {
+        self.execute(
+            "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' }); return true;",
+            vec![serde_json::json!(css)],
+        )
+        .await?;
+        self.click(css).await
+    }
+
+    /// What a form field matching `css` holds now (its `value`, not its text).
+    pub async fn value(&self, css: &str) -> Result<String> {
+        let v = self
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+                vec![serde_json::json!(css)],
+            )
+            .await?;
+        v.as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no field {css:?}"))
+    }
+
     /// Waits until the text of `css` satisfies `pred`; returns that text.
     pub async fn wait_for_text(
         &self,

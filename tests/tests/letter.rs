@@ -955,18 +955,22 @@ async fn the_list_can_be_intercoms_contacts_read_page_by_page_and_is_kept_for_th
             prism.url()
         ),
     )?;
-    let mut cmd = founder.command()?;
-    cmd.env("INTERCOM_TOKEN", "ic-t0ken").args([
-        "letter",
-        "send",
-        &founder.path("letter.md").display().to_string(),
-        "--to",
-        "intercom",
-        "--plan",
-        "enterprise",
-        "--yes",
-    ]);
-    let out = cmd.output()?;
+    // `letter send letter.md --to intercom --plan enterprise --yes`.
+    let send_to_intercom = || -> Result<Output> {
+        let mut cmd = founder.command()?;
+        cmd.env("INTERCOM_TOKEN", "ic-t0ken").args([
+            "letter",
+            "send",
+            &founder.path("letter.md").display().to_string(),
+            "--to",
+            "intercom",
+            "--plan",
+            "enterprise",
+            "--yes",
+        ]);
+        Ok(cmd.output()?)
+    };
+    let out = send_to_intercom()?;
     ensure!(out.status.success(), "{}", text(&out));
     let said = stdout(&out);
     ensure!(
@@ -1006,18 +1010,7 @@ async fn the_list_can_be_intercoms_contacts_read_page_by_page_and_is_kept_for_th
 
     // The same letter to Intercom again: the letter it started, not a new read of the list.
     let reads = fake.requests().len();
-    let mut again = founder.command()?;
-    again.env("INTERCOM_TOKEN", "ic-t0ken").args([
-        "letter",
-        "send",
-        &founder.path("letter.md").display().to_string(),
-        "--to",
-        "intercom",
-        "--plan",
-        "enterprise",
-        "--yes",
-    ]);
-    let out = again.output()?;
+    let out = send_to_intercom()?;
     ensure!(out.status.success(), "{}", text(&out));
     ensure!(
         fake.requests().len() == reads,

@@ -74,13 +74,7 @@ fn launch(dir: &Path, config: &Path) -> AppLaunch {
 /// WebKitWebDriver does not scroll a nested scrolling area by itself.
 async fn click(driver: &WebDriverSession, css: &str) -> Result<()> {
     driver.wait_for_element(css, STEP).await?;
-    driver
-        .execute(
-            "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' }); return true;",
-            vec![json!(css)],
-        )
-        .await?;
-    driver.click(css).await
+    driver.click_in_view(css).await
 }
 
 /// Scrolls the view so that `css` is at its top, for a screenshot.
@@ -101,19 +95,6 @@ async fn act(driver: &WebDriverSession, actions: &mut u32, css: &str) -> Result<
         .with_context(|| format!("action {}: {css}", *actions + 1))?;
     *actions += 1;
     Ok(())
-}
-
-/// What a form field holds now.
-async fn value_of(driver: &WebDriverSession, css: &str) -> Result<String> {
-    let v = driver
-        .execute(
-            "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
-            vec![json!(css)],
-        )
-        .await?;
-    v.as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no field {css:?}"))
 }
 
 /// The letters the window says were sent, from the progress line's data.
@@ -164,11 +145,11 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
     // A new letter starts from the template.
     founder_view(&driver).await?;
     wait_until_async(STEP, "the starting template", || async {
-        let subject = value_of(&driver, "[data-testid=letter-subject]").await?;
+        let subject = driver.value("[data-testid=letter-subject]").await?;
         Ok((subject == SUBJECT).then_some(()))
     })
     .await?;
-    let body = value_of(&driver, "[data-testid=letter-body]").await?;
+    let body = driver.value("[data-testid=letter-body]").await?;
     ensure!(
         body.contains("{{ name }}") && body.contains("reply to this email"),
         "the template: {body}"
@@ -228,7 +209,7 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
     )?;
 
     // A test to the founder: the customer shown, marked [Test], straight to the server.
-    let test_to = value_of(&driver, "[data-testid=letter-test-to]").await?;
+    let test_to = driver.value("[data-testid=letter-test-to]").await?;
     ensure!(
         test_to == "alice@acme.test",
         "the test goes to the sender: {test_to}"
@@ -347,7 +328,7 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
             START,
         )
         .await?;
-    let kept = value_of(&driver, "[data-testid=letter-list]").await?;
+    let kept = driver.value("[data-testid=letter-list]").await?;
     ensure!(kept == path, "the list path was kept: {kept}");
     ensure!(
         smtp.count() == at_server + 1,

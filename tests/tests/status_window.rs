@@ -29,19 +29,6 @@ const START: Duration = Duration::from_secs(60);
 /// One step in the window: a preview, the outbox delivering to four local destinations.
 const STEP: Duration = Duration::from_secs(30);
 
-/// What a form field holds now (its `value`, not its text).
-async fn value_of(driver: &WebDriverSession, css: &str) -> Result<String> {
-    let v = driver
-        .execute(
-            "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
-            vec![json!(css)],
-        )
-        .await?;
-    v.as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no field {css:?}"))
-}
-
 /// The composer's previews as (destination, text), once all four are there.
 async fn previews(driver: &WebDriverSession) -> Result<Vec<(String, String)>> {
     wait_until_async(STEP, "four previews", || async {
@@ -67,18 +54,6 @@ async fn act(driver: &WebDriverSession, actions: &mut u32, css: &str) -> Result<
     driver.click(css).await?;
     *actions += 1;
     Ok(())
-}
-
-/// Clicks `css` after scrolling it to the middle of the list it sits in: WebKitWebDriver does
-/// not scroll a nested scrolling list by itself, and the click would miss.
-async fn click_in_view(driver: &WebDriverSession, css: &str) -> Result<()> {
-    driver
-        .execute(
-            "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' }); return true;",
-            vec![json!(css)],
-        )
-        .await?;
-    driver.click(css).await
 }
 
 fn launch(dir: &Path, config: &Path, slack: &str) -> AppLaunch {
@@ -153,22 +128,22 @@ async fn the_first_update_goes_out_from_the_window_in_three_actions_and_the_page
         destinations == ["statuspage", "chat", "page", "webhook"],
         "one preview per destination: {destinations:?}"
     );
-    let title = value_of(&driver, "[data-testid=status-title]").await?;
+    let title = driver.value("[data-testid=status-title]").await?;
     ensure!(!title.trim().is_empty(), "the title is pre-filled");
-    let api = value_of(&driver, "[data-testid=component-API]").await?;
+    let api = driver.value("[data-testid=component-API]").await?;
     ensure!(
         api == "major_outage",
         "the failing monitor's component is marked: {api:?}"
     );
-    let dashboard = value_of(&driver, "[data-testid=component-Dashboard]").await?;
+    let dashboard = driver.value("[data-testid=component-Dashboard]").await?;
     ensure!(dashboard.is_empty(), "the other one is not: {dashboard:?}");
-    let message = value_of(&driver, "[data-testid=status-message]").await?;
+    let message = driver.value("[data-testid=status-message]").await?;
     ensure!(
         message.contains("investigating"),
         "the first update says we are investigating: {message}"
     );
     ensure!(
-        value_of(&driver, "[data-testid=status-next]").await? == "30",
+        driver.value("[data-testid=status-next]").await? == "30",
         "next update by: the configured 30 min"
     );
     let (_, chat) = &shown[1];
@@ -240,7 +215,9 @@ async fn the_first_update_goes_out_from_the_window_in_three_actions_and_the_page
         .click(&format!("{detail} [data-testid=state-identified]"))
         .await?;
     wait_until_async(STEP, "the identified wording", || async {
-        let m = value_of(&driver, &format!("{detail} [data-testid=status-message]")).await?;
+        let m = driver
+            .value(&format!("{detail} [data-testid=status-message]"))
+            .await?;
         Ok(m.to_lowercase().contains("identified").then_some(()))
     })
     .await?;
@@ -260,11 +237,9 @@ async fn the_first_update_goes_out_from_the_window_in_three_actions_and_the_page
         "the receipt quotes the refusal: {line}"
     );
     refusing.store(false, Ordering::SeqCst);
-    click_in_view(
-        &driver,
-        &format!("{detail} [data-testid=retry-destination]"),
-    )
-    .await?;
+    driver
+        .click_in_view(&format!("{detail} [data-testid=retry-destination]"))
+        .await?;
     driver
         .wait_for_text(
             &format!("{detail} [data-testid=receipt-line]"),
