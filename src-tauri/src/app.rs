@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use foghorn_core::config::{Config, ConfigError};
 use foghorn_core::engine::Engine;
-use foghorn_core::letter::desk::{Desk, SmtpSource};
+use foghorn_core::letter::desk::{Desk, Sections, SectionsSource};
 use foghorn_core::secret::SystemSecrets;
 use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 
@@ -180,18 +180,21 @@ fn build<R: Runtime>(
         .build(tauri::generate_context!())
 }
 
-/// The founder view's letters, on the engine's database; `[smtp]` is read from the
-/// configuration file at each use, so adding it needs no restart.
+/// The founder view's letters, on the engine's database; `[smtp]` and `[intercom]` are read
+/// from the configuration file at each use, so adding them needs no restart.
 fn letter_desk(path: Option<std::path::PathBuf>, store: &foghorn_core::store::Store) -> Desk {
-    let smtp: SmtpSource = Arc::new(move || match &path {
-        None => Ok(None),
+    let sections: SectionsSource = Arc::new(move || match &path {
+        None => Ok(Sections::default()),
         Some(path) => match Config::load(path) {
-            Ok(config) => Ok(config.smtp),
-            Err(ConfigError::NotFound(_)) => Ok(None),
+            Ok(config) => Ok(Sections {
+                smtp: config.smtp,
+                intercom: config.intercom,
+            }),
+            Err(ConfigError::NotFound(_)) => Ok(Sections::default()),
             Err(e) => Err(e.to_string()),
         },
     });
-    Desk::new(store.clone(), smtp, Arc::new(SystemSecrets))
+    Desk::new(store.clone(), sections, Arc::new(SystemSecrets))
 }
 
 /// Why no window can be shown, if that is so (Linux without X11 or Wayland).

@@ -83,7 +83,9 @@ impl From<LetterError> for IpcError {
             LetterError::Message(_) => "invalid",
             LetterError::Store(_) => "storage",
             LetterError::Busy { .. } => "busy",
-            LetterError::Cancelled(_) | LetterError::AlreadySent(_) => "conflict",
+            LetterError::Cancelled(_)
+            | LetterError::AlreadySent(_)
+            | LetterError::OtherVia { .. } => "conflict",
             LetterError::Setup(_) => "setup",
             LetterError::NoSmtp => "no_smtp",
             LetterError::NotFound(_) => "not_found",

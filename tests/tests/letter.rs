@@ -1104,3 +1104,257 @@ fn the_password_comes_from_the_environment_and_a_wrong_one_pauses_the_send_sayin
     ensure!(sink.count() == 5, "{} letters", sink.count());
     Ok(())
 }
+
+/// Intercom as a stateful fake: contacts found by email, messages that open a conversation
+/// each, and conversations searched by contact, subject and time, as its description has
+/// them.
+#[derive(Default)]
+struct IntercomMail {
+    contacts: Vec<Value>,
+    /// (contact id, subject, body) of every message sent.
+    messages: Vec<(String, String, String)>,
+    /// (conversation id, contact id, subject, created at).
+    conversations: Vec<(String, String, String, i64)>,
+}
+
+fn filters(query: &Value) -> Vec<(String, String, Value)> {
+    let one = |f: &Value| {
+        (
+            f["field"].as_str().unwrap_or("").to_owned(),
+            f["operator"].as_str().unwrap_or("").to_owned(),
+            f["value"].clone(),
+        )
+    };
+    match query["value"].as_array() {
+        Some(list) if query.get("field").is_none() => list.iter().map(one).collect(),
+        _ => vec![one(query)],
+    }
+}
+
+fn intercom_mail_answer(fake: &mut IntercomMail, r: &foghorn_e2e::receiver::Recorded) -> Value {
+    let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match (r.method.as_str(), r.path.as_str()) {
+        ("POST", "/contacts/search") => {
+            let wanted = filters(&body["query"])
+                .into_iter()
+                .find(|(f, _, _)| f == "email")
+                .and_then(|(_, _, v)| v.as_str().map(str::to_lowercase))
+                .unwrap_or_default();
+            let data: Vec<Value> = fake
+                .contacts
+                .iter()
+                .filter(|c| c["email"].as_str().map(str::to_lowercase) == Some(wanted.clone()))
+                .cloned()
+                .collect();
+            json!({"type": "list", "data": data, "total_count": data.len(),
+                   "pages": {"type": "pages", "page": 1, "per_page": 5, "total_pages": 1}})
+        }
+        ("POST", "/messages") => {
+            let contact = body["to"]["id"].as_str().unwrap_or("").to_owned();
+            let subject = body["subject"].as_str().unwrap_or("").to_owned();
+            let html = body["body"].as_str().unwrap_or("").to_owned();
+            let id = fake.messages.len() + 1;
+            fake.messages
+                .push((contact.clone(), subject.clone(), html.clone()));
+            fake.conversations
+                .push((format!("{}", 9000 + id), contact, subject.clone(), now));
+            json!({"type": "admin_message", "id": id.to_string(), "created_at": now,
+                   "subject": subject, "body": html, "message_type": "email"})
+        }
+        ("POST", "/conversations/search") => {
+            let fs = filters(&body["query"]);
+            let get = |name: &str| {
+                fs.iter()
+                    .find(|(f, _, _)| f == name)
+                    .map(|(_, _, v)| v.clone())
+            };
+            let (contact, subject, since) =
+                (get("contact_ids"), get("source.subject"), get("created_at"));
+            let found: Vec<Value> = fake
+                .conversations
+                .iter()
+                .filter(|(_, c, s, at)| {
+                    contact.as_ref().and_then(Value::as_str) == Some(c.as_str())
+                        && subject.as_ref().and_then(Value::as_str) == Some(s.as_str())
+                        && since.as_ref().and_then(Value::as_i64).is_none_or(|t| *at > t)
+                })
+                .map(|(id, _, _, at)| json!({"type": "conversation", "id": id, "created_at": at, "updated_at": at}))
+                .collect();
+            json!({"type": "conversation.list", "conversations": found, "total_count": found.len()})
+        }
+        _ => json!({"type": "error.list", "errors": [{"code": "not_found", "message": r.path}]}),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_through_intercom_reaches_each_contact_once_across_crashes_and_notes_the_incident(
+) -> Result<()> {
+    use foghorn_e2e::prism::{spec, Prism};
+    use foghorn_e2e::receiver::{Receiver, Reply};
+    use std::sync::{Arc, Mutex};
+    let state = Arc::new(Mutex::new(IntercomMail {
+        contacts: (0..12)
+            .map(|i| contact(i, &format!("user{i}@example.com"), json!({})))
+            .collect(),
+        ..IntercomMail::default()
+    }));
+    let fake_state = state.clone();
+    let fake = Receiver::start(move |r| {
+        let Ok(mut fake) = fake_state.lock() else {
+            return Reply::Hang;
+        };
+        let body = intercom_mail_answer(&mut fake, r);
+        let status = if body["type"] == "error.list" {
+            404
+        } else {
+            200
+        };
+        Reply::Answer {
+            status,
+            headers: vec![("Content-Type", "application/json".to_owned())],
+            body: body.to_string(),
+        }
+    })
+    .await?;
+    let prism = Prism::proxy(
+        &spec("intercom-2.14-conversations-messages-openapi.yaml"),
+        &fake.url(),
+    )?;
+    // The incident the letter is about: opened by the engine from a failing check.
+    let target = foghorn_e2e::Target::start().await?;
+    target.set_healthy(false);
+    let sink = SmtpSink::start(json!({}))?;
+    let founder = Founder::new(
+        &sink.url(),
+        &format!(
+            "\n[intercom]\nurl = \"{}\"\ntoken = \"env:INTERCOM_TOKEN\"\nadmin_id = \"814860\"\n\
+             letter_rate = \"off\"\n\n\
+             [[monitors]]\nname = \"api\"\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"2s\"\n\
+             failure_threshold = 1\n",
+            prism.url(),
+            target.url()
+        ),
+    )?;
+    let incident = {
+        let mut cmd = founder.command()?;
+        cmd.args(["run", "--headless"]);
+        let mut engine = ChildGuard::spawn("intercom-letter-engine", cmd, &founder.path(""))?;
+        let id = wait_until(Duration::from_secs(60), "an incident to open", || {
+            let out = founder.run(&["incidents", "--json"])?;
+            let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            Ok(list
+                .as_array()
+                .and_then(|l| l.first())
+                .and_then(|i| i["id"].as_i64()))
+        })?;
+        engine.terminate();
+        id
+    };
+    // Twelve Intercom contacts in the list, and one address Intercom does not know.
+    founder.write_list(
+        "customers.csv",
+        12,
+        &["stranger@example.com,Stranger,Nowhere,team"],
+    )?;
+    let incident_arg = incident.to_string();
+    let send = |crash_at: Option<&str>| -> Result<Output> {
+        let mut cmd = founder.command()?;
+        cmd.env("INTERCOM_TOKEN", "ic-t0ken");
+        if let Some(point) = crash_at {
+            cmd.env("FOGHORN_CRASH_AT", point);
+        }
+        let args = founder.send_args(
+            "customers.csv",
+            &["--via", "intercom", "--incident", &incident_arg, "--yes"],
+        );
+        Ok(cmd.args(&args).output()?)
+    };
+    // Killed after Intercom took the first message and before the ledger heard of it…
+    let first = send(Some("letter-sent"))?;
+    ensure!(!first.status.success(), "crashed: {}", text(&first));
+    // (Up to four go at once: those that left before the crash are in Intercom, unrecorded;
+    // the others were still on their way.)
+    let out_before = state.lock().map_or(0, |s| s.messages.len());
+    ensure!(
+        (1..=4).contains(&out_before),
+        "{out_before} messages out: {}",
+        text(&first)
+    );
+    // Half-sent through Intercom, the same letter cannot go on by email.
+    let by_email = founder.send("customers.csv", &["--via", "email", "--yes"])?;
+    ensure!(
+        by_email.status.code() == Some(1)
+            && text(&by_email).contains("is being sent through Intercom; it cannot change its way"),
+        "{}",
+        text(&by_email)
+    );
+    ensure!(sink.count() == 0, "nothing went by SMTP");
+    // …then after claiming the next one and before sending it…
+    let second = send(Some("letter-claimed"))?;
+    ensure!(!second.status.success(), "crashed: {}", text(&second));
+    ensure!(
+        stdout(&second)
+            .contains("in flight when the last run stopped: looked for in Intercom first"),
+        "{}",
+        text(&second)
+    );
+    // …and resumed to the end.
+    let third = send(None)?;
+    let said = stdout(&third);
+    ensure!(
+        third.status.code() == Some(1),
+        "one not delivered: {}",
+        text(&third)
+    );
+    ensure!(
+        said.contains("done: 12 of 13 accepted, 1 failed")
+            && said.contains("sent again after a stop, not found in Intercom")
+            && said.contains("Intercom has no contact with the address stranger@example.com"),
+        "{said}"
+    );
+    let fake_now = state.lock().map_err(|_| anyhow!("poisoned"))?;
+    let mut per_contact: BTreeMap<&str, usize> = BTreeMap::new();
+    for (contact, subject, body) in &fake_now.messages {
+        *per_contact.entry(contact.as_str()).or_default() += 1;
+        let n: usize = contact.trim_start_matches('c').parse()?;
+        ensure!(
+            subject == &format!("About the outage, Customer {n}")
+                && body.contains(&format!("<strong>Company {n}, Inc.</strong>")),
+            "personalised: {subject} / {body}"
+        );
+    }
+    ensure!(
+        per_contact.len() == 12 && per_contact.values().all(|&n| n == 1),
+        "each contact once: {per_contact:?}"
+    );
+    drop(fake_now);
+    ensure!(sink.count() == 0, "nothing went by SMTP");
+    ensure!(
+        fake.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer ic-t0ken")),
+        "the token on every call"
+    );
+    prism.assert_no_violations()?;
+
+    // The incident's timeline says how the letter went.
+    let db = rusqlite::Connection::open_with_flags(
+        founder.path("data/foghorn.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let line: String = db.query_row(
+        "SELECT detail FROM timeline WHERE incident_id = ?1 AND kind = 'letter'",
+        [incident],
+        |r| r.get(0),
+    )?;
+    ensure!(
+        line.contains("letter sent")
+            && line.contains("accepted for 12 of 13 customers")
+            && line.contains("1 not delivered"),
+        "{line}"
+    );
+    Ok(())
+}

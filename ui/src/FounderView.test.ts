@@ -9,6 +9,7 @@ import type { LetterDraft } from './lib/bindings/LetterDraft';
 import type { LetterOverview } from './lib/bindings/LetterOverview';
 import type { LetterPreview } from './lib/bindings/LetterPreview';
 import type { LetterProgress } from './lib/bindings/LetterProgress';
+import type { LetterSetup } from './lib/bindings/LetterSetup';
 import { snapshot } from './test/fixtures';
 
 const TEMPLATE: LetterDraft = {
@@ -18,14 +19,26 @@ const TEMPLATE: LetterDraft = {
   segments: '',
   plans: '',
   components: '',
+  via: null,
 };
 
-const SETUP = {
+const SETUP: LetterSetup = {
+  via: 'email',
+  vias: ['email', 'intercom'],
   from: 'Alice Smith <alice@acme.test>',
   replyTo: 'Alice Smith <alice@acme.test>',
   testTo: 'alice@acme.test',
   rate: '60/s',
   warnings: ['no DKIM signature (`dkim_key`, `dkim_selector`): receiving providers are more likely to file the letter as spam'],
+};
+
+const INTERCOM: LetterSetup = {
+  ...SETUP,
+  via: 'intercom',
+  from: 'Intercom admin 814860',
+  replyTo: "the admin's Intercom inbox",
+  rate: '10/s',
+  warnings: [],
 };
 
 const CUSTOMERS = ['Ada Lovelace', 'Bob Marley', 'Cy Young'];
@@ -98,6 +111,7 @@ type Call = { cmd: string; args: Record<string, unknown> };
 
 function shell(over: Partial<LetterOverview> = {}, progressOf: (calls: Call[]) => LetterProgress = () => progress()) {
   const calls: Call[] = [];
+  let kept: LetterDraft = TEMPLATE;
   mockIPC((cmd, args: InvokeArgs | undefined) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -105,10 +119,11 @@ function shell(over: Partial<LetterOverview> = {}, progressOf: (calls: Call[]) =
       case 'get_snapshot':
         return snapshot();
       case 'get_letter_overview':
-        return { setup: SETUP, setupError: null, draft: TEMPLATE, letters: [], ...over };
+        return { setup: kept.via === 'intercom' ? INTERCOM : SETUP, setupError: null, draft: kept, letters: [], ...over };
       case 'preview_letter':
         return preview(a.draft as LetterDraft, a.index as number);
       case 'save_letter_draft':
+        kept = a.draft as LetterDraft;
         return null;
       case 'send_test_letter':
         return { to: a.to, asRecipient: `c${a.index as number}@example.test`, reply: '250 2.0.0 queued as 1.eml' };
@@ -179,6 +194,26 @@ describe('the letter to every customer', () => {
     expect(start?.args).toMatchObject({ expected: 800, draft: { listPath: '/home/alice/customers.csv' } });
     // The draft was kept before the send.
     expect(calls.some((c) => c.cmd === 'save_letter_draft')).toBe(true);
+  });
+
+  it('sends through Intercom when chosen: the sender and where replies go change with it', async () => {
+    const user = userEvent.setup();
+    const calls = shell();
+    render(App);
+    await user.click(await screen.findByTestId('view-founder'));
+    const from = await screen.findByTestId('letter-from');
+    expect(from).toHaveTextContent('From Alice Smith <alice@acme.test>');
+    await user.selectOptions(screen.getByTestId('letter-via'), 'intercom');
+    await waitFor(() => expect(screen.getByTestId('letter-from')).toHaveTextContent('From Intercom admin 814860'));
+    expect(screen.getByTestId('letter-from')).toHaveTextContent("Replies go to the admin's Intercom inbox, not to Foghorn.");
+    const saves = calls.filter((c) => c.cmd === 'save_letter_draft');
+    expect(saves.at(-1)?.args.draft).toMatchObject({ via: 'intercom' });
+    await fireEvent.input(screen.getByTestId('letter-list'), { target: { value: '/home/alice/customers.csv' } });
+    await waitFor(() => expect(screen.getByTestId('letter-count')).toHaveTextContent('800 customers'));
+    await user.click(screen.getByTestId('letter-send'));
+    expect(within(await screen.findByTestId('letter-confirm')).getByTestId('letter-confirm-line')).toHaveTextContent(
+      'Send to 800 customers from Intercom admin 814860 at 10/s',
+    );
   });
 
   it('keeps the draft a second after typing stops', async () => {

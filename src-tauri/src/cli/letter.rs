@@ -15,10 +15,9 @@ use foghorn_core::letter::ledger::{self, file_digest, letter_key, Prepared};
 use foghorn_core::letter::rate::Rate;
 use foghorn_core::letter::recipients::{self, Filter};
 use foghorn_core::letter::send::{self, Control, Job, Progress};
-use foghorn_core::letter::smtp::Mailer;
 use foghorn_core::letter::{self, LetterError, Setup};
 use foghorn_core::secret::SystemSecrets;
-use foghorn_core::store::{LetterState, LetterSummary, NewLetter, Store};
+use foghorn_core::store::{LetterState, LetterSummary, LetterVia, NewLetter, Store};
 use tokio::sync::watch;
 
 use super::status::{fail, load, open_store, runtime};
@@ -81,9 +80,31 @@ pub struct SendArgs {
     /// Only customers whose `components` column lists this component (repeat for several).
     #[arg(long = "component")]
     components: Vec<String>,
+    /// How the letter goes: `email` through `[smtp]` (the default when it is set up) or
+    /// `intercom`, an email from `[intercom]`'s admin.
+    #[arg(long, value_enum)]
+    via: Option<Via>,
+    /// The incident the letter is about: its timeline says how the sending went.
+    #[arg(long, value_name = "ID")]
+    incident: Option<i64>,
     /// Print one JSON document at the end instead of progress.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Via {
+    Email,
+    Intercom,
+}
+
+impl From<Via> for LetterVia {
+    fn from(v: Via) -> Self {
+        match v {
+            Via::Email => LetterVia::Email,
+            Via::Intercom => LetterVia::Intercom,
+        }
+    }
 }
 
 pub fn letter(config: Option<&Path>, action: LetterAction) -> ExitCode {
@@ -102,17 +123,15 @@ fn invalid(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn smtp_setup(
-    config: Option<&Path>,
-) -> Result<(Setup, foghorn_core::config::SmtpConfig), ExitCode> {
+/// What a send `via` email or Intercom (the configuration's default when `None`) uses.
+fn letter_setup(config: Option<&Path>, via: Option<LetterVia>) -> Result<Setup, ExitCode> {
     let config = load(config).map_err(|e| invalid(&e))?;
-    let Some(smtp) = config.smtp else {
+    let Some(via) = via.or_else(|| letter::default_via(&config)) else {
         return Err(invalid(
-            "the configuration has no [smtp] section (see the README's Customer letter)",
+            "the configuration has no [smtp] section (or [intercom], to send through Intercom; see the README's Customer letter)",
         ));
     };
-    let setup = letter::setup(&smtp, &SystemSecrets).map_err(|e| invalid(&e.to_string()))?;
-    Ok((setup, smtp))
+    letter::setup_via(&config, via, Arc::new(SystemSecrets)).map_err(|e| invalid(&e.to_string()))
 }
 
 fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
@@ -130,7 +149,7 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     };
     // The SMTP pool starts its housekeeping on the runtime it is made in.
     let _entered = runtime.enter();
-    let (mut setup, _) = match smtp_setup(config) {
+    let mut setup = match letter_setup(config, args.via.map(LetterVia::from)) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -154,6 +173,18 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         };
         match store.letter_by_key(&key) {
             Ok(Some(id)) => {
+                let was = store.letter(id).ok().flatten().map(|l| l.via);
+                if let (Some(was), Some(asked)) = (was, args.via) {
+                    if was != LetterVia::from(asked) {
+                        return invalid(
+                            &LetterError::OtherVia {
+                                letter_id: id,
+                                via: was,
+                            }
+                            .to_string(),
+                        );
+                    }
+                }
                 drop(_entered);
                 return resume(config, id, args.json);
             }
@@ -205,19 +236,16 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
             }
         ));
     };
-    let vars_first = compose::with_unsubscribe(Some(&setup.identity), &first.1, &first.0);
+    let vars_first = compose::with_unsubscribe(setup.identity.as_deref(), &first.1, &first.0);
     let preview = match draft.render(&vars_first) {
         Ok(p) => p,
         Err(e) => return invalid(&format!("{}: {e}", args.letter.display())),
     };
 
     if let Some(me) = &args.test_to {
-        let message = match compose::test_message(&setup.identity, me, &preview) {
-            Ok(m) => m,
-            Err(e) => return invalid(&e.to_string()),
-        };
         return runtime.block_on(async {
-            match setup.mailer.send(message).await {
+            let courier = setup.courier.as_ref();
+            match compose::send_test(courier, &setup.domain, me, &preview).await {
                 Ok(reply) => {
                     println!(
                         "Test letter sent to {me} (as {}'s letter): {reply}",
@@ -236,7 +264,8 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         pick: None,
         fill_every_row: true,
     };
-    let counted = match compose::count(&args.to, &filter, &draft, Some(&setup.identity), pass) {
+    let identity = setup.identity.as_deref();
+    let counted = match compose::count(&args.to, &filter, &draft, identity, pass) {
         Ok(c) => c,
         Err(LetterError::Draft(e)) => return invalid(&format!("{}: {e}", args.letter.display())),
         Err(LetterError::List(e)) => return list_error(e),
@@ -275,7 +304,7 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     if let Some(e) = &earlier {
         if e.state == LetterState::Done {
             if args.json {
-                print_json(e, 0);
+                print_json(e, 0, 0);
             } else {
                 println!("Nothing to send: letter {} was sent to everyone.", e.id);
             }
@@ -317,7 +346,9 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         } else {
             args.to.display().to_string()
         },
-        sender: setup.identity.from.to_string(),
+        sender: setup.sender.clone(),
+        via: setup.via,
+        incident_id: args.incident,
     };
     let json = args.json;
     let rows = match recipients::open(&args.to) {
@@ -325,7 +356,7 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         Err(e) => return list_error(e),
     };
     runtime.block_on(async move {
-        let domain = setup.identity.domain().to_owned();
+        let domain = setup.domain.clone();
         let prepared = match ledger::prepare(&store, new, &draft, &domain, rows, &filter).await {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string()),
@@ -340,10 +371,6 @@ fn resume(config: Option<&Path>, id: i64, json: bool) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let _entered = runtime.enter();
-    let (setup, _) = match smtp_setup(config) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     let store = match open_store() {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -355,6 +382,10 @@ fn resume(config: Option<&Path>, id: i64, json: bool) -> ExitCode {
         Ok((Some(s), Some(source))) => (s, source),
         Ok(_) => return fail(&format!("there is no letter {id}")),
         Err(e) => return fail(&e.to_string()),
+    };
+    let setup = match letter_setup(config, Some(summary.via)) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let draft = match Draft::parse(&source) {
         Ok(d) => d,
@@ -404,8 +435,16 @@ async fn run(
             );
         }
         if before.sending > 0 {
+            let what = match setup.via {
+                LetterVia::Email => {
+                    "sent again with the same Message-ID, which receiving servers drop as a repeat"
+                }
+                LetterVia::Intercom => {
+                    "looked for in Intercom first, and sent again only if not found there"
+                }
+            };
             println!(
-                "{} letter{} {} in flight when the last run stopped: sent again with the same Message-ID, which receiving servers drop as a repeat.",
+                "{} letter{} {} in flight when the last run stopped: {what}.",
                 before.sending,
                 plural(before.sending),
                 if before.sending == 1 { "was" } else { "were" }
@@ -435,8 +474,7 @@ async fn run(
     });
     let job = Job {
         draft: Arc::new(draft),
-        identity: Arc::new(setup.identity),
-        mailer: setup.mailer,
+        courier: setup.courier,
         options: setup.options,
     };
     let store_for_send = store.clone();
@@ -468,8 +506,15 @@ async fn run(
     };
     let s = &finished.summary;
     if json {
-        print_json(s, finished.resent_now);
+        print_json(s, finished.resent_now, finished.found_sent);
         return exit_for(s);
+    }
+    if finished.found_sent > 0 {
+        println!(
+            "{} letter{} left in flight had arrived (found in Intercom): recorded, not sent again.",
+            finished.found_sent,
+            plural(finished.found_sent)
+        );
     }
     println!("{}", summary_line(s));
     if let Some(reason) = &s.paused_reason {
@@ -488,11 +533,12 @@ fn exit_for(s: &LetterSummary) -> ExitCode {
     }
 }
 
-fn print_json(s: &LetterSummary, resent_now: u64) {
+fn print_json(s: &LetterSummary, resent_now: u64, found_sent: u64) {
     let mut value = serde_json::to_value(s).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.insert("left".into(), s.left().into());
         map.insert("resentNow".into(), resent_now.into());
+        map.insert("foundSent".into(), found_sent.into());
     }
     println!("{value}");
 }
@@ -557,8 +603,12 @@ fn summary_line(s: &LetterSummary) -> String {
         s.left(),
         if s.resent > 0 {
             format!(
-                "; {} sent again after a stop, with the same Message-ID",
-                s.resent
+                "; {} sent again after a stop, {}",
+                s.resent,
+                match s.via {
+                    LetterVia::Email => "with the same Message-ID",
+                    LetterVia::Intercom => "not found in Intercom",
+                }
             )
         } else {
             String::new()
@@ -583,8 +633,8 @@ fn print_preview(
     earlier: Option<&LetterSummary>,
 ) {
     println!("── The first letter, to {first} ──");
-    println!("From: {}", setup.identity.from);
-    println!("Reply-To: {}", setup.identity.reply_to);
+    println!("From: {}", setup.sender);
+    println!("Reply-To: {}", setup.reply_to);
     println!("Subject: {}\n", preview.subject);
     println!("{}", preview.text.trim_end());
     println!("──");
@@ -626,10 +676,15 @@ fn print_preview(
     for w in &setup.warnings {
         println!("Warning: {w}");
     }
-    println!(
-        "Replies go to {}'s mailbox, not to Foghorn.",
-        setup.identity.reply_to
-    );
+    match setup.via {
+        LetterVia::Email => {
+            println!(
+                "Replies go to {}'s mailbox, not to Foghorn.",
+                setup.reply_to
+            )
+        }
+        LetterVia::Intercom => println!("Replies go to {}, not to Foghorn.", setup.reply_to),
+    }
     if let Some(e) = earlier {
         println!(
             "This letter and list were started before (letter {}): {} accepted, {} failed, {} left.",

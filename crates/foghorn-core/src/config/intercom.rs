@@ -23,6 +23,11 @@ pub struct IntercomConfig {
     /// `[status] components` are searched as well.
     #[serde(default = "default_keywords")]
     pub keywords: Vec<String>,
+    /// How fast a customer letter goes through Intercom (`foghorn letter send --via
+    /// intercom`): `"10/s"` by default. Each letter is two calls (find the contact, send),
+    /// well inside Intercom's limit of 10,000 calls a minute.
+    #[serde(default, deserialize_with = "super::smtp::rate")]
+    pub letter_rate: crate::letter::rate::Rate,
 }
 
 fn default_url() -> String {

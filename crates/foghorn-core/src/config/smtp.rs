@@ -60,7 +60,7 @@ fn default_connections() -> u32 {
     4
 }
 
-fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
+pub(crate) fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
     Rate::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lettre::Message;
-
+use super::courier::{Courier, Outgoing};
 use super::draft::{Draft, Rendered};
-use super::message::{Identity, MessageError};
+use super::message::Identity;
 use super::recipients::{self, Filter, Recipient, RecipientsError, Row, Skipped};
+use super::smtp::SendError;
 use super::LetterError;
 
 /// A customer's row: column name to value.
@@ -120,21 +120,29 @@ pub fn count(
     Ok(counted)
 }
 
-/// The test letter: `rendered` (one customer's letter) to `to`, its subject marked
-/// `[Test] `, with a `Message-ID` of its own so it is never taken for the real one.
-pub fn test_message(
-    identity: &Identity,
+/// Sends the test letter: `rendered` (one customer's letter) to `to`, its subject marked
+/// `[Test] `, with a `Message-ID` of its own so it is never taken for the real one. The
+/// courier's reply.
+pub async fn send_test(
+    courier: &dyn Courier,
+    domain: &str,
     to: &str,
     rendered: &Rendered,
-) -> Result<Message, MessageError> {
+) -> Result<String, SendError> {
     let mut test = rendered.clone();
     test.subject = format!("[Test] {}", test.subject);
     let id = format!(
-        "<test.{}@{}>",
+        "<test.{}@{domain}>",
         time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-        identity.domain()
     );
-    identity.build(to, None, &test, &id)
+    courier
+        .deliver(Outgoing {
+            email: to,
+            name: None,
+            rendered: &test,
+            message_id: &id,
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -15,17 +15,17 @@ use tokio::task::JoinHandle;
 use ts_rs::TS;
 
 use super::compose::{self, Pass};
+use super::courier::ByEmail;
 use super::draft::{markdown_fragment, Draft, DraftError, STARTING_TEMPLATE};
 use super::ledger::{self, file_digest, letter_key, SkippedRow};
-use super::message::Identity;
 use super::rate::Rate;
 use super::recipients::{self, Filter};
-use super::send::{self, Control, Job, Options, Progress};
+use super::send::{self, Control, Job, Progress};
 use super::smtp::Mailer;
-use super::LetterError;
-use crate::config::SmtpConfig;
+use super::{LetterError, Setup};
+use crate::config::{IntercomConfig, SmtpConfig};
 use crate::secret::SecretSource;
-use crate::store::{LetterState, LetterSummary, NewLetter, Store, Undelivered};
+use crate::store::{LetterState, LetterSummary, LetterVia, NewLetter, Store, Undelivered};
 
 /// Skipped rows the preview lists with their line (all are counted).
 const SKIPPED_SHOWN: usize = 50;
@@ -34,9 +34,30 @@ const UNDELIVERED_SHOWN: usize = 200;
 /// How long a resume waits for the run it replaces to finish the letters it had in flight.
 const SETTLE: Duration = Duration::from_secs(60);
 
-/// `[smtp]` as the configuration says now: read again on every use, so an edit to the file
-/// needs no restart. `Ok(None)`: there is no `[smtp]`.
-pub type SmtpSource = Arc<dyn Fn() -> Result<Option<SmtpConfig>, String> + Send + Sync>;
+/// The sections a letter goes by: `[smtp]` for email, `[intercom]` for Intercom.
+#[derive(Debug, Clone, Default)]
+pub struct Sections {
+    pub smtp: Option<SmtpConfig>,
+    pub intercom: Option<IntercomConfig>,
+}
+
+impl Sections {
+    /// The ways this configuration can send, email first.
+    fn vias(&self) -> Vec<LetterVia> {
+        let mut vias = Vec::new();
+        if self.smtp.is_some() {
+            vias.push(LetterVia::Email);
+        }
+        if self.intercom.is_some() {
+            vias.push(LetterVia::Intercom);
+        }
+        vias
+    }
+}
+
+/// The sections as the configuration says now: read again on every use, so an edit to the
+/// file needs no restart.
+pub type SectionsSource = Arc<dyn Fn() -> Result<Sections, String> + Send + Sync>;
 
 /// The letter as the window holds it while it is written: its two parts, the customer list
 /// and the filters, each as typed.
@@ -55,6 +76,8 @@ pub struct LetterDraft {
     pub plans: String,
     /// Comma-separated components, any one of which the `components` column lists.
     pub components: String,
+    /// How the letter goes; `null`: by email when `[smtp]` is set up, else through Intercom.
+    pub via: Option<LetterVia>,
 }
 
 impl Default for LetterDraft {
@@ -71,6 +94,7 @@ impl Default for LetterDraft {
             segments: String::new(),
             plans: String::new(),
             components: String::new(),
+            via: None,
         }
     }
 }
@@ -125,7 +149,11 @@ impl LetterDraft {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct LetterSetup {
-    /// `Alice Smith <alice@example.com>`.
+    /// How the letter goes.
+    pub via: LetterVia,
+    /// The ways the configuration can send (`[smtp]`, `[intercom]`), for a choice.
+    pub vias: Vec<LetterVia>,
+    /// `Alice Smith <alice@example.com>`, or Intercom's admin.
     pub from: String,
     /// Where replies go: the founder's mailbox, never Foghorn.
     pub reply_to: String,
@@ -142,8 +170,8 @@ pub struct LetterSetup {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct LetterOverview {
-    /// `null` without `[smtp]` (or when it cannot be used: `setupError` says why); the
-    /// letter can still be written and previewed.
+    /// `null` without `[smtp]` or `[intercom]` (or when it cannot be used: `setupError` says
+    /// why); the letter can still be written and previewed.
     pub setup: Option<LetterSetup>,
     pub setup_error: Option<String>,
     /// The draft as last typed, or the starting template.
@@ -264,21 +292,19 @@ impl std::fmt::Debug for Desk {
 
 struct Inner {
     store: Store,
-    smtp: SmtpSource,
+    sections: SectionsSource,
     secrets: Arc<dyn SecretSource>,
     /// A test's mail server in place of `[smtp]`'s.
     mailer: Option<Arc<dyn Mailer>>,
-    /// The setup made from `[smtp]` as it was last read (its `Debug` text is the key).
+    /// The setup made from the section as it was last read (its `Debug` text is the key).
     ready: Mutex<Option<(String, Arc<Ready>)>>,
     runs: Mutex<HashMap<i64, Run>>,
 }
 
-/// `[smtp]` made ready to send.
+/// A section made ready to send, and the ways the configuration offers.
 struct Ready {
-    identity: Arc<Identity>,
-    mailer: Arc<dyn Mailer>,
-    options: Options,
-    warnings: Vec<String>,
+    setup: Setup,
+    vias: Vec<LetterVia>,
 }
 
 /// A send this window started.
@@ -296,30 +322,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Desk {
-    pub fn new(store: Store, smtp: SmtpSource, secrets: Arc<dyn SecretSource>) -> Self {
-        Desk::build(store, smtp, secrets, None)
+    pub fn new(store: Store, sections: SectionsSource, secrets: Arc<dyn SecretSource>) -> Self {
+        Desk::build(store, sections, secrets, None)
     }
 
-    /// A desk handing letters to `mailer` instead of `[smtp]`'s server (for tests).
+    /// A desk handing emails to `mailer` instead of `[smtp]`'s server (for tests).
     pub fn with_mailer(
         store: Store,
-        smtp: SmtpSource,
+        sections: SectionsSource,
         secrets: Arc<dyn SecretSource>,
         mailer: Arc<dyn Mailer>,
     ) -> Self {
-        Desk::build(store, smtp, secrets, Some(mailer))
+        Desk::build(store, sections, secrets, Some(mailer))
     }
 
     fn build(
         store: Store,
-        smtp: SmtpSource,
+        sections: SectionsSource,
         secrets: Arc<dyn SecretSource>,
         mailer: Option<Arc<dyn Mailer>>,
     ) -> Self {
         Desk {
             inner: Arc::new(Inner {
                 store,
-                smtp,
+                sections,
                 secrets,
                 mailer,
                 ready: Mutex::new(None),
@@ -340,28 +366,43 @@ impl Desk {
             .map_err(|e| LetterError::Store(format!("the work stopped: {e}")))?
     }
 
-    /// `[smtp]` made ready: made again only when the configuration's `[smtp]` changed.
-    fn ready(&self) -> Result<Arc<Ready>, LetterError> {
-        let smtp = (self.inner.smtp)()
-            .map_err(LetterError::Setup)?
-            .ok_or(LetterError::NoSmtp)?;
-        let key = format!("{smtp:?}");
+    /// The way `via` (or the default way) made ready: made again only when the
+    /// configuration's section for it changed.
+    fn ready(&self, via: Option<LetterVia>) -> Result<Arc<Ready>, LetterError> {
+        let sections = (self.inner.sections)().map_err(LetterError::Setup)?;
+        let vias = sections.vias();
+        let via =
+            match via {
+                Some(v) if vias.contains(&v) => v,
+                Some(LetterVia::Intercom) => return Err(LetterError::Setup(
+                    "sending through Intercom needs an [intercom] section (url, token, admin_id)"
+                        .to_owned(),
+                )),
+                _ => *vias.first().ok_or(LetterError::NoSmtp)?,
+            };
+        let key = match via {
+            LetterVia::Email => format!("{via:?} {:?}", sections.smtp),
+            LetterVia::Intercom => format!("{via:?} {:?} {:?}", sections.intercom, sections.smtp),
+        };
         if let Some((k, ready)) = lock(&self.inner.ready).as_ref() {
             if *k == key {
                 return Ok(ready.clone());
             }
         }
-        let setup = super::setup(&smtp, self.inner.secrets.as_ref())?;
-        let mailer: Arc<dyn Mailer> = match &self.inner.mailer {
-            Some(m) => m.clone(),
-            None => setup.mailer,
+        let mut setup = match (via, &sections.smtp, &sections.intercom) {
+            (LetterVia::Email, Some(smtp), _) => super::setup(smtp, self.inner.secrets.as_ref())?,
+            (LetterVia::Intercom, smtp, Some(intercom)) => {
+                super::setup_intercom(intercom, smtp.as_ref(), self.inner.secrets.clone())
+            }
+            _ => return Err(LetterError::NoSmtp),
         };
-        let ready = Arc::new(Ready {
-            identity: Arc::new(setup.identity),
-            mailer,
-            options: setup.options,
-            warnings: setup.warnings,
-        });
+        if let (Some(mailer), Some(identity)) = (&self.inner.mailer, &setup.identity) {
+            setup.courier = Arc::new(ByEmail {
+                identity: identity.clone(),
+                mailer: mailer.clone(),
+            });
+        }
+        let ready = Arc::new(Ready { setup, vias });
         *lock(&self.inner.ready) = Some((key, ready.clone()));
         Ok(ready)
     }
@@ -387,7 +428,8 @@ impl Desk {
     /// What the founder view opens with.
     pub async fn overview(&self) -> Result<LetterOverview, LetterError> {
         self.blocking(|desk| {
-            let (setup, setup_error) = match desk.ready() {
+            let via = desk.draft().via;
+            let (setup, setup_error) = match desk.ready(via) {
                 Ok(ready) => (Some(setup_of(&ready)), None),
                 Err(LetterError::NoSmtp) => (None, None),
                 Err(e) => (None, Some(e.to_string())),
@@ -424,8 +466,8 @@ impl Desk {
 
     fn preview_now(&self, input: &LetterDraft, index: u64) -> Result<LetterPreview, LetterError> {
         let draft = input.letter()?;
-        let ready = self.ready().ok();
-        let identity = ready.as_ref().map(|r| r.identity.as_ref());
+        let ready = self.ready(input.via).ok();
+        let identity = ready.as_ref().and_then(|r| r.setup.identity.as_deref());
         let Some(path) = input.list()? else {
             let rendered = draft.render(&placeholders(&draft))?;
             return Ok(LetterPreview {
@@ -480,7 +522,7 @@ impl Desk {
         };
         let rate = ready
             .as_ref()
-            .map_or_else(Rate::default, |r| r.options.rate);
+            .map_or_else(Rate::default, |r| r.setup.options.rate);
         Ok(LetterPreview {
             subject: rendered.subject,
             html: markdown_fragment(&rendered.text),
@@ -516,9 +558,9 @@ impl Desk {
         index: u64,
         to: String,
     ) -> Result<TestSent, LetterError> {
-        let (ready, message, as_recipient) = self
+        let (ready, rendered, as_recipient) = self
             .blocking(move |desk| {
-                let ready = desk.ready()?;
+                let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
                 let recipient = match draft.list()? {
                     Some(path) => {
@@ -531,23 +573,20 @@ impl Desk {
                     None => None,
                 };
                 let vars = match &recipient {
-                    Some(r) => compose::with_unsubscribe(Some(&ready.identity), &r.vars, &r.email),
+                    Some(r) => compose::with_unsubscribe(
+                        ready.setup.identity.as_deref(),
+                        &r.vars,
+                        &r.email,
+                    ),
                     None => placeholders(&letter),
                 };
                 let rendered = letter.render(&vars)?;
-                let message = compose::test_message(&ready.identity, to.trim(), &rendered)?;
-                Ok((ready, message, recipient.map(|r| r.email)))
+                Ok((ready, rendered, recipient.map(|r| r.email)))
             })
             .await?;
-        let to = message
-            .envelope()
-            .to()
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let reply = ready
-            .mailer
-            .send(message)
+        let to = to.trim().to_owned();
+        let setup = &ready.setup;
+        let reply = compose::send_test(setup.courier.as_ref(), &setup.domain, &to, &rendered)
             .await
             .map_err(|e| LetterError::Refused(e.to_string()))?;
         Ok(TestSent {
@@ -567,7 +606,7 @@ impl Desk {
     ) -> Result<LetterProgress, LetterError> {
         let (ready, letter, path, filter, key) = self
             .blocking(move |desk| {
-                let ready = desk.ready()?;
+                let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
                 let path = draft.list()?.ok_or_else(|| {
                     LetterError::ListPath("write the path of the customer list (CSV)".into())
@@ -578,7 +617,7 @@ impl Desk {
                     &path,
                     &filter,
                     &letter,
-                    Some(&ready.identity),
+                    ready.setup.identity.as_deref(),
                     Pass {
                         fill_every_row: true,
                         ..Pass::default()
@@ -617,10 +656,12 @@ impl Desk {
             source: letter.to_source(),
             subject: letter.subject.clone(),
             list_name: path.display().to_string(),
-            sender: ready.identity.from.to_string(),
+            sender: ready.setup.sender.clone(),
+            via: ready.setup.via,
+            incident_id: None,
         };
         let rows = recipients::open(&path)?;
-        let domain = ready.identity.domain().to_owned();
+        let domain = ready.setup.domain.clone();
         let prepared = ledger::prepare(store, new, &letter, &domain, rows, &filter).await?;
         self.spawn(prepared.letter_id, letter, &ready)?;
         self.progress(prepared.letter_id)
@@ -634,7 +675,12 @@ impl Desk {
         self.settle(id).await;
         let (ready, letter) = self
             .blocking(move |desk| {
-                let ready = desk.ready()?;
+                let summary = desk
+                    .inner
+                    .store
+                    .letter(id)?
+                    .ok_or(LetterError::NotFound(id))?;
+                let ready = desk.ready(Some(summary.via))?;
                 let source = desk
                     .inner
                     .store
@@ -774,9 +820,8 @@ impl Desk {
         });
         let job = Job {
             draft: Arc::new(letter),
-            identity: ready.identity.clone(),
-            mailer: ready.mailer.clone(),
-            options: ready.options.clone(),
+            courier: ready.setup.courier.clone(),
+            options: ready.setup.options.clone(),
         };
         let store = self.inner.store.clone();
         let error = Arc::new(Mutex::new(None));
@@ -803,7 +848,7 @@ impl Desk {
                 progress,
                 task,
                 error,
-                rate: ready.options.rate,
+                rate: ready.setup.options.rate,
             },
         );
         Ok(())
@@ -811,12 +856,15 @@ impl Desk {
 }
 
 fn setup_of(ready: &Ready) -> LetterSetup {
+    let setup = &ready.setup;
     LetterSetup {
-        from: ready.identity.from.to_string(),
-        reply_to: ready.identity.reply_to.to_string(),
-        test_to: ready.identity.from.email.to_string(),
-        rate: ready.options.rate.to_string(),
-        warnings: ready.warnings.clone(),
+        via: setup.via,
+        vias: ready.vias.clone(),
+        from: setup.sender.clone(),
+        reply_to: setup.reply_to.clone(),
+        test_to: setup.test_to.clone(),
+        rate: setup.options.rate.to_string(),
+        warnings: setup.warnings.clone(),
     }
 }
 
@@ -887,7 +935,12 @@ mod tests {
         .expect("smtp");
         Desk::with_mailer(
             store.clone(),
-            Arc::new(move || Ok(Some(smtp.clone()))),
+            Arc::new(move || {
+                Ok(Sections {
+                    smtp: Some(smtp.clone()),
+                    intercom: None,
+                })
+            }),
             Arc::new(Secrets),
             sink.clone(),
         )

@@ -90,6 +90,7 @@ pub async fn prepare<R: Read>(
     draft.check_columns(rows.columns())?;
     let now = OffsetDateTime::now_utc();
     let key = letter.key.clone();
+    let via = letter.via;
     let (letter_id, created) = store
         .write(move |tx| store::create_letter(tx, &letter, now))
         .await?;
@@ -97,6 +98,12 @@ pub async fn prepare<R: Read>(
         let summary = store
             .letter(letter_id)?
             .ok_or_else(|| LetterError::Store(format!("letter {letter_id} vanished")))?;
+        if summary.via != via {
+            return Err(LetterError::OtherVia {
+                letter_id,
+                via: summary.via,
+            });
+        }
         if summary.state != store::LetterState::Importing {
             let skipped =
                 serde_json::from_value(summary.skipped.get("rows").cloned().unwrap_or_default())

@@ -2,9 +2,15 @@
 //! customer list and sent exactly once. Every recipient is a row of the letter's ledger,
 //! committed before anything is sent; resuming reads the ledger, never a cursor, and a letter
 //! left in flight by a crash goes again with the same `Message-ID`, which receiving servers
-//! drop as a repeat.
+//! drop as a repeat (through Intercom, which keeps no such key, it is looked for first).
+
+use std::sync::Arc;
+
+use crate::secret::SecretSource;
+use crate::store::LetterVia;
 
 pub mod compose;
+pub mod courier;
 pub mod desk;
 pub mod draft;
 pub mod ledger;
@@ -39,7 +45,7 @@ pub enum LetterError {
     },
     #[error("the customer list: {0}")]
     ListPath(String),
-    #[error("the configuration has no [smtp] section: add one (url, from) to send the letter")]
+    #[error("the configuration has no [smtp] section: add one (url, from) to send the letter, or [intercom] to send it through Intercom")]
     NoSmtp,
     #[error("there is no letter {0}")]
     NotFound(i64),
@@ -49,6 +55,8 @@ pub enum LetterError {
     Changed { expected: u64, now: u64 },
     #[error("the mail server did not accept the letter: {0}")]
     Refused(String),
+    #[error("letter {letter_id} is being sent {}; it cannot change its way half-way: send it {} again", via.way(), via.way())]
+    OtherVia { letter_id: i64, via: LetterVia },
 }
 
 impl From<crate::store::StoreError> for LetterError {
@@ -57,21 +65,116 @@ impl From<crate::store::StoreError> for LetterError {
     }
 }
 
-/// What sending needs from `[smtp]` and the secrets, and what the preflight found missing.
-#[derive(Debug)]
+/// What sending needs from the configuration and the secrets, and what the preflight found
+/// missing.
 pub struct Setup {
-    pub identity: message::Identity,
-    pub mailer: std::sync::Arc<smtp::SmtpMailer>,
+    pub via: LetterVia,
+    /// Who the letters are from, as the preview shows it.
+    pub sender: String,
+    /// Where replies go, as the preview shows it.
+    pub reply_to: String,
+    /// The domain of the letters' `Message-ID`s.
+    pub domain: String,
+    /// The founder's own address: where a test letter goes unless another is given.
+    pub test_to: String,
+    /// The email's sender, unsubscribe link and signature (by email only).
+    pub identity: Option<Arc<message::Identity>>,
+    pub courier: Arc<dyn courier::Courier>,
     pub options: send::Options,
     /// What a careful sender would fix first: no DKIM, no unsubscribe link, no TLS.
     pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("via", &self.via)
+            .field("sender", &self.sender)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The way a letter goes when none is asked for: email when `[smtp]` is set up, else
+/// Intercom when `[intercom]` is.
+pub fn default_via(config: &crate::config::Config) -> Option<LetterVia> {
+    if config.smtp.is_some() {
+        Some(LetterVia::Email)
+    } else if config.intercom.is_some() {
+        Some(LetterVia::Intercom)
+    } else {
+        None
+    }
+}
+
+/// What a send `via` email or Intercom uses, from the configuration's section for it.
+pub fn setup_via(
+    config: &crate::config::Config,
+    via: LetterVia,
+    secrets: Arc<dyn SecretSource>,
+) -> Result<Setup, LetterError> {
+    match via {
+        LetterVia::Email => {
+            let smtp = config.smtp.as_ref().ok_or(LetterError::NoSmtp)?;
+            setup(smtp, secrets.as_ref())
+        }
+        LetterVia::Intercom => {
+            let intercom = config.intercom.as_ref().ok_or_else(|| {
+                LetterError::Setup(
+                    "sending through Intercom needs an [intercom] section (url, token, admin_id)"
+                        .to_owned(),
+                )
+            })?;
+            Ok(setup_intercom(intercom, config.smtp.as_ref(), secrets))
+        }
+    }
+}
+
+/// Sending through Intercom: an email from `[intercom]`'s admin to each contact, with
+/// Intercom's own unsubscribe link and sending domain. `[smtp]`'s `from`, when there is one,
+/// is where a test letter goes.
+pub fn setup_intercom(
+    intercom: &crate::config::IntercomConfig,
+    smtp: Option<&crate::config::SmtpConfig>,
+    secrets: Arc<dyn SecretSource>,
+) -> Setup {
+    let client = crate::support::intercom::Intercom::new(
+        intercom,
+        crate::deliver::http::Secrets(secrets),
+        crate::deliver::DEFAULT_TIMEOUT,
+    );
+    let domain = url::Url::parse(&intercom.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "intercom.io".to_owned());
+    let test_to = smtp
+        .and_then(|s| s.from_mailbox())
+        .map(|m| m.email.to_string())
+        .unwrap_or_default();
+    Setup {
+        via: LetterVia::Intercom,
+        sender: format!("Intercom admin {}", intercom.admin_id),
+        reply_to: "the admin's Intercom inbox".to_owned(),
+        domain,
+        test_to,
+        identity: None,
+        courier: Arc::new(courier::ByIntercom {
+            intercom: Arc::new(client),
+        }),
+        options: send::Options {
+            rate: intercom.letter_rate,
+            connections: 4,
+            pause_after_failures: 10,
+        },
+        warnings: Vec::new(),
+    }
 }
 
 /// Reads `[smtp]` and its secrets into what a send uses; a secret that cannot be read or a
 /// key that does not parse is an error naming it.
 pub fn setup(
     smtp: &crate::config::SmtpConfig,
-    secrets: &dyn crate::secret::SecretSource,
+    secrets: &dyn SecretSource,
 ) -> Result<Setup, LetterError> {
     use crate::secret::Secret;
     let resolve = |what: &str, r: &crate::secret::SecretRef| {
@@ -150,19 +253,28 @@ pub fn setup(
         smtp.ca_file.as_deref(),
     )
     .map_err(LetterError::Setup)?;
+    let identity = Arc::new(message::Identity {
+        from,
+        reply_to,
+        unsubscribe_url: smtp.unsubscribe_url.clone(),
+        unsubscribe_mailto: smtp
+            .unsubscribe_mailto
+            .as_ref()
+            .and_then(|m| m.parse().ok()),
+        unsubscribe_secret,
+        dkim,
+    });
     Ok(Setup {
-        identity: message::Identity {
-            from,
-            reply_to,
-            unsubscribe_url: smtp.unsubscribe_url.clone(),
-            unsubscribe_mailto: smtp
-                .unsubscribe_mailto
-                .as_ref()
-                .and_then(|m| m.parse().ok()),
-            unsubscribe_secret,
-            dkim,
-        },
-        mailer: std::sync::Arc::new(mailer),
+        via: LetterVia::Email,
+        sender: identity.from.to_string(),
+        reply_to: identity.reply_to.to_string(),
+        domain: identity.domain().to_owned(),
+        test_to: identity.from.email.to_string(),
+        identity: Some(identity.clone()),
+        courier: Arc::new(courier::ByEmail {
+            identity,
+            mailer: Arc::new(mailer),
+        }),
         options: send::Options {
             rate: smtp.rate,
             connections: smtp.connections,

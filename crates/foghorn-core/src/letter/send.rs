@@ -1,7 +1,8 @@
 //! Sending a letter from its ledger: each recipient claimed in a committed transaction, then
 //! handed to the mail server, then its outcome recorded. A run that stops — paused, killed,
 //! the laptop closed — is resumed by reading the ledger again: recipients left in flight go
-//! once more with their `Message-ID` (and are reported), the rest carry on where they are.
+//! once more with their `Message-ID` (and are reported) — through Intercom, which drops no
+//! repeat, only those not found there — and the rest carry on where they are.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,10 +12,10 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::{watch, Notify, Semaphore};
 
+use super::courier::{Courier, Found, Outgoing};
 use super::draft::Draft;
-use super::message::Identity;
 use super::rate::{Pacer, Rate};
-use super::smtp::{Mailer, SendError};
+use super::smtp::SendError;
 use super::LetterError;
 use crate::crash_point::crash_point;
 use crate::store::{self, LedgerRow, LetterState, LetterSummary, Outcome, Store};
@@ -62,19 +63,17 @@ pub struct Options {
     pub pause_after_failures: u32,
 }
 
-/// The letter, who it is from, the server that takes it, and how fast.
+/// The letter, what carries it, and how fast.
 #[derive(Clone)]
 pub struct Job {
     pub draft: Arc<Draft>,
-    pub identity: Arc<Identity>,
-    pub mailer: Arc<dyn Mailer>,
+    pub courier: Arc<dyn Courier>,
     pub options: Options,
 }
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
-            .field("identity", &self.identity)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -86,6 +85,9 @@ pub struct Finished {
     pub summary: LetterSummary,
     /// Of them, recipients found in flight at the start and sent again.
     pub resent_now: u64,
+    /// Recipients found in flight at the start whose letter had arrived (looked up where
+    /// the courier can look), recorded and not sent again.
+    pub found_sent: u64,
 }
 
 /// Sends the letter `letter_id` until every recipient is settled, or `control` pauses or
@@ -110,6 +112,7 @@ pub async fn send(
         }
         _ => {}
     }
+    let found_sent = settle_found(store, letter_id, &job).await?;
     let resent_now = store
         .write(move |tx| {
             let n = store::requeue_in_flight(tx, letter_id)?;
@@ -133,16 +136,14 @@ pub async fn send(
 
     let Job {
         draft,
-        identity,
-        mailer,
+        courier,
         options,
     } = job;
     let run = Arc::new(Run {
         store: store.clone(),
         letter_id,
         draft,
-        identity,
-        mailer,
+        courier,
         failures_in_a_row: AtomicU32::new(0),
         pause_after: options.pause_after_failures,
         settled: Notify::new(),
@@ -260,20 +261,104 @@ pub async fn send(
     };
     store
         .write(move |tx| {
-            store::set_letter_state(
-                tx,
-                letter_id,
-                final_state,
-                reason.as_deref(),
-                OffsetDateTime::now_utc(),
-            )
+            let now = OffsetDateTime::now_utc();
+            store::set_letter_state(tx, letter_id, final_state, reason.as_deref(), now)?;
+            note_on_incident(tx, letter_id, final_state, now)
         })
         .await?;
     run.report()?;
     Ok(Finished {
         summary: current(store, letter_id)?,
         resent_now,
+        found_sent,
     })
+}
+
+/// A letter about an incident that finished or was cancelled says so on the incident's
+/// timeline ("letter sent: 798 of 800 accepted, 2 not delivered"), in the transaction that
+/// settles it.
+fn note_on_incident(
+    tx: &rusqlite::Transaction<'_>,
+    letter_id: i64,
+    state: LetterState,
+    now: OffsetDateTime,
+) -> Result<(), store::StoreError> {
+    let Some(s) = store::letter_summary_in(tx, letter_id)? else {
+        return Ok(());
+    };
+    let Some(incident) = s.incident_id else {
+        return Ok(());
+    };
+    let verb = match state {
+        LetterState::Done => "sent",
+        LetterState::Cancelled => "cancelled",
+        _ => return Ok(()),
+    };
+    let undelivered = s.failed + s.bounced;
+    let mut line = format!(
+        "letter {verb}: \"{}\" accepted for {} of {} customers",
+        s.subject, s.accepted, s.total
+    );
+    if undelivered > 0 {
+        line.push_str(&format!(", {undelivered} not delivered"));
+    }
+    if s.left() > 0 {
+        line.push_str(&format!(", {} not sent", s.left()));
+    }
+    store::append_timeline(tx, incident, now, "letter", &s.sender, &line)
+}
+
+/// Letters a stopped run left in flight, looked for where the courier can look (Intercom):
+/// those found are recorded as accepted, the others stay in flight to go again. How many were
+/// found. A look that fails stops the send: sending blind could make a second copy.
+async fn settle_found(store: &Store, letter_id: i64, job: &Job) -> Result<u64, LetterError> {
+    let rows = store.read(|c| store::in_flight(c, letter_id))?;
+    let mut found = 0;
+    for (row, claimed_at) in rows {
+        let vars: BTreeMap<String, String> = serde_json::from_str(&row.vars).unwrap_or_default();
+        let vars = super::courier::columns(job.courier.as_ref(), &vars, &row.email);
+        let Ok(rendered) = job.draft.render(&vars) else {
+            continue;
+        };
+        let letter = Outgoing {
+            email: &row.email,
+            name: vars.get("name").map(String::as_str),
+            rendered: &rendered,
+            message_id: &row.message_id,
+        };
+        match job.courier.find(letter, claimed_at).await {
+            Ok(Found::Arrived(reply)) => {
+                let seq = row.seq;
+                store
+                    .write(move |tx| {
+                        store::record_outcome(
+                            tx,
+                            letter_id,
+                            seq,
+                            &Outcome::Accepted { reply },
+                            OffsetDateTime::now_utc(),
+                        )
+                    })
+                    .await?;
+                found += 1;
+            }
+            Ok(Found::Missing | Found::RepeatIsHarmless) => {}
+            Err(e) => {
+                return Err(LetterError::Setup(format!(
+                    "cannot tell whether the letter to {} left before the stop, so it is not sent again yet: {e}",
+                    row.email
+                )))
+            }
+        }
+    }
+    if found > 0 {
+        tracing::warn!(
+            letter = letter_id,
+            count = found,
+            "letters left in flight by a stopped run had arrived: recorded, not sent again"
+        );
+    }
+    Ok(found)
 }
 
 /// The wait before attempt `attempts + 1` at a recipient a server turned away for now:
@@ -300,8 +385,7 @@ struct Run {
     store: Store,
     letter_id: i64,
     draft: Arc<Draft>,
-    identity: Arc<Identity>,
-    mailer: Arc<dyn Mailer>,
+    courier: Arc<dyn Courier>,
     failures_in_a_row: AtomicU32,
     pause_after: u32,
     settled: Notify,
@@ -379,17 +463,19 @@ impl Run {
     async fn attempt(&self, row: &LedgerRow) -> Result<String, SendError> {
         let vars: BTreeMap<String, String> = serde_json::from_str(&row.vars)
             .map_err(|e| SendError::Permanent(format!("the ledger's row is unreadable: {e}")))?;
-        let vars = super::compose::with_unsubscribe(Some(&self.identity), &vars, &row.email);
+        let vars = super::courier::columns(self.courier.as_ref(), &vars, &row.email);
         let rendered = self
             .draft
             .render(&vars)
             .map_err(|e| SendError::Permanent(format!("the letter cannot be filled in: {e}")))?;
-        let name = vars.get("name").map(String::as_str);
-        let message = self
-            .identity
-            .build(&row.email, name, &rendered, &row.message_id)
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
-        self.mailer.send(message).await
+        self.courier
+            .deliver(Outgoing {
+                email: &row.email,
+                name: vars.get("name").map(String::as_str),
+                rendered: &rendered,
+                message_id: &row.message_id,
+            })
+            .await
     }
 
     /// Reads the counts from the ledger again and tells the watchers.

@@ -47,6 +47,42 @@ impl LetterState {
     }
 }
 
+/// How a letter reaches its customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum LetterVia {
+    /// An email through `[smtp]`'s server.
+    Email,
+    /// An email message from Intercom's admin (`POST /messages`).
+    Intercom,
+}
+
+impl LetterVia {
+    /// "by email", "through Intercom": as a sentence says it.
+    pub fn way(self) -> &'static str {
+        match self {
+            LetterVia::Email => "by email",
+            LetterVia::Intercom => "through Intercom",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LetterVia::Email => "email",
+            LetterVia::Intercom => "intercom",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "email" => LetterVia::Email,
+            "intercom" => LetterVia::Intercom,
+            other => return Err(StoreError::Corrupt(format!("letter via {other:?}"))),
+        })
+    }
+}
+
 /// What became of one recipient's letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -90,6 +126,9 @@ pub struct NewLetter {
     pub subject: String,
     pub list_name: String,
     pub sender: String,
+    pub via: LetterVia,
+    /// The incident the letter is about: its timeline says how the sending went.
+    pub incident_id: Option<i64>,
 }
 
 /// A letter and the counts of its ledger.
@@ -101,6 +140,8 @@ pub struct LetterSummary {
     pub subject: String,
     pub list_name: String,
     pub sender: String,
+    pub via: LetterVia,
+    pub incident_id: Option<i64>,
     pub state: LetterState,
     pub paused_reason: Option<String>,
     pub total: u64,
@@ -175,15 +216,18 @@ pub fn create_letter(
         return Ok((id, false));
     }
     tx.execute(
-        "INSERT INTO letters(key, source, subject, list_name, sender, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'importing', ?6)",
+        "INSERT INTO letters(key, source, subject, list_name, sender, state, created_at, via,
+                             incident_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'importing', ?6, ?7, ?8)",
         params![
             letter.key,
             letter.source,
             letter.subject,
             letter.list_name,
             letter.sender,
-            rfc3339(now)
+            rfc3339(now),
+            letter.via.as_str(),
+            letter.incident_id,
         ],
     )?;
     Ok((tx.last_insert_rowid(), true))
@@ -273,11 +317,44 @@ pub fn claim_next(
     };
     row.attempts += 1;
     tx.execute(
-        "UPDATE letter_recipients SET state = 'sending', attempts = ?3
+        "UPDATE letter_recipients SET state = 'sending', attempts = ?3, claimed_at = ?4
          WHERE letter_id = ?1 AND seq = ?2",
-        params![letter_id, row.seq, row.attempts],
+        params![letter_id, row.seq, row.attempts, rfc3339(now)],
     )?;
     Ok(Some(row))
+}
+
+/// Recipients a stopped run left in flight, with when each was claimed.
+pub fn in_flight(conn: &Connection, letter_id: i64) -> Result<Vec<(LedgerRow, OffsetDateTime)>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, email, vars, message_id, attempts, resent, claimed_at FROM letter_recipients
+         WHERE letter_id = ?1 AND state = 'sending' ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map([letter_id], |r| {
+            Ok((
+                LedgerRow {
+                    seq: r.get(0)?,
+                    email: r.get(1)?,
+                    vars: r.get(2)?,
+                    message_id: r.get(3)?,
+                    attempts: r.get(4)?,
+                    resent: r.get(5)?,
+                },
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(row, at)| {
+            // A row claimed before `claimed_at` existed: from the letter's start.
+            let at = match at {
+                Some(at) => time_of(&at)?,
+                None => OffsetDateTime::UNIX_EPOCH,
+            };
+            Ok((row, at))
+        })
+        .collect()
 }
 
 /// When the next queued recipient waiting for a retry is due, if any is.
@@ -351,12 +428,12 @@ const SUMMARY: &str =
         l.total, l.skipped, l.created_at, l.finished_at,
         COALESCE(SUM(r.state = 'queued'), 0), COALESCE(SUM(r.state = 'sending'), 0),
         COALESCE(SUM(r.state = 'accepted'), 0), COALESCE(SUM(r.state = 'failed'), 0),
-        COALESCE(SUM(r.state = 'bounced'), 0), COALESCE(SUM(r.resent), 0)
+        COALESCE(SUM(r.state = 'bounced'), 0), COALESCE(SUM(r.resent), 0), l.via, l.incident_id
     FROM letters l LEFT JOIN letter_recipients r ON r.letter_id = l.id";
 
-fn summary_of(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(LetterSummary, String, String, Option<String>)> {
+type SummaryRow = (LetterSummary, String, String, Option<String>, String);
+
+fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
     let skipped: String = r.get(8)?;
     Ok((
         LetterSummary {
@@ -377,17 +454,19 @@ fn summary_of(
             failed: r.get::<_, i64>(14)? as u64,
             bounced: r.get::<_, i64>(15)? as u64,
             resent: r.get::<_, i64>(16)? as u64,
+            via: LetterVia::Email,
+            incident_id: r.get(18)?,
         },
         r.get(5)?,
         r.get(9)?,
         r.get(10)?,
+        r.get(17)?,
     ))
 }
 
-fn finish_summary(
-    (mut s, state, created, finished): (LetterSummary, String, String, Option<String>),
-) -> Result<LetterSummary> {
+fn finish_summary((mut s, state, created, finished, via): SummaryRow) -> Result<LetterSummary> {
     s.state = LetterState::parse(&state)?;
+    s.via = LetterVia::parse(&via)?;
     s.created_at = time_of(&created)?;
     s.finished_at = finished.as_deref().map(time_of).transpose()?;
     Ok(s)

@@ -295,6 +295,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX letter_recipients_once ON letter_recipients(letter_id, lower(email));
     CREATE INDEX letter_recipients_by_state ON letter_recipients(letter_id, state, seq);
     "#,
+    // v11: a letter goes by email or through Intercom (`via`), and may be about an incident,
+    // whose timeline then says how it went. Intercom drops no repeat of a message, so a
+    // recipient found in flight after a stop is looked up there before it goes again: from
+    // the time it was claimed (`claimed_at`).
+    r#"
+    ALTER TABLE letters ADD COLUMN via TEXT NOT NULL DEFAULT 'email';
+    ALTER TABLE letters ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
+    ALTER TABLE letter_recipients ADD COLUMN claimed_at TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -32,11 +32,12 @@ pub(crate) use ladder::{
 };
 pub use ladder::{OutboxEntry, OutboxRow};
 pub(crate) use letters::{
-    add_recipients, claim_next, create_letter, finish_import, next_retry_at, record_outcome,
-    requeue_in_flight, restart_import, set_letter_state,
+    add_recipients, claim_next, create_letter, finish_import, in_flight, letter_summary_in,
+    next_retry_at, record_outcome, requeue_in_flight, restart_import, set_letter_state,
 };
 pub use letters::{
-    LedgerRow, LetterState, LetterSummary, NewLetter, Outcome, RecipientState, Undelivered,
+    LedgerRow, LetterState, LetterSummary, LetterVia, NewLetter, Outcome, RecipientState,
+    Undelivered,
 };
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;

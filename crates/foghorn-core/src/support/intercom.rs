@@ -317,6 +317,138 @@ impl Intercom {
     }
 }
 
+/// A contact as a message addresses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRef {
+    pub id: String,
+    /// `user` or `lead`.
+    pub role: String,
+}
+
+impl Intercom {
+    /// The contact whose email is `email`, if Intercom has one (`POST /contacts/search`).
+    pub async fn contact_by_email(&self, email: &str) -> Result<Option<ContactRef>, DeliveryError> {
+        let what = "Intercom: find a contact by email";
+        let request = self
+            .http
+            .client
+            .post(format!("{}/contacts/search", self.url))
+            .json(&json!({
+                "query": { "field": "email", "operator": "=", "value": email },
+                "pagination": { "per_page": 5 },
+            }));
+        let answer = self.send(what, request).await?;
+        let list: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+        let found = list
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c.get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            })
+            .and_then(|c| {
+                let id = c.get("id").and_then(Value::as_str)?.to_owned();
+                let role = c
+                    .get("role")
+                    .and_then(Value::as_str)
+                    .filter(|r| *r == "lead")
+                    .unwrap_or("user")
+                    .to_owned();
+                Some(ContactRef { id, role })
+            });
+        Ok(found)
+    }
+
+    /// Emails `contact` from the configured admin (`POST /messages`, the `personal`
+    /// template: it reads as a note from a person); the message's id.
+    ///
+    /// The message also opens a conversation in the inbox
+    /// (`create_conversation_without_contact_reply`): Intercom keeps no idempotency key, and
+    /// that conversation is how a message whose answer was lost is found again.
+    pub async fn email_contact(
+        &self,
+        contact: &ContactRef,
+        subject: &str,
+        html: &str,
+    ) -> Result<String, DeliveryError> {
+        let what = "Intercom: send a message";
+        let admin: i64 = self.admin_id.trim().parse().map_err(|_| {
+            permanent(
+                CHANNEL,
+                format!(
+                    "`intercom.admin_id` ({:?}) is not a number: messages are sent from an admin's numeric id",
+                    self.admin_id
+                ),
+            )
+        })?;
+        let request = self
+            .http
+            .client
+            .post(format!("{}/messages", self.url))
+            .json(&json!({
+                "message_type": "email",
+                "subject": subject,
+                "body": html,
+                "template": "personal",
+                "from": { "type": "admin", "id": admin },
+                "to": { "type": contact.role, "id": contact.id },
+                "create_conversation_without_contact_reply": true,
+            }));
+        let answer = self.send(what, request).await?;
+        let message: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| permanent(CHANNEL, format!("{what}: unexpected answer: {e}")))?;
+        Ok(match message.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        })
+    }
+
+    /// The conversation a message to `contact` with `subject` opened at or after `since`
+    /// (Unix seconds), if there is one: a message sent before a crash kept its answer from
+    /// being recorded.
+    pub async fn message_since(
+        &self,
+        contact: &ContactRef,
+        subject: &str,
+        since: i64,
+    ) -> Result<Option<String>, DeliveryError> {
+        let what = "Intercom: look for a message sent before a stop";
+        let request = self
+            .http
+            .client
+            .post(format!("{}/conversations/search", self.url))
+            .json(&json!({
+                "query": {
+                    "operator": "AND",
+                    "value": [
+                        { "field": "contact_ids", "operator": "=", "value": contact.id },
+                        { "field": "source.subject", "operator": "=", "value": subject },
+                        { "field": "created_at", "operator": ">", "value": since },
+                    ],
+                },
+                "pagination": { "per_page": 5 },
+            }));
+        let answer = self.send(what, request).await?;
+        let list: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+        Ok(list
+            .get("conversations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|c| match c.get("id") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            }))
+    }
+}
+
 /// A path segment: Intercom's ids are digits; anything else escaped.
 fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()

@@ -8,8 +8,8 @@ import type { LetterSetup } from "./LetterSetup";
  */
 export type LetterOverview = { 
 /**
- * `null` without `[smtp]` (or when it cannot be used: `setupError` says why); the
- * letter can still be written and previewed.
+ * `null` without `[smtp]` or `[intercom]` (or when it cannot be used: `setupError` says
+ * why); the letter can still be written and previewed.
  */
 setup: LetterSetup | null, setupError: string | null, 
 /**
