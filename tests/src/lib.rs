@@ -24,6 +24,7 @@
 
 pub mod alertmanager;
 pub mod app;
+pub mod intercom;
 pub mod notifications;
 pub mod paths;
 pub mod ports;

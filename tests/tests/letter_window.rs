@@ -3,7 +3,9 @@
 //! 800 customers is previewed per customer, a test goes to the founder, and Send… → Confirm
 //! sends it at the configured rate. Paused in the middle, the count at the server stops
 //! growing; the app is restarted, the founder view shows the paused letter and the draft as
-//! it was, and Resume carries on until every one of the 800 has exactly one letter.
+//! it was, and Resume carries on until every one of the 800 has exactly one letter. And a
+//! letter through Intercom (a stateful fake behind Prism) to Intercom's contacts: chosen in
+//! the window, each contact gets one message and the SMTP server none.
 
 // Each test holds the serial guard for its whole life on its own runtime: the lock is meant
 // to span the awaits (it orders whole tests, not data).
@@ -453,5 +455,119 @@ async fn a_letter_to_800_customers_goes_out_from_the_window_once_each_through_a_
         CUSTOMERS - at_server,
         after_resume.as_secs_f64()
     );
+    driver.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_to_intercom_s_contacts_goes_through_intercom_from_the_window_once_each(
+) -> Result<()> {
+    use foghorn_e2e::intercom;
+    use foghorn_e2e::prism::{spec, Prism};
+    let _serial = foghorn_e2e::serial();
+    const CONTACTS: usize = 40;
+    let (state, fake) = intercom::mail_fake(
+        (0..CONTACTS)
+            .map(|i| intercom::contact(i, &address(i), json!({})))
+            .collect(),
+    )
+    .await?;
+    let prism = Prism::proxy(
+        &spec("intercom-2.14-conversations-messages-openapi.yaml"),
+        &fake.url(),
+    )?;
+    let desktop = Desktop::start()?;
+    let smtp = SmtpSink::start(json!({}))?;
+    let config_path = desktop.dir().join("foghorn.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "{}\n[intercom]\nurl = \"{}\"\ntoken = \"env:INTERCOM_TOKEN\"\nadmin_id = \"814860\"\n\
+             letter_rate = \"20/s\"\n",
+            config(&smtp.url()),
+            prism.url()
+        ),
+    )?;
+    let app = launch(desktop.dir(), &config_path).env("INTERCOM_TOKEN", "ic-t0ken");
+    let driver = WebDriverSession::start(&desktop, &app).await?;
+    founder_view(&driver).await?;
+
+    // Through Intercom, to Intercom's contacts.
+    click(&driver, "[data-testid=letter-via] option[value=intercom]").await?;
+    driver
+        .wait_for_content(
+            "[data-testid=letter-from]",
+            |t| t.contains("From Intercom admin 814860"),
+            STEP,
+        )
+        .await?;
+    driver
+        .find("[data-testid=letter-list]")
+        .await?
+        .send_keys("intercom")
+        .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=letter-count]",
+            |t| t.starts_with(&format!("{CONTACTS} customers")),
+            STEP,
+        )
+        .await?;
+    driver
+        .wait_for_content(
+            "[data-testid=letter-recipient]",
+            |t| t.contains("Contact 0 <customer000@example.test>"),
+            STEP,
+        )
+        .await?;
+    scroll_to_top(&driver, "[data-testid=letter-composer]").await?;
+    desktop.screenshot_window_painted(
+        "^Foghorn$",
+        artifacts_dir()?.join("letter-intercom.png"),
+        STEP,
+    )?;
+    click(&driver, "[data-testid=letter-send]").await?;
+    let confirm = driver
+        .wait_for_content(
+            "[data-testid=letter-confirm-line]",
+            |t| t.starts_with(&format!("Send to {CONTACTS} customers")),
+            STEP,
+        )
+        .await?;
+    ensure!(
+        confirm.contains("from Intercom admin 814860") && confirm.contains("at 20/s"),
+        "the confirm names Intercom's admin and its rate: {confirm}"
+    );
+    click(&driver, "[data-testid=letter-confirm-send]").await?;
+    let done = driver
+        .wait_for_content(
+            "[data-testid=letter-state]",
+            |t| t.starts_with("Done:"),
+            SEND,
+        )
+        .await?;
+    ensure!(
+        done == format!("Done: {CONTACTS} of {CONTACTS} sent."),
+        "the window says all of them: {done}"
+    );
+    let messages = state
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .messages
+        .clone();
+    let contacts: BTreeSet<&str> = messages.iter().map(|(c, _, _)| c.as_str()).collect();
+    ensure!(
+        messages.len() == CONTACTS && contacts.len() == CONTACTS,
+        "each contact one message: {} messages to {} contacts",
+        messages.len(),
+        contacts.len()
+    );
+    ensure!(
+        messages
+            .iter()
+            .all(|(_, subject, body)| subject == SUBJECT && body.contains("Dear Contact ")),
+        "the letter, personalised"
+    );
+    ensure!(smtp.count() == 0, "nothing by SMTP: {}", smtp.count());
+    prism.assert_no_violations()?;
     driver.close().await
 }

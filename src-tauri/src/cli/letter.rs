@@ -810,14 +810,8 @@ async fn intercom_list(config: Option<&Path>) -> Result<(PathBuf, u64, u64), Str
         .intercom
         .ok_or("--to intercom needs an [intercom] section (see the README's Support queue)")?;
     let desk = foghorn_core::support::Desk::new(&intercom);
-    let (csv, kept, left_out) = desk
-        .client()
-        .contacts_csv()
-        .await
-        .map_err(|e| e.to_string())?;
     let dir = foghorn_core::paths::data_dir().ok_or("no data directory: set FOGHORN_DATA_DIR")?;
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = dir.join("intercom-contacts.csv");
-    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((path, kept, left_out))
+    compose::intercom_contacts(desk.client(), &dir)
+        .await
+        .map_err(|e| e.to_string())
 }

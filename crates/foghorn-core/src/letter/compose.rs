@@ -120,6 +120,23 @@ pub fn count(
     Ok(counted)
 }
 
+/// Reads `intercom`'s contacts that take email into `intercom-contacts.csv` in `dir`: the
+/// file, the contacts kept, and those left out (no address, bounced, spam, unsubscribed).
+pub async fn intercom_contacts(
+    intercom: &crate::support::intercom::Intercom,
+    dir: &Path,
+) -> Result<(std::path::PathBuf, u64, u64), LetterError> {
+    let (csv, kept, left_out) = intercom
+        .contacts_csv()
+        .await
+        .map_err(|e| LetterError::ListPath(e.to_string()))?;
+    let io = |e: std::io::Error| LetterError::ListPath(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let path = dir.join("intercom-contacts.csv");
+    std::fs::write(&path, csv).map_err(io)?;
+    Ok((path, kept, left_out))
+}
+
 /// Sends the test letter: `rendered` (one customer's letter) to `to`, its subject marked
 /// `[Test] `, with a `Message-ID` of its own so it is never taken for the real one. The
 /// courier's reply.

@@ -5,7 +5,7 @@
 //! key, so either one resumes a letter the other started.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ pub struct LetterDraft {
     pub subject: String,
     /// The Markdown body, a template filled from each customer's row.
     pub body: String,
-    /// The customer list (CSV), a full path or `~/…`.
+    /// The customer list (CSV), a full path or `~/…`; or `intercom`: `[intercom]`'s contacts.
     pub list_path: String,
     /// Comma-separated values of the list's `segment` column; empty: every segment.
     pub segments: String,
@@ -121,6 +121,11 @@ impl LetterDraft {
             plans: values(&self.plans),
             components: values(&self.components),
         }
+    }
+
+    /// The list is `[intercom]`'s contacts rather than a file.
+    pub fn from_intercom(&self) -> bool {
+        self.list_path.trim().eq_ignore_ascii_case("intercom")
     }
 
     /// The customer list's file; `None` while no path is written.
@@ -299,6 +304,8 @@ struct Inner {
     /// The setup made from the section as it was last read (its `Debug` text is the key).
     ready: Mutex<Option<(String, Arc<Ready>)>>,
     runs: Mutex<HashMap<i64, Run>>,
+    /// Intercom's contacts as a list file, read once while the window is open.
+    intercom_list: Mutex<Option<PathBuf>>,
 }
 
 /// A section made ready to send, and the ways the configuration offers.
@@ -350,6 +357,7 @@ impl Desk {
                 mailer,
                 ready: Mutex::new(None),
                 runs: Mutex::new(HashMap::new()),
+                intercom_list: Mutex::new(None),
             }),
         }
     }
@@ -405,6 +413,52 @@ impl Desk {
         let ready = Arc::new(Ready { setup, vias });
         *lock(&self.inner.ready) = Some((key, ready.clone()));
         Ok(ready)
+    }
+
+    /// The list's file: the path typed, or Intercom's contacts read into the data directory
+    /// (once while the window is open, so the preview, the test and the send see one list).
+    /// Called on a blocking thread.
+    fn list_file(&self, draft: &LetterDraft) -> Result<Option<PathBuf>, LetterError> {
+        if !draft.from_intercom() {
+            return draft.list();
+        }
+        if let Some(path) = lock(&self.inner.intercom_list).clone() {
+            return Ok(Some(path));
+        }
+        let sections = (self.inner.sections)().map_err(LetterError::Setup)?;
+        let intercom = sections.intercom.ok_or_else(|| {
+            LetterError::ListPath(
+                "`intercom` as the list needs an [intercom] section (url, token, admin_id)".into(),
+            )
+        })?;
+        let dir = crate::paths::data_dir()
+            .ok_or_else(|| LetterError::ListPath("no data directory".into()))?;
+        let client = crate::support::intercom::Intercom::new(
+            &intercom,
+            crate::deliver::http::Secrets(self.inner.secrets.clone()),
+            crate::deliver::DEFAULT_TIMEOUT,
+        );
+        let (path, kept, left_out) = tokio::runtime::Handle::current()
+            .block_on(compose::intercom_contacts(&client, &dir))?;
+        tracing::info!(kept, left_out, "Intercom's contacts read for the letter");
+        *lock(&self.inner.intercom_list) = Some(path.clone());
+        Ok(Some(path))
+    }
+
+    /// The letter's key: the same letter to the same list (to Intercom: whatever its
+    /// contacts are now) is the same letter, so a send resumes it.
+    fn key_of(
+        draft: &LetterDraft,
+        letter: &Draft,
+        path: &Path,
+        filter: &Filter,
+    ) -> Result<String, LetterError> {
+        let digest = if draft.from_intercom() {
+            b"intercom".to_vec()
+        } else {
+            file_digest(path)?
+        };
+        Ok(letter_key(letter, &digest, filter))
     }
 
     /// The draft as last saved, or the starting template.
@@ -468,7 +522,7 @@ impl Desk {
         let draft = input.letter()?;
         let ready = self.ready(input.via).ok();
         let identity = ready.as_ref().and_then(|r| r.setup.identity.as_deref());
-        let Some(path) = input.list()? else {
+        let Some(path) = self.list_file(input)? else {
             let rendered = draft.render(&placeholders(&draft))?;
             return Ok(LetterPreview {
                 subject: rendered.subject,
@@ -510,7 +564,7 @@ impl Desk {
             .map(|r| compose::with_unsubscribe(identity, &r.vars, &r.email))
             .unwrap_or_default();
         let rendered = draft.render(&vars)?;
-        let key = letter_key(&draft, &file_digest(&path)?, &filter);
+        let key = Desk::key_of(input, &draft, &path, &filter)?;
         let earlier = match self.inner.store.letter_by_key(&key)? {
             Some(id) => self
                 .inner
@@ -562,7 +616,7 @@ impl Desk {
             .blocking(move |desk| {
                 let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
-                let recipient = match draft.list()? {
+                let recipient = match desk.list_file(&draft)? {
                     Some(path) => {
                         let filter = draft.filter();
                         match compose::recipient_at(&path, &filter, index)? {
@@ -604,11 +658,12 @@ impl Desk {
         draft: LetterDraft,
         expected: Option<u64>,
     ) -> Result<LetterProgress, LetterError> {
+        let from_intercom = draft.from_intercom();
         let (ready, letter, path, filter, key) = self
             .blocking(move |desk| {
                 let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
-                let path = draft.list()?.ok_or_else(|| {
+                let path = desk.list_file(&draft)?.ok_or_else(|| {
                     LetterError::ListPath("write the path of the customer list (CSV)".into())
                 })?;
                 let filter = draft.filter();
@@ -636,7 +691,7 @@ impl Desk {
                         "no customer to send to (after skipping bad rows and filtering)".into(),
                     ));
                 }
-                let key = letter_key(&letter, &file_digest(&path)?, &filter);
+                let key = Desk::key_of(&draft, &letter, &path, &filter)?;
                 Ok((ready, letter, path, filter, key))
             })
             .await?;
@@ -655,7 +710,11 @@ impl Desk {
             key,
             source: letter.to_source(),
             subject: letter.subject.clone(),
-            list_name: path.display().to_string(),
+            list_name: if from_intercom {
+                "Intercom contacts".to_owned()
+            } else {
+                path.display().to_string()
+            },
             sender: ready.setup.sender.clone(),
             via: ready.setup.via,
             incident_id: None,
