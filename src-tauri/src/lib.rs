@@ -53,6 +53,9 @@ pub fn run() -> ExitCode {
         Some(cli::Command::Heartbeats) => cli::heartbeats::list(cli.config.as_deref()),
         Some(cli::Command::Status { action }) => cli::status::status(cli.config.as_deref(), action),
         Some(cli::Command::Letter { action }) => cli::letter::letter(cli.config.as_deref(), action),
+        Some(cli::Command::Postmortem(args)) => {
+            cli::postmortem::postmortem(cli.config.as_deref(), args)
+        }
         Some(cli::Command::Support { action }) => {
             cli::support::support(cli.config.as_deref(), action)
         }

@@ -14,10 +14,14 @@ use crate::secret::{Confidential, SecretRef};
 
 pub mod durations;
 mod intercom;
+mod postmortem;
+mod sla;
 mod smtp;
 mod status;
 
 pub use intercom::IntercomConfig;
+pub use postmortem::PostmortemConfig;
+pub use sla::{CreditTier, SlaConfig, SlaPlan};
 pub use smtp::SmtpConfig;
 pub use status::{
     ComponentConfig, PageConfig, StatusConfig, StatusWebhookConfig, StatuspageConfig,
@@ -83,6 +87,12 @@ pub struct Config {
     /// The support queue during an outage (Intercom).
     #[serde(default)]
     pub intercom: Option<IntercomConfig>,
+    /// How postmortems are drafted: a team's template, the readers' time zone.
+    #[serde(default)]
+    pub postmortem: PostmortemConfig,
+    /// Uptime guarantees per plan, for the SLA report and its credits.
+    #[serde(default)]
+    pub sla: SlaConfig,
 }
 
 /// What every laptop of the team shares. With `secret`, the alerts Foghorn pushes to
@@ -910,6 +920,26 @@ impl Config {
         if let Some(intercom) = &config.intercom {
             let at = text.find("[intercom").unwrap_or(0);
             intercom.check().map_err(|m| invalid(at, m))?;
+        }
+        if !config.sla.plans.is_empty() {
+            let at = text.find("[sla").unwrap_or(0);
+            let components: Vec<String> = config
+                .status
+                .iter()
+                .flat_map(|s| s.components.iter().map(|c| c.name.clone()))
+                .collect();
+            let monitors: Vec<String> = config
+                .monitors
+                .iter()
+                .map(|m| m.name().to_owned())
+                .collect();
+            config
+                .sla
+                .check(&components, &monitors)
+                .map_err(|m| invalid(at, m))?;
+        }
+        if let Some(template) = config.postmortem.template.as_mut() {
+            *template = resolve_file(template, path);
         }
         if let Some(smtp) = config.smtp.as_mut() {
             let at = text.find("[smtp").unwrap_or(0);

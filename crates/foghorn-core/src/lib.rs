@@ -29,6 +29,7 @@ pub mod outbound;
 pub mod outbox;
 pub mod paths;
 pub mod policy;
+pub mod postmortem;
 pub mod private_fs;
 pub mod secret;
 pub mod status;

@@ -15,6 +15,7 @@ mod import;
 pub mod incidents;
 pub mod letter;
 mod oncall;
+pub mod postmortem;
 mod secret;
 pub mod status;
 pub mod support;
@@ -110,6 +111,9 @@ pub enum Command {
         #[command(subcommand)]
         action: letter::LetterAction,
     },
+    /// The postmortem of an incident (and others of the same outage, --incident), drafted from
+    /// its evidence as Markdown: `foghorn postmortem 12 > postmortem.md`.
+    Postmortem(postmortem::PostmortemArgs),
     /// The support queue during an outage (Intercom): the conversations about an incident,
     /// replied to with the canned status update, followed up once it is resolved.
     Support {

@@ -15,7 +15,7 @@ const ROLLED_UP_TO: &str = "history.rolled_up_to_ms";
 const HOUR_MS: i64 = 3_600_000;
 /// A failed check counts as down until the next check, but never longer than this: a gap
 /// (the laptop asleep, Foghorn not running) is not evidence of an outage.
-const MAX_DOWN_SPAN_MS: i64 = 5 * 60_000;
+pub const MAX_DOWN_SPAN_MS: i64 = 5 * 60_000;
 /// Hourly roll-ups are kept this long (two years), enough for any SLA period.
 pub const KEEP_ROLLUPS_MS: i64 = 2 * 366 * 24 * HOUR_MS;
 /// Raw rows deleted per transaction, so retention never holds the writer for long.

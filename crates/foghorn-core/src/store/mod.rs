@@ -9,6 +9,7 @@ mod ladder;
 mod letters;
 mod migrations;
 mod monitors;
+mod postmortem;
 mod settings;
 mod status;
 mod support;
@@ -19,7 +20,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use history::HourlyRollup;
+pub use history::{HourlyRollup, MAX_DOWN_SPAN_MS};
 pub use history_view::{LatencyPoint, MonitorHistory, UptimeWindows, RECENT_BUCKET_MS};
 pub use incidents::{act_on_incident_in, Cleared, IncidentChange, Raised, StoredNotification};
 pub(crate) use incidents::{
@@ -41,6 +42,10 @@ pub use letters::{
 };
 pub use monitors::insert_result;
 pub(crate) use monitors::record_result;
+pub use postmortem::{
+    CheckRow, IncidentRow, LetterRow, PageRow, PostmortemRows, SignalRow, SupportRow, TimelineRow,
+    UpdateRow,
+};
 pub(crate) use status::{
     add_update, comms_record_in, enqueue_in_sequence, open_public_incident, set_statuspage_id,
     statuspage_id, NewUpdate,
