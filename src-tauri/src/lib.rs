@@ -53,6 +53,7 @@ pub fn run() -> ExitCode {
         Some(cli::Command::Heartbeats) => cli::heartbeats::list(cli.config.as_deref()),
         Some(cli::Command::Status { action }) => cli::status::status(cli.config.as_deref(), action),
         Some(cli::Command::Letter { action }) => cli::letter::letter(cli.config.as_deref(), action),
+        Some(cli::Command::Sla { action }) => cli::sla::sla(cli.config.as_deref(), action),
         Some(cli::Command::Postmortem(args)) => {
             cli::postmortem::postmortem(cli.config.as_deref(), args)
         }

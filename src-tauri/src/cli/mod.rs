@@ -17,6 +17,7 @@ pub mod letter;
 mod oncall;
 pub mod postmortem;
 mod secret;
+pub mod sla;
 pub mod status;
 pub mod support;
 pub use alarm::{alarm, AlarmAction};
@@ -114,6 +115,11 @@ pub enum Command {
     /// The postmortem of an incident (and others of the same outage, --incident), drafted from
     /// its evidence as Markdown: `foghorn postmortem 12 > postmortem.md`.
     Postmortem(postmortem::PostmortemArgs),
+    /// Service levels: availability per plan against `[sla]`, and the credits owed.
+    Sla {
+        #[command(subcommand)]
+        action: sla::SlaAction,
+    },
     /// The support queue during an outage (Intercom): the conversations about an incident,
     /// replied to with the canned status update, followed up once it is resolved.
     Support {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::store::{CheckRow, PostmortemRows, MAX_DOWN_SPAN_MS};
+use crate::interval::{down_intervals, union_length};
+use crate::store::{CheckRow, PostmortemRows};
 
 /// What the figures are worked out from.
 #[derive(Debug, Clone)]
@@ -118,50 +119,6 @@ pub fn first_failure(checks: &[CheckRow], signal_at: OffsetDateTime) -> Option<&
         None => &before[..],
     };
     run.first().copied().filter(|c| !c.ok)
-}
-
-/// Failing stretches of one monitor within `[from, to]`: a failing check counts as down
-/// until the next check (or `to`), but never longer than the history's uptime allows
-/// ([`MAX_DOWN_SPAN_MS`]): a gap with no checks (the laptop asleep) is not evidence.
-pub fn down_intervals(checks: &[CheckRow], from: i64, to: i64) -> Vec<(i64, i64)> {
-    let mut out: Vec<(i64, i64)> = Vec::new();
-    for (i, c) in checks.iter().enumerate() {
-        if c.ok {
-            continue;
-        }
-        let next = checks.get(i + 1).map_or(to, |n| n.at_ms);
-        let end = next.min(c.at_ms + MAX_DOWN_SPAN_MS);
-        let (a, b) = (c.at_ms.max(from), end.min(to));
-        if b <= a {
-            continue;
-        }
-        match out.last_mut() {
-            Some(last) if last.1 >= a => last.1 = last.1.max(b),
-            _ => out.push((a, b)),
-        }
-    }
-    out
-}
-
-/// The total length of the union of `intervals`.
-pub fn union_length(mut intervals: Vec<(i64, i64)>) -> i64 {
-    intervals.sort_unstable();
-    let mut total = 0;
-    let mut current: Option<(i64, i64)> = None;
-    for (a, b) in intervals {
-        match current {
-            Some((ca, cb)) if a <= cb => current = Some((ca, cb.max(b))),
-            Some((ca, cb)) => {
-                total += cb - ca;
-                current = Some((a, b));
-            }
-            None => current = Some((a, b)),
-        }
-    }
-    if let Some((a, b)) = current {
-        total += b - a;
-    }
-    total
 }
 
 /// Promised updates kept and late: an update that promises the next by a time is kept when
@@ -345,7 +302,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::store::{IncidentRow, SignalRow, SupportRow, UpdateRow};
+    use crate::store::{IncidentRow, SignalRow, SupportRow, UpdateRow, MAX_DOWN_SPAN_MS};
 
     fn check(at_s: i64, ok: bool) -> CheckRow {
         CheckRow {

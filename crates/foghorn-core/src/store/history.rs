@@ -45,7 +45,7 @@ struct HourAcc {
     latencies: Vec<i64>,
 }
 
-fn rolled_up_to(conn: &rusqlite::Connection) -> Result<i64> {
+pub(crate) fn rolled_up_to(conn: &rusqlite::Connection) -> Result<i64> {
     let mark: Option<String> = conn
         .query_row(
             "SELECT value FROM settings WHERE key = ?1",

@@ -11,6 +11,7 @@ mod migrations;
 mod monitors;
 mod postmortem;
 mod settings;
+mod sla;
 mod status;
 mod support;
 mod writer;
@@ -46,6 +47,7 @@ pub use postmortem::{
     CheckRow, IncidentRow, LetterRow, PageRow, PostmortemRows, SignalRow, SupportRow, TimelineRow,
     UpdateRow,
 };
+pub use sla::{ContactRow, HourRow, MonitorRows, PublicUpdateRow, SlaIncidentRow, SlaRows};
 pub(crate) use status::{
     add_update, comms_record_in, enqueue_in_sequence, open_public_incident, set_statuspage_id,
     statuspage_id, NewUpdate,
