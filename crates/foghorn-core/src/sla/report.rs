@@ -501,6 +501,96 @@ mod tests {
         assert_eq!((p.maintenance[0].0 .1 - p.maintenance[0].0 .0) / 60_000, 60);
     }
 
+    #[tokio::test]
+    async fn credits_go_to_the_plan_s_customers_and_the_others_who_wrote_in_are_goodwill_candidates(
+    ) {
+        use crate::incident::{Severity, Signal};
+        use crate::store::{raise_signal, record_seen, NewSeen};
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let opened = datetime!(2026-11-03 10:00 UTC);
+        let signal = Signal {
+            dedup_key: "monitor:api".into(),
+            group_key: "monitor:api".into(),
+            source: "monitor".into(),
+            origin: "monitor api".into(),
+            summary: "api is down".into(),
+            severity: Severity::Critical,
+            link: None,
+            at: opened,
+            evidence: "HTTP 500".into(),
+            auto_resolve: true,
+        };
+        let incident = store
+            .write(move |tx| raise_signal(tx, &signal, time::Duration::ZERO))
+            .await
+            .expect("raised")
+            .incident
+            .id;
+        store
+            .write(move |tx| {
+                let seen = [
+                    NewSeen {
+                        conversation_id: "1",
+                        customer_name: Some("Ada"),
+                        subject: "API down?",
+                        waiting_since: None,
+                    },
+                    NewSeen {
+                        conversation_id: "2",
+                        customer_name: Some("Bob"),
+                        subject: "Cannot log in",
+                        waiting_since: None,
+                    },
+                ];
+                record_seen(tx, incident, &seen, opened)
+            })
+            .await
+            .expect("seen");
+        let list = dir.path().join("customers.csv");
+        std::fs::write(
+            &list,
+            "email,name,plan,mrr\nada@x.test,Ada,enterprise,$1200\nbob@x.test,Bob,team,40\n",
+        )
+        .expect("list");
+        let config: Config = toml::from_str(
+            "[[monitors]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\n\n\
+             [status]\nproduct = \"Acme\"\ncomponents = [{ name = \"API\", monitors = [\"api\"] }]\n\n\
+             [[sla.plans]]\nplan = \"Enterprise\"\ntarget = \"99.9%\"\ncomponents = [\"API\"]\n\
+             credits = [{ below = \"99.9%\", credit = \"10%\" }]\n",
+        )
+        .expect("config");
+        let (period, label) = month("2026-11", chrono_tz::UTC).expect("month");
+        let r = report(
+            &store,
+            &config,
+            period,
+            label,
+            datetime!(2026-12-01 00:00 UTC),
+            Some(&list),
+        )
+        .expect("report");
+        assert_eq!(
+            r.plans[0].components[0].incidents,
+            vec![(incident, "api is down".to_owned())]
+        );
+        assert_eq!(r.customers.len(), 1, "{:?}", r.customers);
+        assert_eq!(
+            (r.customers[0].email.as_str(), r.customers[0].plan.as_str()),
+            ("ada@x.test", "Enterprise")
+        );
+        // Nothing measured the month: unknown, not downtime, so no credit is owed.
+        assert_eq!(r.customers[0].credit_percent, 0.0);
+        assert_eq!(
+            r.goodwill,
+            vec![Goodwill {
+                incident_id: incident,
+                customer: "Bob".into(),
+                subject: "Cannot log in".into()
+            }]
+        );
+    }
+
     #[test]
     fn amounts_are_read_as_lists_write_them() {
         for (text, want) in [
