@@ -11,7 +11,7 @@ export type LetterDraft = { subject: string,
  */
 body: string, 
 /**
- * The customer list (CSV), a full path or `~/…`.
+ * The customer list (CSV), a full path or `~/…`; or `intercom`: `[intercom]`'s contacts.
  */
 listPath: string, 
 /**
