@@ -105,12 +105,27 @@ pub struct PostmortemRows {
     pub letters: Vec<LetterRow>,
 }
 
-fn time(s: &str) -> Result<OffsetDateTime> {
-    parse_rfc3339(s).ok_or_else(|| StoreError::Corrupt(format!("time {s:?}")))
+/// A stored time of a row; one that does not parse is an error naming its column.
+pub(crate) fn time_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<OffsetDateTime> {
+    let text: String = r.get(i)?;
+    parse_rfc3339(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("not a time: {text:?}").into(),
+        )
+    })
 }
 
-fn opt_time(s: Option<String>) -> Result<Option<OffsetDateTime>> {
-    s.as_deref().map(time).transpose()
+/// The same for a time that may be missing.
+pub(crate) fn time_at_opt(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<OffsetDateTime>> {
+    match r.get::<_, Option<String>>(i)? {
+        Some(_) => time_at(r, i).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// `?1, ?2, …` for `n` ids.
@@ -121,220 +136,162 @@ fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
-fn rows(conn: &Connection, ids: &[i64]) -> Result<PostmortemRows> {
-    let list = placeholders(ids.len());
-    let mut out = PostmortemRows::default();
-
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, title, severity, opened_at, resolved_at, acked_at, acked_by
-         FROM incidents WHERE id IN ({list}) ORDER BY opened_at, id"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })?
+/// Runs `sql` (whose `{list}` is the ids' placeholders) for `ids`, a row at a time.
+fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    ids: &[i64],
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare(&sql.replace("{list}", &placeholders(ids.len())))?;
+    let rows = stmt
+        .query_map(params_from_iter(ids), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (id, title, severity, opened, resolved, acked, acked_by) in raw {
-        out.incidents.push(IncidentRow {
-            id,
-            title,
-            severity,
-            opened_at: time(&opened)?,
-            resolved_at: opt_time(resolved)?,
-            acked_at: opt_time(acked)?,
-            acked_by,
-        });
-    }
+    Ok(rows)
+}
+
+fn rows(conn: &Connection, ids: &[i64]) -> Result<PostmortemRows> {
+    let incidents = query(
+        conn,
+        "SELECT id, title, severity, opened_at, resolved_at, acked_at, acked_by
+         FROM incidents WHERE id IN ({list}) ORDER BY opened_at, id",
+        ids,
+        |r| {
+            Ok(IncidentRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                severity: r.get(2)?,
+                opened_at: time_at(r, 3)?,
+                resolved_at: time_at_opt(r, 4)?,
+                acked_at: time_at_opt(r, 5)?,
+                acked_by: r.get(6)?,
+            })
+        },
+    )?;
     if let Some(missing) = ids
         .iter()
-        .find(|id| !out.incidents.iter().any(|i| i.id == **id))
+        .find(|id| !incidents.iter().any(|i| i.id == **id))
     {
         return Err(StoreError::NoSuchIncident(*missing));
     }
-
-    let mut stmt = conn.prepare(&format!(
+    let signals = query(
+        conn,
         "SELECT incident_id, dedup_key, source, summary, started_at, ended_at
-         FROM signals WHERE incident_id IN ({list}) ORDER BY started_at"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (incident_id, dedup_key, source, summary, started, ended) in raw {
-        out.signals.push(SignalRow {
-            incident_id,
-            dedup_key,
-            source,
-            summary,
-            started_at: time(&started)?,
-            ended_at: opt_time(ended)?,
-        });
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         FROM signals WHERE incident_id IN ({list}) ORDER BY started_at",
+        ids,
+        |r| {
+            Ok(SignalRow {
+                incident_id: r.get(0)?,
+                dedup_key: r.get(1)?,
+                source: r.get(2)?,
+                summary: r.get(3)?,
+                started_at: time_at(r, 4)?,
+                ended_at: time_at_opt(r, 5)?,
+            })
+        },
+    )?;
+    let timeline = query(
+        conn,
         "SELECT incident_id, at, kind, actor, detail FROM timeline
-         WHERE incident_id IN ({list}) ORDER BY at, id"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (incident_id, at, kind, actor, detail) in raw {
-        out.timeline.push(TimelineRow {
-            incident_id,
-            at: time(&at)?,
-            kind,
-            actor,
-            detail,
-        });
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         WHERE incident_id IN ({list}) ORDER BY at, id",
+        ids,
+        |r| {
+            Ok(TimelineRow {
+                incident_id: r.get(0)?,
+                at: time_at(r, 1)?,
+                kind: r.get(2)?,
+                actor: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        },
+    )?;
+    let notifications = query(
+        conn,
         "SELECT incident_id, MIN(COALESCE(delivered_at, created_at)) FROM notifications
-         WHERE incident_id IN ({list}) GROUP BY incident_id"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (incident_id, at) in raw {
-        out.notifications.push((incident_id, time(&at)?));
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         WHERE incident_id IN ({list}) GROUP BY incident_id",
+        ids,
+        |r| Ok((r.get(0)?, time_at(r, 1)?)),
+    )?;
+    let pages = query(
+        conn,
         "SELECT incident_id, channel, created_at, sent_at, failed_at FROM outbox
          WHERE incident_id IN ({list}) AND public_update_id IS NULL
            AND channel IN ('chat', 'sms', 'call', 'pagerduty', 'webhook')
-         ORDER BY created_at, id"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (incident_id, channel, created, sent, failed) in raw {
-        out.pages.push(PageRow {
-            incident_id,
-            channel,
-            created_at: time(&created)?,
-            sent_at: opt_time(sent)?,
-            failed_at: opt_time(failed)?,
-        });
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         ORDER BY created_at, id",
+        ids,
+        |r| {
+            Ok(PageRow {
+                incident_id: r.get(0)?,
+                channel: r.get(1)?,
+                created_at: time_at(r, 2)?,
+                sent_at: time_at_opt(r, 3)?,
+                failed_at: time_at_opt(r, 4)?,
+            })
+        },
+    )?;
+    let updates = query(
+        conn,
         "SELECT u.state, u.title, u.message, u.posted_at, u.next_update_at, u.author
          FROM public_updates u JOIN public_incidents p ON p.id = u.public_id
-         WHERE p.incident_id IN ({list}) ORDER BY u.posted_at, u.id"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (state, title, message, posted, next, author) in raw {
-        out.updates.push(UpdateRow {
-            state,
-            title,
-            message,
-            posted_at: time(&posted)?,
-            next_update_at: opt_time(next)?,
-            author,
-        });
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         WHERE p.incident_id IN ({list}) ORDER BY u.posted_at, u.id",
+        ids,
+        |r| {
+            Ok(UpdateRow {
+                state: r.get(0)?,
+                title: r.get(1)?,
+                message: r.get(2)?,
+                posted_at: time_at(r, 3)?,
+                next_update_at: time_at_opt(r, 4)?,
+                author: r.get(5)?,
+            })
+        },
+    )?;
+    let support = query(
+        conn,
         "SELECT conversation_id, MIN(customer_name), MIN(waiting_since), MIN(first_seen_at),
                 MIN(answered_at)
          FROM support_conversations WHERE incident_id IN ({list})
-         GROUP BY conversation_id ORDER BY MIN(first_seen_at)"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (conversation_id, customer_name, waiting_since, first_seen, answered) in raw {
-        let seen = time(&first_seen)?;
-        let wrote_at = waiting_since
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-            .map_or(seen, |w| w.min(seen));
-        out.support.push(SupportRow {
-            conversation_id,
-            customer_name,
-            wrote_at,
-            answered_at: opt_time(answered)?,
-        });
-    }
-
-    let mut stmt = conn.prepare(&format!(
+         GROUP BY conversation_id ORDER BY MIN(first_seen_at)",
+        ids,
+        |r| {
+            let seen = time_at(r, 3)?;
+            let waiting: Option<i64> = r.get(2)?;
+            Ok(SupportRow {
+                conversation_id: r.get(0)?,
+                customer_name: r.get(1)?,
+                wrote_at: waiting
+                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+                    .map_or(seen, |w| w.min(seen)),
+                answered_at: time_at_opt(r, 4)?,
+            })
+        },
+    )?;
+    let letters = query(
+        conn,
         "SELECT l.subject, l.total, l.finished_at,
                 (SELECT COUNT(*) FROM letter_recipients r
                  WHERE r.letter_id = l.id AND r.state = 'accepted')
-         FROM letters l WHERE l.incident_id IN ({list}) ORDER BY l.created_at"
-    ))?;
-    let raw = stmt
-        .query_map(params_from_iter(ids), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (subject, total, finished, accepted) in raw {
-        out.letters.push(LetterRow {
-            subject,
-            total: total as u64,
-            accepted: accepted as u64,
-            finished_at: opt_time(finished)?,
-        });
-    }
-    Ok(out)
+         FROM letters l WHERE l.incident_id IN ({list}) ORDER BY l.created_at",
+        ids,
+        |r| {
+            Ok(LetterRow {
+                subject: r.get(0)?,
+                total: r.get::<_, i64>(1)? as u64,
+                finished_at: time_at_opt(r, 2)?,
+                accepted: r.get::<_, i64>(3)? as u64,
+            })
+        },
+    )?;
+    Ok(PostmortemRows {
+        incidents,
+        signals,
+        timeline,
+        notifications,
+        pages,
+        updates,
+        support,
+        letters,
+    })
 }
 
 /// A monitor's checks from `from_ms` to `to_ms`, and the last one before `from_ms` (where a

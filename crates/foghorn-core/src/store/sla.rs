@@ -8,8 +8,9 @@ use rusqlite::{params, Connection};
 use time::OffsetDateTime;
 
 use super::history::rolled_up_to;
-use super::{CheckRow, Result, Store, StoreError};
-use crate::time_fmt::{parse_rfc3339, rfc3339};
+use super::postmortem::{time_at, time_at_opt};
+use super::{CheckRow, Result, Store};
+use crate::time_fmt::rfc3339;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -66,10 +67,6 @@ pub struct SlaRows {
     pub updates: Vec<PublicUpdateRow>,
     pub incidents: Vec<SlaIncidentRow>,
     pub contacts: Vec<ContactRow>,
-}
-
-fn time(s: &str) -> Result<OffsetDateTime> {
-    parse_rfc3339(s).ok_or_else(|| StoreError::Corrupt(format!("time {s:?}")))
 }
 
 fn rows(conn: &Connection, monitor_ids: &[String], from_ms: i64, to_ms: i64) -> Result<SlaRows> {
@@ -129,24 +126,16 @@ fn rows(conn: &Connection, monitor_ids: &[String], from_ms: i64, to_ms: i64) -> 
              WHERE p.created_at < ?2 AND (p.resolved_at IS NULL OR p.resolved_at >= ?1))
          ORDER BY u.public_id, u.posted_at, u.id",
     )?;
-    let raw = stmt
+    out.updates = stmt
         .query_map(params![from_t, to_t], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok(PublicUpdateRow {
+                public_id: r.get(0)?,
+                state: r.get(1)?,
+                posted_at: time_at(r, 2)?,
+                components: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (public_id, state, posted, components) in raw {
-        out.updates.push(PublicUpdateRow {
-            public_id,
-            state,
-            posted_at: time(&posted)?,
-            components: serde_json::from_str(&components).unwrap_or_default(),
-        });
-    }
 
     let mut stmt = conn.prepare(
         "SELECT i.id, i.title, i.opened_at, i.resolved_at,
@@ -156,30 +145,22 @@ fn rows(conn: &Connection, monitor_ids: &[String], from_ms: i64, to_ms: i64) -> 
          WHERE i.opened_at < ?2 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1)
          ORDER BY i.opened_at",
     )?;
-    let raw = stmt
+    out.incidents = stmt
         .query_map(params![from_t, to_t], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-            ))
+            Ok(SlaIncidentRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                opened_at: time_at(r, 2)?,
+                resolved_at: time_at_opt(r, 3)?,
+                monitors: r
+                    .get::<_, String>(4)?
+                    .split('\u{1f}')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (id, title, opened, resolved, monitors) in raw {
-        out.incidents.push(SlaIncidentRow {
-            id,
-            title,
-            opened_at: time(&opened)?,
-            resolved_at: resolved.as_deref().map(time).transpose()?,
-            monitors: monitors
-                .split('\u{1f}')
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        });
-    }
     if !out.incidents.is_empty() {
         let ids: Vec<String> = out.incidents.iter().map(|i| i.id.to_string()).collect();
         let mut stmt = conn.prepare(&format!(
