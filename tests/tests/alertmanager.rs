@@ -596,6 +596,7 @@ async fn bad_answers_are_feed_errors_that_say_what_was_wrong() -> Result<()> {
         labels: labels(&[("alertname", "X")]),
         started_at: OffsetDateTime::now_utc(),
         signature: None,
+        starts: BTreeMap::new(),
     };
     let err = feed(&url)?
         .acknowledge(&alert, "alice")

@@ -5,7 +5,7 @@
 //! bodies, 500s, 429s and a server that never answers. Each must be a `FeedError`, never a
 //! panic and never an empty (everything-resolved) poll.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -111,6 +111,7 @@ fn alert(key: &str) -> FeedAlert {
         labels: Default::default(),
         started_at: OffsetDateTime::now_utc(),
         signature: None,
+        starts: BTreeMap::new(),
     }
 }
 

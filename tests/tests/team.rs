@@ -523,3 +523,150 @@ async fn laptops_sharing_the_team_secret_agree_on_one_owner_and_see_each_other_o
     );
     Ok(())
 }
+
+/// Posts what `make` returns (signed anew each time) again and again until dropped, so it is
+/// often the last push Alertmanager saw.
+fn keep_signing(
+    am: &Alertmanager,
+    make: impl Fn() -> Value + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let url = format!("{}/api/v2/alerts", am.url());
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            let _ = client.post(&url).json(&make()).send().await;
+        }
+    })
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The outage Alice's laptop opened, and when.
+async fn alice_s_outage(alice: &Laptop) -> Result<time::OffsetDateTime> {
+    let opened = wait_until_async(WAIT, "the outage as an incident", || async {
+        Ok(alice
+            .open()?
+            .first()
+            .and_then(|i| i["openedAt"].as_str().map(str::to_owned)))
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    Ok(time::OffsetDateTime::parse(
+        &opened,
+        &time::format_description::well_known::Rfc3339,
+    )?)
+}
+
+/// A teammate's laptop as Alertmanager sees it: the shared alert with its own signed start
+/// (`shared`), and its presence alert with that start among its `foghorn_starts`.
+fn teammate(
+    person: &'static str,
+    start: time::OffsetDateTime,
+    shared: bool,
+) -> impl Fn() -> Value + Send + 'static {
+    move || {
+        let key = foghorn_core::team::TeamKey::new(TEAM_SECRET);
+        let now = time::OffsetDateTime::now_utc();
+        let until = now + Duration::from_secs(60);
+        let claim = key.sign_start("monitor:checkout", start, now);
+        let presence = serde_json::json!({
+            "labels": {"alertname": "FoghornOnline", "person": person, "source": "foghorn", "severity": "info"},
+            "annotations": {
+                "summary": format!("{person}'s Foghorn is running"),
+                "foghorn_signature": key.sign_presence(person, until),
+                "foghorn_starts": serde_json::json!({"monitor:checkout": claim}).to_string(),
+            },
+            "startsAt": rfc3339(now),
+            "endsAt": rfc3339(until),
+        });
+        let labels: serde_json::Map<String, Value> = PUSHED_LABELS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        let pushed = serde_json::json!({
+            "labels": labels,
+            "annotations": {"summary": "Checkout is down", "foghorn_signature": claim},
+            "startsAt": rfc3339(start),
+            "endsAt": rfc3339(until),
+        });
+        if shared {
+            serde_json::json!([presence, pushed])
+        } else {
+            serde_json::json!([presence])
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_laptop_that_saw_it_first_climbs_even_when_a_later_start_is_always_pushed_last(
+) -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "the laptop checking", || async {
+        Ok((target.requests() >= 2).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let opened = alice_s_outage(&alice).await?;
+    // Bob saw it a second later, and his push is nearly always the last Alertmanager got, so
+    // the shared alert shows his start and signature.
+    let bob = keep_signing(
+        &am,
+        teammate("Bob Jones", opened + Duration::from_secs(1), true),
+    );
+    let decided = wait_until_async(WAIT, "the step decided", || async {
+        Ok(alice.decided()?.into_iter().next())
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    bob.abort();
+    ensure!(
+        decided.starts_with("fired"),
+        "Alice saw it first and climbs: {decided}\n{}",
+        alice.engine.stderr()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_start_told_in_a_teammate_s_presence_counts_when_the_shared_alert_hides_it(
+) -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "the laptop checking", || async {
+        Ok((target.requests() >= 2).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let opened = alice_s_outage(&alice).await?;
+    // Carol saw it half a second earlier, but Alice's pushes always come after hers: the
+    // shared alert shows Alice's start; Carol's own presence alert tells hers.
+    let carol = keep_signing(
+        &am,
+        teammate("Carol White", opened - Duration::from_millis(500), false),
+    );
+    let decided = wait_until_async(WAIT, "the step decided", || async {
+        Ok(alice.decided()?.into_iter().next())
+    })
+    .await
+    .with_context(|| alice.engine.stderr())?;
+    carol.abort();
+    ensure!(
+        decided.contains("another laptop saw the outage first"),
+        "Carol's laptop climbs, not Alice's: {decided}\n{}",
+        alice.engine.stderr()
+    );
+    ensure!(hook.requests().is_empty(), "no post from Alice's laptop");
+    Ok(())
+}

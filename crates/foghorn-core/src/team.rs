@@ -24,6 +24,9 @@ use time::OffsetDateTime;
 
 /// The annotation that holds the signature.
 pub const SIGNATURE_ANNOTATION: &str = "foghorn_signature";
+/// The presence alert's annotation with the signed starts of its laptop's pushed incidents
+/// (a JSON object: dedup key → start signature).
+pub const STARTS_ANNOTATION: &str = "foghorn_starts";
 
 type Mac256 = Hmac<Sha256>;
 

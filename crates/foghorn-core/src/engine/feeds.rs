@@ -148,6 +148,7 @@ impl Engine {
                     labels: BTreeMap::new(),
                     started_at: OffsetDateTime::now_utc(),
                     signature: None,
+                    starts: BTreeMap::new(),
                 },
             );
         }
@@ -161,7 +162,7 @@ impl Engine {
                 tokio::time::sleep(wait).await;
                 tick.reset();
             }
-            self.push_to_feed(entry, &mut seen).await;
+            let starts = self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
                 let until = crate::deadline::after(
                     OffsetDateTime::now_utc(),
@@ -170,7 +171,7 @@ impl Engine {
                 let signature = self.presence_signature(until);
                 match entry
                     .feed
-                    .announce(&self.shared.me, until, signature.as_deref())
+                    .announce(&self.shared.me, until, signature.as_deref(), &starts)
                     .await
                 {
                     Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
@@ -386,10 +387,12 @@ impl Engine {
     }
 
     /// Pushes open monitor incidents (every poll, so the vendor's alert stays active while
-    /// the outage lasts) and, once, the end of those that resolved.
-    async fn push_to_feed(&self, entry: &FeedEntry, seen: &mut Seen) {
+    /// the outage lasts) and, once, the end of those that resolved. Returns the signed starts
+    /// pushed, for this laptop's presence alert.
+    async fn push_to_feed(&self, entry: &FeedEntry, seen: &mut Seen) -> BTreeMap<String, String> {
+        let mut starts = BTreeMap::new();
         if !entry.config.push {
-            return;
+            return starts;
         }
         let open: Vec<IncidentView> = self
             .open_incidents()
@@ -399,11 +402,15 @@ impl Engine {
         let now = OffsetDateTime::now_utc();
         for incident in &open {
             let pushed = self.pushed(incident, None);
+            if let Some(signature) = &pushed.signature {
+                self.believe_own_start(&pushed.dedup_key, signature, now);
+                starts.insert(pushed.dedup_key.clone(), signature.clone());
+            }
             match entry.feed.push(&pushed).await {
                 Ok(()) => {
                     seen.pushed.insert(incident.dedup_key.clone());
                 }
-                Err(crate::feed::FeedError::Unsupported { .. }) => return,
+                Err(crate::feed::FeedError::Unsupported { .. }) => return starts,
                 Err(e) => tracing::warn!(error = %e, "cannot push an incident to the feed"),
             }
         }
@@ -424,6 +431,7 @@ impl Engine {
             }
             seen.pushed.remove(&key);
         }
+        starts
     }
 
     fn pushed(

@@ -91,9 +91,56 @@ impl Engine {
                 }
             },
         };
+        {
+            let mut team = lock(&self.shared.team);
+            let known = team.online.entry(person.clone()).or_insert(until);
+            *known = (*known).max(until);
+        }
+        // The starts that laptop pushed, as signed: the shared alert shows only the last
+        // push's, so a laptop that always pushes last would otherwise never learn of an
+        // earlier one.
+        if let Some(key) = self.team_key() {
+            for (dedup_key, signature) in &alert.starts {
+                if let Ok(claim) = key.verify_start(dedup_key, Some(signature)) {
+                    if self.fresh(&claim, now) {
+                        self.believe_start(dedup_key, claim, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// This laptop's own start of `dedup_key`, as it signed it for a push: known from the
+    /// start, so hearing only later starts (the shared alert showing another laptop's push)
+    /// never hides it.
+    pub(super) fn believe_own_start(&self, dedup_key: &str, signature: &str, now: OffsetDateTime) {
+        let Some(key) = self.team_key() else {
+            return;
+        };
+        if let Ok(claim) = key.verify_start(dedup_key, Some(signature)) {
+            self.believe_start(dedup_key, claim, now);
+        }
+    }
+
+    /// Keeps `claim` as the start of `dedup_key` unless an earlier fresh one is known.
+    fn believe_start(&self, dedup_key: &str, claim: StartClaim, now: OffsetDateTime) {
         let mut team = lock(&self.shared.team);
-        let known = team.online.entry(person.clone()).or_insert(until);
-        *known = (*known).max(until);
+        let keep = team.pushed_starts.get(dedup_key).is_some_and(|old| {
+            old.claim.as_ref().is_some_and(|c| {
+                self.fresh(c, now)
+                    && (c.start < claim.start
+                        || (c.start == claim.start && c.signed_at >= claim.signed_at))
+            })
+        });
+        if !keep {
+            team.pushed_starts.insert(
+                dedup_key.to_owned(),
+                PushedStart {
+                    start: claim.start,
+                    claim: Some(claim),
+                },
+            );
+        }
     }
 
     /// A pushed alert (`source="foghorn"`) read from `feed`: its start, if believed.
@@ -145,23 +192,7 @@ impl Engine {
             self.report_start(feed, dedup_key, alert.started_at, &why)
                 .await;
         }
-        let mut team = lock(&self.shared.team);
-        let keep = team.pushed_starts.get(dedup_key).is_some_and(|old| {
-            old.claim.as_ref().is_some_and(|c| {
-                self.fresh(c, now)
-                    && (c.start < claim.start
-                        || (c.start == claim.start && c.signed_at >= claim.signed_at))
-            })
-        });
-        if !keep {
-            team.pushed_starts.insert(
-                dedup_key.clone(),
-                PushedStart {
-                    start: claim.start,
-                    claim: Some(claim),
-                },
-            );
-        }
+        self.believe_start(dedup_key, claim, now);
     }
 
     /// Says once, on the timeline of this laptop's incident for `dedup_key`, that a pushed

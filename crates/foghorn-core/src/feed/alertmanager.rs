@@ -480,8 +480,16 @@ impl Feed for AlertmanagerFeed {
         person: &str,
         until: OffsetDateTime,
         signature: Option<&str>,
+        starts: &BTreeMap<String, String>,
     ) -> Result<(), FeedError> {
         let now = OffsetDateTime::now_utc();
+        let mut annotations = annotations(format!("{person}'s Foghorn is running"), signature);
+        if let (false, Some(map)) = (starts.is_empty(), annotations.as_object_mut()) {
+            map.insert(
+                crate::team::STARTS_ANNOTATION.to_owned(),
+                Value::String(serde_json::to_string(starts).unwrap_or_default()),
+            );
+        }
         let body = json!([{
             "labels": {
                 "alertname": PRESENCE_ALERTNAME,
@@ -489,7 +497,7 @@ impl Feed for AlertmanagerFeed {
                 "source": "foghorn",
                 "severity": "info",
             },
-            "annotations": annotations(format!("{person}'s Foghorn is running"), signature),
+            "annotations": annotations,
             "startsAt": rfc3339(now),
             "endsAt": rfc3339(until.max(now)),
         }]);
@@ -660,8 +668,15 @@ fn to_feed_alert(
         .annotations
         .get(crate::team::SIGNATURE_ANNOTATION)
         .cloned();
+    // Malformed or absent: no starts (each one is verified before it counts anyway).
+    let starts = a
+        .annotations
+        .get(crate::team::STARTS_ANNOTATION)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
     FeedAlert {
         signature,
+        starts,
         key: a.fingerprint,
         title,
         severity: severity_of(a.labels.get("severity").map(String::as_str)),

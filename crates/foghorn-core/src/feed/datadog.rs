@@ -169,6 +169,7 @@ impl DatadogFeed {
             labels,
             started_at,
             signature: None,
+            starts: BTreeMap::new(),
         }))
     }
 }

@@ -274,6 +274,7 @@ impl HoneybadgerFeed {
                 labels,
                 started_at: created_at,
                 signature: None,
+                starts: BTreeMap::new(),
             });
         }
         Ok(())
@@ -329,6 +330,7 @@ impl HoneybadgerFeed {
                 labels,
                 started_at: down_at.unwrap_or(now),
                 signature: None,
+                starts: BTreeMap::new(),
             });
         }
         Ok(())

@@ -41,6 +41,11 @@ pub struct FeedAlert {
     /// annotation, see [`crate::team`]); `None` when there is none or the vendor has no place
     /// for one.
     pub signature: Option<String>,
+    /// Signed starts a Foghorn carries in its presence alert (`foghorn_starts`): its own
+    /// incidents' dedup keys and their start signatures. Alertmanager keeps one set of
+    /// annotations for the shared alert (the last push's), so a start is also told here,
+    /// where no other laptop's push replaces it.
+    pub starts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,14 +138,16 @@ pub trait Feed: Send + Sync + fmt::Debug {
 
     /// Says this person's Foghorn is running until `until`, for the ladder's "nobody online"
     /// on other laptops (Alertmanager: a `FoghornOnline` alert), with the team signature when
-    /// there is a team secret. Feeds that cannot say so answer `Unsupported`.
+    /// there is a team secret and the signed starts of this laptop's pushed incidents.
+    /// Feeds that cannot say so answer `Unsupported`.
     async fn announce(
         &self,
         person: &str,
         until: OffsetDateTime,
         signature: Option<&str>,
+        starts: &BTreeMap<String, String>,
     ) -> Result<(), FeedError> {
-        let _ = (until, signature);
+        let _ = (until, signature, starts);
         Err(FeedError::Unsupported {
             feed: self.name().to_owned(),
             what: format!("announcing {person}"),

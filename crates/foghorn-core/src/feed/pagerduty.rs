@@ -322,6 +322,7 @@ impl PagerDutyFeed {
             labels,
             started_at,
             signature: None,
+            starts: BTreeMap::new(),
         })
     }
 }
