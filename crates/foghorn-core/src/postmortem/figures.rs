@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 use crate::interval::{down_intervals, union_length};
-use crate::store::{CheckRow, PostmortemRows};
+use crate::store::{CheckRow, PostmortemRows, SignalRow};
 
 /// What the figures are worked out from.
 #[derive(Debug, Clone)]
@@ -121,6 +121,18 @@ pub fn first_failure(checks: &[CheckRow], signal_at: OffsetDateTime) -> Option<&
     run.first().copied().filter(|c| !c.ok)
 }
 
+/// Where to walk back from to a signal's first failing check: the incident's opening or the
+/// signal's start, whichever is earlier. A monitor that recovered and failed again while the
+/// incident stayed open has its signal started anew; the run that opened the incident is the
+/// one that counts.
+pub fn run_of(e: &Evidence, s: &SignalRow) -> OffsetDateTime {
+    e.rows
+        .incidents
+        .iter()
+        .find(|i| i.id == s.incident_id)
+        .map_or(s.started_at, |i| i.opened_at.min(s.started_at))
+}
+
 /// Promised updates kept and late: an update that promises the next by a time is kept when
 /// the next update came by then, late when it came after (or never, once the time passed).
 pub fn promises(
@@ -162,7 +174,7 @@ pub fn compute(e: &Evidence) -> Option<Figures> {
                 match e
                     .checks
                     .get(id)
-                    .and_then(|c| first_failure(c, s.started_at))
+                    .and_then(|c| first_failure(c, run_of(e, s)))
                 {
                     Some(c) => Start {
                         at: at_ms(c.at_ms),
@@ -499,6 +511,20 @@ mod tests {
         // Down from 20 s to the last check at 580 s, then five minutes at most: no check
         // since is evidence of nothing.
         assert_eq!(f.downtime[0].down, Duration::seconds(560 + 300));
+    }
+
+    #[test]
+    fn a_monitor_that_failed_again_while_the_incident_stayed_open_started_at_the_first_run() {
+        let mut e = evidence();
+        // Recovered at 590 s, failing again from 700 s: the signal is started anew.
+        let t = |s: i64| datetime!(2026-12-03 10:00 UTC) + Duration::seconds(s);
+        e.rows.incidents[0].resolved_at = None;
+        e.rows.signals[0].started_at = t(710);
+        let checks = e.checks.get_mut("api").expect("api");
+        checks.extend((70..=72).map(|i| check(t(i * 10).unix_timestamp(), false)));
+        let f = compute(&e).expect("figures");
+        assert_eq!(f.started.at, t(20));
+        assert_eq!(f.started.source, "the first failing check of API");
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub fn events(e: &Evidence) -> Vec<Event> {
         if let Some(c) = e
             .checks
             .get(id)
-            .and_then(|c| figures::first_failure(c, s.started_at))
+            .and_then(|c| figures::first_failure(c, figures::run_of(e, s)))
         {
             let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(c.at_ms) * 1_000_000)
                 .unwrap_or(s.started_at);
