@@ -562,6 +562,24 @@ async fn alice_s_outage(alice: &Laptop) -> Result<time::OffsetDateTime> {
     )?)
 }
 
+/// Alice's laptop, alone on a signed team with a one-step ladder, once its monitor's outage
+/// opened an incident: the Alertmanager, the target, the ladder's receiver, the laptop, and
+/// when the incident opened.
+async fn alice_down() -> Result<(Alertmanager, Target, Receiver, Laptop, time::OffsetDateTime)> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "the laptop checking", || async {
+        Ok((target.requests() >= 2).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let opened = alice_s_outage(&alice).await?;
+    Ok((am, target, hook, alice, opened))
+}
+
 /// A teammate's laptop as Alertmanager sees it: the shared alert with its own signed start
 /// (`shared`), and its presence alert with that start among its `foghorn_starts`.
 fn teammate(
@@ -605,17 +623,7 @@ fn teammate(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_laptop_that_saw_it_first_climbs_even_when_a_later_start_is_always_pushed_last(
 ) -> Result<()> {
-    let am = Alertmanager::start()?;
-    let target = Target::start().await?;
-    let hook = Receiver::start(|_| answer(200, "ok")).await?;
-    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
-    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
-    wait_until_async(WAIT, "the laptop checking", || async {
-        Ok((target.requests() >= 2).then_some(()))
-    })
-    .await?;
-    target.set_healthy(false);
-    let opened = alice_s_outage(&alice).await?;
+    let (am, _target, _hook, alice, opened) = alice_down().await?;
     // Bob saw it a second later, and his push is nearly always the last Alertmanager got, so
     // the shared alert shows his start and signature.
     let bob = keep_signing(
@@ -639,17 +647,7 @@ async fn the_laptop_that_saw_it_first_climbs_even_when_a_later_start_is_always_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_earlier_start_told_in_a_teammate_s_presence_counts_when_the_shared_alert_hides_it(
 ) -> Result<()> {
-    let am = Alertmanager::start()?;
-    let target = Target::start().await?;
-    let hook = Receiver::start(|_| answer(200, "ok")).await?;
-    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
-    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
-    wait_until_async(WAIT, "the laptop checking", || async {
-        Ok((target.requests() >= 2).then_some(()))
-    })
-    .await?;
-    target.set_healthy(false);
-    let opened = alice_s_outage(&alice).await?;
+    let (am, _target, hook, alice, opened) = alice_down().await?;
     // Carol saw it half a second earlier, but Alice's pushes always come after hers: the
     // shared alert shows Alice's start; Carol's own presence alert tells hers.
     let carol = keep_signing(

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// How postmortems are drafted. Without the section: the built-in template, times in the
 /// `[status]` time zone (else this computer's).
@@ -15,16 +15,6 @@ pub struct PostmortemConfig {
     #[serde(default)]
     pub template: Option<PathBuf>,
     /// An IANA time zone ("Europe/Berlin") the document's times are written in.
-    #[serde(default, deserialize_with = "time_zone")]
+    #[serde(default, deserialize_with = "super::status::optional_time_zone")]
     pub time_zone: Option<String>,
-}
-
-fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let name = String::deserialize(d)?;
-    name.parse::<chrono_tz::Tz>().map_err(|_| {
-        serde::de::Error::custom(format!(
-            "unknown time zone {name:?}; write an IANA name such as \"Europe/Berlin\" or \"UTC\""
-        ))
-    })?;
-    Ok(Some(name))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 pub struct SlaConfig {
     /// The zone months are counted in ("2026-11" from midnight on the 1st there); UTC by
     /// default, as most contracts say.
-    #[serde(default, deserialize_with = "time_zone")]
+    #[serde(default, deserialize_with = "super::status::optional_time_zone")]
     pub time_zone: Option<String>,
     #[serde(default)]
     pub plans: Vec<SlaPlan>,
@@ -88,16 +88,6 @@ fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         )));
     }
     Ok(value)
-}
-
-fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let name = String::deserialize(d)?;
-    name.parse::<chrono_tz::Tz>().map_err(|_| {
-        serde::de::Error::custom(format!(
-            "unknown time zone {name:?}; write an IANA name such as \"Europe/Berlin\" or \"UTC\""
-        ))
-    })?;
-    Ok(Some(name))
 }
 
 impl SlaConfig {

@@ -73,7 +73,8 @@ fn yes() -> bool {
     true
 }
 
-fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// An IANA time zone name, refused with a clear error when it is not one.
+pub(crate) fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let name = String::deserialize(d)?;
     name.parse::<chrono_tz::Tz>().map_err(|_| {
         serde::de::Error::custom(format!(
@@ -81,6 +82,13 @@ fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         ))
     })?;
     Ok(name)
+}
+
+/// The same, for a setting that may be left out.
+pub(crate) fn optional_time_zone<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    time_zone(d).map(Some)
 }
 
 /// One component of the public page.

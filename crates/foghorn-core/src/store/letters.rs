@@ -287,6 +287,18 @@ pub fn requeue_in_flight(tx: &Transaction<'_>, letter_id: i64) -> Result<u64> {
     Ok(n as u64)
 }
 
+/// A recipient from `seq, email, vars, message_id, attempts, resent`.
+fn ledger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerRow> {
+    Ok(LedgerRow {
+        seq: r.get(0)?,
+        email: r.get(1)?,
+        vars: r.get(2)?,
+        message_id: r.get(3)?,
+        attempts: r.get(4)?,
+        resent: r.get(5)?,
+    })
+}
+
 /// Claims the next recipient due: `sending` is committed before the letter goes out.
 pub fn claim_next(
     tx: &Transaction<'_>,
@@ -300,16 +312,7 @@ pub fn claim_next(
                AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
              ORDER BY seq LIMIT 1",
             params![letter_id, rfc3339(now)],
-            |r| {
-                Ok(LedgerRow {
-                    seq: r.get(0)?,
-                    email: r.get(1)?,
-                    vars: r.get(2)?,
-                    message_id: r.get(3)?,
-                    attempts: r.get(4)?,
-                    resent: r.get(5)?,
-                })
-            },
+            ledger_row,
         )
         .optional()?;
     let Some(mut row) = row else {
@@ -332,17 +335,7 @@ pub fn in_flight(conn: &Connection, letter_id: i64) -> Result<Vec<(LedgerRow, Of
     )?;
     let rows = stmt
         .query_map([letter_id], |r| {
-            Ok((
-                LedgerRow {
-                    seq: r.get(0)?,
-                    email: r.get(1)?,
-                    vars: r.get(2)?,
-                    message_id: r.get(3)?,
-                    attempts: r.get(4)?,
-                    resent: r.get(5)?,
-                },
-                r.get::<_, Option<String>>(6)?,
-            ))
+            Ok((ledger_row(r)?, r.get::<_, Option<String>>(6)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
