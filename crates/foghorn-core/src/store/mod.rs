@@ -349,6 +349,29 @@ fn location_label(location: &Location) -> PathBuf {
     }
 }
 
+/// Puts the database in WAL mode. The switch needs the file to itself and SQLite reports
+/// "database is locked" at once, without its busy handler, while another process is
+/// opening the same new file (the app and `foghorn incidents` at the same moment), so it is
+/// tried again for as long as the busy timeout would have waited. WAL mode is kept in the
+/// file: once one process has switched, the others find it switched.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a connection waits for another process's lock before saying "locked".
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn connect(location: &Location, read_only: bool) -> Result<Connection> {
     let label = location_label(location);
     let open_err = |source: rusqlite::Error| match &source {
@@ -378,8 +401,7 @@ fn connect(location: &Location, read_only: bool) -> Result<Connection> {
         Location::Memory(uri) => Connection::open_with_flags(uri, flags),
     }
     .map_err(open_err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
     if read_only && matches!(location, Location::Memory(_)) {
@@ -392,9 +414,7 @@ fn connect(location: &Location, read_only: bool) -> Result<Connection> {
     }
     if !read_only {
         if matches!(location, Location::File(_)) {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(open_err)?;
+            let mode = switch_to_wal(&conn).map_err(open_err)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(%mode, "SQLite refused WAL mode");
             }
@@ -585,5 +605,28 @@ mod tests {
             err.contains("newer Foghorn") && err.contains("999"),
             "{err}"
         );
+    }
+
+    /// The app and a CLI command (`foghorn incidents`) often open a new data directory at
+    /// the same moment; neither may fail with "database is locked".
+    #[test]
+    fn two_processes_opening_a_new_database_at_once_both_succeed() {
+        for round in 0..100 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+            let openers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (dir, barrier) = (dir.path().to_owned(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&dir).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("no panic");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
     }
 }
