@@ -3,7 +3,9 @@
 //! support conversations and letters, into a Markdown document with the key figures and how
 //! each is measured. The template is minijinja, so a team can use its own format.
 
+pub mod desk;
 pub mod figures;
+pub mod order;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,10 @@ pub enum PostmortemError {
     },
     #[error("unknown time zone {0:?}; write an IANA name such as \"Europe/Berlin\" or \"UTC\"")]
     TimeZone(String),
+    #[error(transparent)]
+    OutOfOrder(#[from] order::OutOfOrder),
+    #[error("the configuration: {0}")]
+    Config(String),
 }
 
 /// A drafted postmortem.
@@ -49,6 +55,8 @@ pub struct Postmortem {
     pub figures: Figures,
     pub events: Vec<Event>,
     pub time_zone: chrono_tz::Tz,
+    /// The outage's first day in `time_zone`: the timeline writes no date for times on it.
+    pub day: Option<chrono::NaiveDate>,
 }
 
 /// One line of the document's timeline.
@@ -494,7 +502,36 @@ pub fn draft(
         figures: f,
         events,
         time_zone: tz,
+        day: clock.day,
     })
+}
+
+/// Drafts the postmortem of incidents `ids` as the configuration asks: its time zone (or
+/// `asked`), its template file if it names one. What the command line and the window share.
+pub fn draft_configured(
+    store: &Store,
+    config: &Config,
+    ids: &[i64],
+    asked_zone: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Postmortem, PostmortemError> {
+    let tz = time_zone(config, asked_zone)?;
+    let template = match &config.postmortem.template {
+        Some(path) => Some((
+            std::fs::read_to_string(path).map_err(|e| PostmortemError::Template {
+                path: Some(path.display().to_string()),
+                message: e.to_string(),
+            })?,
+            Some(path.display().to_string()),
+        )),
+        None => None,
+    };
+    let evidence = gather(store, config, ids, now)?;
+    draft(
+        &evidence,
+        tz,
+        template.as_ref().map(|(t, p)| (t.as_str(), p.clone())),
+    )
 }
 
 #[cfg(test)]

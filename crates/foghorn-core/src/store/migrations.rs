@@ -304,6 +304,37 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE letters ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
     ALTER TABLE letter_recipients ADD COLUMN claimed_at TEXT;
     "#,
+    // v12: postmortems as edited in the window. One document per outage, which may span
+    // several incidents (an incident belongs to one postmortem at most); every save keeps the
+    // text, and a revision is what the document was at a moment worth going back to (the
+    // draft, each editing session, a redraft, a restore). `day` is the outage's first day in
+    // the document's time zone: a timeline time written without a date is on that day.
+    r#"
+    CREATE TABLE postmortems (
+        id          INTEGER PRIMARY KEY,
+        time_zone   TEXT NOT NULL,
+        day         TEXT,
+        body        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE postmortem_incidents (
+        postmortem_id INTEGER NOT NULL REFERENCES postmortems(id),
+        incident_id   INTEGER NOT NULL UNIQUE REFERENCES incidents(id),
+        PRIMARY KEY (postmortem_id, incident_id)
+    ) STRICT;
+
+    CREATE TABLE postmortem_revisions (
+        id            INTEGER PRIMARY KEY,
+        postmortem_id INTEGER NOT NULL REFERENCES postmortems(id),
+        reason        TEXT NOT NULL,   -- drafted | edited | linked #N | redrafted | restored
+        body          TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        saved_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX postmortem_revisions_by_doc ON postmortem_revisions(postmortem_id, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ mod letters;
 mod migrations;
 mod monitors;
 mod postmortem;
+mod postmortem_docs;
 mod settings;
 mod sla;
 mod status;
@@ -47,6 +48,7 @@ pub use postmortem::{
     CheckRow, IncidentRow, LetterRow, PageRow, PostmortemRows, SignalRow, SupportRow, TimelineRow,
     UpdateRow,
 };
+pub use postmortem_docs::{NewText, PostmortemDoc, RevisionRow, EDIT_SESSION};
 pub use sla::{ContactRow, HourRow, MonitorRows, PublicUpdateRow, SlaIncidentRow, SlaRows};
 pub(crate) use status::{
     add_update, comms_record_in, enqueue_in_sequence, open_public_incident, set_statuspage_id,
@@ -94,6 +96,12 @@ pub enum StoreError {
     NoSuchIncident(i64),
     #[error("incident {0} is already resolved")]
     IncidentResolved(i64),
+    #[error("there is no postmortem {0}")]
+    NoSuchPostmortem(i64),
+    #[error("postmortem {postmortem} has no revision {revision}")]
+    NoSuchRevision { postmortem: i64, revision: i64 },
+    #[error("incident {incident} is already in postmortem {postmortem}")]
+    IncidentInPostmortem { incident: i64, postmortem: i64 },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
