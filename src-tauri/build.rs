@@ -35,6 +35,13 @@ fn main() {
             "pause_letter",
             "resume_letter",
             "cancel_letter",
+            "open_postmortem",
+            "save_postmortem",
+            "preview_postmortem",
+            "link_postmortem",
+            "redraft_postmortem",
+            "get_postmortem_revision",
+            "restore_postmortem",
         ]),
     ))
     .expect("tauri build script");

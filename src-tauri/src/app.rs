@@ -7,6 +7,7 @@ use std::sync::Arc;
 use foghorn_core::config::{Config, ConfigError};
 use foghorn_core::engine::Engine;
 use foghorn_core::letter::desk::{Desk, Sections, SectionsSource};
+use foghorn_core::postmortem::desk::{ConfigSource, PostmortemDesk};
 use foghorn_core::secret::SystemSecrets;
 use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 
@@ -107,6 +108,13 @@ fn build<R: Runtime>(
             commands::letter::pause_letter,
             commands::letter::resume_letter,
             commands::letter::cancel_letter,
+            commands::postmortem::open_postmortem,
+            commands::postmortem::save_postmortem,
+            commands::postmortem::preview_postmortem,
+            commands::postmortem::link_postmortem,
+            commands::postmortem::redraft_postmortem,
+            commands::postmortem::get_postmortem_revision,
+            commands::postmortem::restore_postmortem,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -133,6 +141,7 @@ fn build<R: Runtime>(
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
             app.manage(letter_desk(prepared.file.path.clone(), &prepared.store));
+            app.manage(postmortem_desk(prepared.file.path.clone(), &prepared.store));
             app.manage(commands::editor::ConfigFile::new(prepared.file));
             let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
             let alarm = prepared.alarm.clone();
@@ -195,6 +204,23 @@ fn letter_desk(path: Option<std::path::PathBuf>, store: &foghorn_core::store::St
         },
     });
     Desk::new(store.clone(), sections, Arc::new(SystemSecrets))
+}
+
+/// The postmortem editor, on the engine's database; the configuration (template, time zone,
+/// monitors' names) is read from the file at each draft.
+fn postmortem_desk(
+    path: Option<std::path::PathBuf>,
+    store: &foghorn_core::store::Store,
+) -> PostmortemDesk {
+    let config: ConfigSource = Arc::new(move || match &path {
+        None => Ok(Config::default()),
+        Some(path) => match Config::load(path) {
+            Ok(config) => Ok(config),
+            Err(ConfigError::NotFound(_)) => Ok(Config::default()),
+            Err(e) => Err(e.to_string()),
+        },
+    });
+    PostmortemDesk::new(store.clone(), config)
 }
 
 /// Why no window can be shown, if that is so (Linux without X11 or Wayland).

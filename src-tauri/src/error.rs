@@ -7,6 +7,7 @@ use ts_rs::TS;
 use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
 use foghorn_core::letter::LetterError;
+use foghorn_core::postmortem::PostmortemError;
 use foghorn_core::status::StatusError;
 use foghorn_core::store::StoreError;
 use foghorn_core::support::SupportError;
@@ -91,6 +92,28 @@ impl From<LetterError> for IpcError {
             LetterError::NotFound(_) => "not_found",
             LetterError::Changed { .. } => "changed",
             LetterError::Refused(_) => "refused",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<PostmortemError> for IpcError {
+    fn from(e: PostmortemError) -> Self {
+        let code = match &e {
+            PostmortemError::OutOfOrder(_) => "out_of_order",
+            PostmortemError::Store(
+                StoreError::NoSuchIncident(_)
+                | StoreError::NoSuchPostmortem(_)
+                | StoreError::NoSuchRevision { .. },
+            ) => "not_found",
+            PostmortemError::Store(StoreError::IncidentInPostmortem { .. }) => "conflict",
+            PostmortemError::Store(_) => "storage",
+            PostmortemError::Template { .. } | PostmortemError::TimeZone(_) => "invalid_template",
+            PostmortemError::Config(_) => "invalid_config",
+            PostmortemError::NoIncident => "invalid",
         };
         IpcError {
             code: code.to_owned(),

@@ -5,4 +5,5 @@ pub mod history;
 pub mod incidents;
 pub mod letter;
 pub mod monitoring;
+pub mod postmortem;
 pub mod status;

@@ -8,6 +8,9 @@ import type { LetterOverview } from './bindings/LetterOverview';
 import type { LetterPreview } from './bindings/LetterPreview';
 import type { LetterProgress } from './bindings/LetterProgress';
 import type { TestSent } from './bindings/TestSent';
+import type { PostmortemSaved } from './bindings/PostmortemSaved';
+import type { PostmortemView } from './bindings/PostmortemView';
+import type { RevisionText } from './bindings/RevisionText';
 import type { DraftInput } from './bindings/DraftInput';
 import type { Preview } from './bindings/Preview';
 import type { Published } from './bindings/Published';
@@ -261,4 +264,37 @@ export async function onEngineEvent(cb: (event: EngineEvent) => void): Promise<U
   } catch (err) {
     throw toIpcError(err);
   }
+}
+
+/** The postmortem covering `incident`, drafted from the evidence the first time. */
+export function openPostmortem(incident: number): Promise<PostmortemView> {
+  return call<PostmortemView>('open_postmortem', { incident });
+}
+
+/** Keeps the text as typed; rejects with `out_of_order` when a corrected time goes back. */
+export function savePostmortem(id: number, body: string): Promise<PostmortemSaved> {
+  return call<PostmortemSaved>('save_postmortem', { id, body });
+}
+
+/** The Markdown as HTML, made by the core (raw HTML shown as text). */
+export function previewPostmortem(body: string): Promise<string> {
+  return call<string>('preview_postmortem', { body });
+}
+
+/** Adds `incident` and drafts the document again from all its incidents. */
+export function linkPostmortem(id: number, incident: number): Promise<PostmortemView> {
+  return call<PostmortemView>('link_postmortem', { id, incident });
+}
+
+/** Drafts the document again from the evidence; the replaced text stays a revision. */
+export function redraftPostmortem(id: number): Promise<PostmortemView> {
+  return call<PostmortemView>('redraft_postmortem', { id });
+}
+
+export function getPostmortemRevision(id: number, revision: number): Promise<RevisionText> {
+  return call<RevisionText>('get_postmortem_revision', { id, revision });
+}
+
+export function restorePostmortem(id: number, revision: number): Promise<PostmortemView> {
+  return call<PostmortemView>('restore_postmortem', { id, revision });
 }

@@ -190,6 +190,32 @@ fn rows(conn: &Connection, ids: &[i64]) -> Result<PostmortemRows> {
             })
         },
     )?;
+    // A signal's row follows its key to the newest incident: a monitor that failed again
+    // later moved it there. An older incident still names the key it was opened for, and
+    // its own times stand in for the signal's.
+    let mut signals = signals;
+    let orphans = query(
+        conn,
+        "SELECT id, dedup_key, title, opened_at, resolved_at FROM incidents i
+         WHERE id IN ({list}) AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.incident_id = i.id)",
+        ids,
+        |r| {
+            let dedup_key: String = r.get(1)?;
+            Ok(SignalRow {
+                incident_id: r.get(0)?,
+                source: dedup_key
+                    .split_once(':')
+                    .map_or("feed", |(source, _)| source)
+                    .to_owned(),
+                dedup_key,
+                summary: r.get(2)?,
+                started_at: time_at(r, 3)?,
+                ended_at: time_at_opt(r, 4)?,
+            })
+        },
+    )?;
+    signals.extend(orphans);
+    signals.sort_by_key(|s| s.started_at);
     let timeline = query(
         conn,
         "SELECT incident_id, at, kind, actor, detail FROM timeline
