@@ -105,10 +105,16 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `HH:MM` of a Unix millisecond in `tz`.
-fn clock(ms: i64, tz: chrono_tz::Tz) -> String {
+/// The time of day of a Unix millisecond in `tz`: `HH:MM`, with seconds on an axis shorter
+/// than ten minutes (where minutes alone would repeat).
+fn clock(ms: i64, tz: chrono_tz::Tz, (from, to): Interval) -> String {
+    let format = if to - from < 600_000 {
+        "%H:%M:%S"
+    } else {
+        "%H:%M"
+    };
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
+        .map(|t| t.with_timezone(&tz).format(format).to_string())
         .unwrap_or_default()
 }
 
@@ -130,8 +136,10 @@ fn window(e: &Evidence) -> Option<Interval> {
         .max();
     let from = opened.map_or(first, |o| o.min(first));
     let to = resolved.map_or(last, |r| r.max(last));
-    // At least a minute, so one check is still a chart.
-    Some((from, to.max(from + 60_000)))
+    // A little room at each end, so the state before and after the outage shows (the last
+    // check counts until the chart's end, as any check counts until the next).
+    let pad = ((to - from) / 25).max(1_000);
+    Some((from - pad, to + pad))
 }
 
 /// Each incident's span within `window`, to shade.
@@ -221,7 +229,7 @@ pub fn availability(e: &Evidence, tz: chrono_tz::Tz) -> String {
             .disable_y_mesh()
             .y_labels(0)
             .x_labels(8)
-            .x_label_formatter(&|v| clock(*v, tz))
+            .x_label_formatter(&|v| clock(*v, tz, span))
             .x_desc(format!("Time ({})", tz.name()))
             .label_style((FONT, 14).into_font().color(&INK))
             .draw()?;
@@ -351,7 +359,7 @@ pub fn latency(e: &Evidence, tz: chrono_tz::Tz) -> String {
             .configure_mesh()
             .x_labels(8)
             .y_labels(6)
-            .x_label_formatter(&|v| clock(*v, tz))
+            .x_label_formatter(&|v| clock(*v, tz, span))
             .y_label_formatter(&|v| format!("{v:.0} ms"))
             .x_desc(format!("Time ({})", tz.name()))
             .label_style((FONT, 14).into_font().color(&INK))
@@ -506,6 +514,10 @@ mod tests {
         assert_eq!(count(&svg, "fill=\"#D64541\""), 1 + 1, "{svg}");
         // The times are the readers' (11:00 in Berlin).
         assert!(svg.contains("\n11:0"), "{svg}");
+        // Minutes would repeat on an axis shorter than ten minutes: it has seconds.
+        let at = ms(datetime!(2026-12-03 10:05:30 UTC));
+        assert_eq!(clock(at, chrono_tz::UTC, (at, at + 300_000)), "10:05:30");
+        assert_eq!(clock(at, chrono_tz::UTC, (at, at + 3_600_000)), "10:05");
         assert!(svg.contains("Time (Europe/Berlin)"), "{svg}");
     }
 
