@@ -1,7 +1,8 @@
 //! Statuspage as the tests see it: a stateful fake of the Manage API (create, patch, read,
-//! list unresolved) meant to sit behind `prism proxy` on Statuspage's own description, so a
+//! list unresolved, an incident's postmortem: read, set the draft, publish) meant to sit behind `prism proxy` on Statuspage's own description, so a
 //! request that breaks the description never reaches it; and a receiver for signed webhooks.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -20,12 +21,19 @@ pub const PAGE_ID: &str = "kctbh9vrtdwd";
 /// the chat's incoming webhook, comes with them.
 pub const SECRETS: [(&str, &str); 2] = [("SP_TOKEN", "sp-token"), ("HOOK_SECRET", "hook-s3cret")];
 
-/// A Statuspage that remembers its incidents: create, patch, list the unresolved ones.
+/// A Statuspage that remembers its incidents: create, patch, list the unresolved ones; and
+/// each incident's one postmortem.
 #[derive(Debug, Default)]
 pub struct Statuspage {
     pub incidents: Vec<Value>,
     pub created: usize,
     pub patched: Vec<(String, Value)>,
+    /// Each incident's postmortem (by Statuspage's incident id), as Statuspage answers it.
+    pub postmortems: BTreeMap<String, Value>,
+    /// The bodies of the draft requests (`PUT …/postmortem`), by incident id.
+    pub postmortem_drafts: Vec<(String, Value)>,
+    /// The bodies of the publish requests (`PUT …/postmortem/publish`), by incident id.
+    pub postmortem_publishes: Vec<(String, Value)>,
 }
 
 fn json_reply(status: u16, body: &Value) -> Reply {
@@ -49,6 +57,48 @@ pub async fn statuspage_fake(state: Arc<Mutex<Statuspage>>) -> Result<Receiver> 
         let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
         let path = path_of(r);
         let now = "2026-12-02T15:00:00.000Z";
+        // `…/incidents/{id}/postmortem` and `…/postmortem/publish`.
+        let postmortem = path
+            .strip_prefix(&format!("{incidents}/"))
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(_, tail)| tail.starts_with("postmortem"))
+            .map(|(id, tail)| (id.to_owned(), tail == "postmortem/publish"));
+        if let Some((id, publish)) = postmortem {
+            if !sp.incidents.iter().any(|i| i["id"] == id.as_str()) {
+                return json_reply(404, &json!({"message": "not found"}));
+            }
+            return match (r.method.as_str(), publish) {
+                ("GET", false) => match sp.postmortems.get(&id) {
+                    Some(pm) => json_reply(200, pm),
+                    None => json_reply(404, &json!({"message": "not found"})),
+                },
+                ("PUT", false) => {
+                    sp.postmortem_drafts.push((id.clone(), body.clone()));
+                    let pm = sp.postmortems.entry(id).or_insert_with(|| {
+                        json!({"created_at": now, "notify_subscribers": false, "notify_twitter": false})
+                    });
+                    pm["body_draft"] = body["postmortem"]["body_draft"].clone();
+                    pm["body_draft_updated_at"] = json!(now);
+                    pm["updated_at"] = json!(now);
+                    json_reply(200, pm)
+                }
+                ("PUT", true) => {
+                    sp.postmortem_publishes.push((id.clone(), body.clone()));
+                    match sp.postmortems.get_mut(&id) {
+                        Some(pm) => {
+                            pm["body"] = pm["body_draft"].clone();
+                            pm["body_updated_at"] = json!(now);
+                            pm["published_at"] = json!(now);
+                            pm["notify_subscribers"] =
+                                json!(body["postmortem"]["notify_subscribers"] == true);
+                            json_reply(200, pm)
+                        }
+                        None => json_reply(400, &json!({"message": "no postmortem draft"})),
+                    }
+                }
+                _ => json_reply(404, &json!({"message": "not found"})),
+            };
+        }
         match r.method.as_str() {
             "POST" if path == incidents => {
                 sp.created += 1;

@@ -4,16 +4,22 @@
 //! resolves itself) and the resolution is posted. `foghorn postmortem` then has the figures
 //! the database holds — started is the first failing check, not the incident's opening — and
 //! its Markdown matches the reviewed golden file `tests/golden/postmortem.md` once times and
-//! durations are masked (`FOGHORN_UPDATE_GOLDEN=1` writes it anew).
+//! durations are masked (`FOGHORN_UPDATE_GOLDEN=1` writes it anew). `--html` makes the same
+//! document one self-contained HTML file with its charts; `--publish` sends it as the
+//! Statuspage incident's postmortem (a stateful fake behind `prism proxy` on Statuspage's
+//! own description), once however often it is asked.
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use foghorn_e2e::paths::foghorn_command;
+use foghorn_e2e::paths::{artifacts_dir, foghorn_command};
+use foghorn_e2e::prism::{spec, Prism};
 use foghorn_e2e::process::ChildGuard;
 use foghorn_e2e::receiver::{answer, Receiver};
+use foghorn_e2e::status::{self as sp, signed_ok, statuspage_fake, Statuspage, SECRETS};
 use foghorn_e2e::{wait_until, Target};
 use regex::Regex;
 use serde_json::Value;
@@ -31,6 +37,7 @@ impl Laptop {
     fn command(&self) -> Result<Command> {
         let mut cmd = foghorn_command(self.home.path())?;
         cmd.env("FOGHORN_DATA_DIR", self.home.path().join("data"))
+            .envs(SECRETS.iter().copied())
             .env("SLACK_HOOK", &self.slack)
             .arg("--config")
             .arg(self.home.path().join("foghorn.toml"));
@@ -56,6 +63,13 @@ impl Laptop {
         let out = self.run(&["incidents", "--json"])?;
         let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         Ok(list.as_array().cloned().unwrap_or_default())
+    }
+
+    fn timeline(&self, kind: &str) -> Result<Vec<String>> {
+        let db = self.db()?;
+        let mut stmt = db.prepare("SELECT detail FROM timeline WHERE kind = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([kind], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn db(&self) -> Result<rusqlite::Connection> {
@@ -319,5 +333,196 @@ async fn a_postmortem_of_an_incident_run_through_the_engine_has_the_evidence_s_f
         "the postmortem differs from {} (FOGHORN_UPDATE_GOLDEN=1 writes it anew):\n{got}",
         golden.display()
     );
+
+    // The same document as one HTML file that loads nothing.
+    let html = laptop.ok(&["postmortem", &incident, "--html"])?;
+    std::fs::write(artifacts_dir()?.join("postmortem.html"), &html)?;
+    self_contained(&html)?;
+    ensure!(
+        html.contains("<title>Postmortem: api is down</title>"),
+        "titled by its first heading"
+    );
+    ensure!(
+        html.matches("<table>").count() >= 2
+            && html.contains("<td>Started</td>")
+            && html.contains("<td>Time to resolve</td>"),
+        "the key figures and the prevention table are tables"
+    );
+    let charts = html.find("<h2>Charts</h2>").context("a Charts section")?;
+    ensure!(
+        html[charts..].matches("<svg").count() == 2,
+        "two inline charts"
+    );
+    ensure!(
+        html.contains("\nAPI\n</text>") && html.contains(" ms\n</text>"),
+        "the availability chart has the API's row and the latency chart its milliseconds"
+    );
+
+    // Nowhere to publish it: said so, and nothing recorded.
+    let out = laptop.run(&["postmortem", &incident, "--publish"])?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(2) && said.contains("[status.statuspage] is not configured"),
+        "{said}"
+    );
+    ensure!(laptop.timeline("postmortem-published")?.is_empty());
+    Ok(())
+}
+
+/// One HTML document whose every part is inside it: no `src` or stylesheet from anywhere,
+/// a Content-Security-Policy that forbids loading, charts as inline SVG.
+fn self_contained(html: &str) -> Result<()> {
+    ensure!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.matches("<html").count() == 1
+            && html.trim_end().ends_with("</html>"),
+        "one document:\n{html}"
+    );
+    ensure!(
+        html.contains("<meta charset=\"utf-8\">"),
+        "its encoding is declared"
+    );
+    ensure!(
+        html.contains("http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"),
+        "a policy that loads nothing"
+    );
+    let remote = Regex::new(r#"(?i)\bsrc\s*=\s*["']?\s*(https?:)?//"#)?;
+    ensure!(!remote.is_match(html), "a remote src:\n{html}");
+    ensure!(
+        !html.contains("<link") && !html.contains("@import") && !html.contains("url("),
+        "no stylesheet from elsewhere"
+    );
+    ensure!(
+        !html.contains("<script"),
+        "no script (raw HTML in the Markdown is text)"
+    );
+    Ok(())
+}
+
+/// A team template without the time it was made, so drafting twice gives the same words.
+const STEADY_TEMPLATE: &str = "# Postmortem: {{ title }}\n\nOn {{ date }}, {{ what }}.\n\n| Figure | Value |\n|---|---|\n| Started | {{ started }} |\n| Detected | {{ detected }} |\n\n## Timeline\n\n{% for e in events %}- {{ e.at }} — {{ e.text }}\n{% endfor %}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postmortem_is_published_as_the_statuspage_incident_s_postmortem_once() -> Result<()> {
+    let target = Target::start().await?;
+    let sp_state = Arc::new(Mutex::new(Statuspage::default()));
+    let sp_fake = statuspage_fake(sp_state.clone()).await?;
+    let prism = Prism::proxy(&spec("statuspage-v1-openapi.json"), &sp_fake.url())?;
+    let slack = Receiver::start(|_| answer(200, "ok")).await?;
+    let hook = Receiver::start(signed_ok("hook-s3cret")).await?;
+    let home = tempfile::tempdir()?;
+    let template = home.path().join("postmortem.md");
+    std::fs::write(&template, STEADY_TEMPLATE)?;
+    let config = format!(
+        "{}\n[postmortem]\ntemplate = \"{}\"\n",
+        sp::config(
+            &target.url(),
+            &prism.url(),
+            &hook.url(),
+            &home.path().join("page"),
+            None
+        ),
+        template.display()
+    );
+    std::fs::write(home.path().join("foghorn.toml"), config)?;
+    let laptop = Laptop {
+        home,
+        slack: slack.url(),
+    };
+    target.set_healthy(false);
+    let mut engine = {
+        let mut cmd = laptop.command()?;
+        cmd.args(["run", "--headless"]);
+        ChildGuard::spawn("postmortem-publish-engine", cmd, laptop.home.path())?
+    };
+    let id = wait_until(WAIT, "the incident to open", || {
+        Ok(laptop.incidents()?.first().and_then(|i| i["id"].as_i64()))
+    })?;
+    engine.terminate();
+    let incident = id.to_string();
+
+    // Not on Statuspage yet: nothing to attach a postmortem to.
+    let out = laptop.run(&["postmortem", &incident, "--publish"])?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(2)
+            && said.contains(&format!("incident {id} was never posted to Statuspage")),
+        "{said}"
+    );
+
+    let posted: Value = serde_json::from_str(&laptop.ok(&[
+        "status",
+        "post",
+        "--incident",
+        &incident,
+        "--status",
+        "investigating",
+        "--yes",
+        "--json",
+    ])?)?;
+    ensure!(
+        posted["destinations"]["statuspage"] == "published",
+        "{posted}"
+    );
+    let sp_id = {
+        let state = sp_state.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        state.incidents[0]["id"]
+            .as_str()
+            .context("the Statuspage incident")?
+            .to_owned()
+    };
+
+    let markdown = laptop.ok(&["postmortem", &incident])?;
+    let said = laptop.ok(&["postmortem", &incident, "--publish"])?;
+    ensure!(said.contains("published on Statuspage"), "{said}");
+    {
+        let state = sp_state.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        ensure!(
+            state.postmortem_drafts.len() == 1 && state.postmortem_publishes.len() == 1,
+            "the draft and the publish once each: {:?} {:?}",
+            state.postmortem_drafts,
+            state.postmortem_publishes
+        );
+        let (on, draft) = &state.postmortem_drafts[0];
+        ensure!(
+            *on == sp_id && draft["postmortem"]["body_draft"] == markdown.as_str(),
+            "the document as the draft of {sp_id}: {draft}"
+        );
+        ensure!(
+            state.postmortem_publishes[0].1["postmortem"]["notify_subscribers"] == false,
+            "subscribers are not mailed unless asked: {:?}",
+            state.postmortem_publishes[0]
+        );
+        ensure!(
+            state.postmortems[&sp_id]["body"] == markdown.as_str(),
+            "readers see the document"
+        );
+    }
+    let noted = laptop.timeline("postmortem-published")?;
+    ensure!(
+        noted.len() == 1 && noted[0].contains("postmortem published to Statuspage"),
+        "{noted:?}"
+    );
+
+    // Again: the same words are already there; nothing is sent, nothing doubled.
+    let said = laptop.ok(&["postmortem", &incident, "--publish"])?;
+    ensure!(said.contains("already published"), "{said}");
+    {
+        let state = sp_state.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        ensure!(
+            state.postmortems.len() == 1
+                && state.postmortem_drafts.len() == 1
+                && state.postmortem_publishes.len() == 1,
+            "one postmortem, published once: {:?}",
+            state.postmortems
+        );
+    }
+    ensure!(laptop.timeline("postmortem-published")?.len() == 1);
+    prism.assert_no_violations()?;
+    ensure!(prism.refusals().is_empty(), "{:?}", prism.refusals());
+    // The document's own publication is not part of the outage's story.
+    ensure!(!laptop
+        .ok(&["postmortem", &incident])?
+        .contains("published to Statuspage"));
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! downtime the checks show (a failing check until the next check), finds the enterprise
 //! plan's target breached, names the incident, and owes each enterprise customer on the list
 //! the credit of the tier reached — in the billing CSV too — and nothing to customers of a
-//! plan without a guarantee.
+//! plan without a guarantee. `--chart` writes each plan's daily availability as an SVG: a
+//! bar for each day of the month so far, and the target as a line.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -225,6 +226,27 @@ async fn a_month_s_report_measures_the_checks_and_owes_the_tier_s_credit() -> Re
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout)?;
+    // The same month's chart: a bar for each day so far (months are UTC here).
+    let chart = laptop.home.path().join("month.svg");
+    let out = laptop.run(&[
+        "sla",
+        "report",
+        "--month",
+        &format!("{}-{:02}", month.year(), u8::from(month.month())),
+        "--chart",
+        &chart.display().to_string(),
+    ])?;
+    ensure!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("enterprise — target 99.9%"),
+        "the report is printed as before: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&chart)?;
+    ensure!(
+        bars(&svg) == usize::from(time::OffsetDateTime::now_utc().day()),
+        "a bar for each day of the month so far: {svg}"
+    );
     ensure!(
         report["plans"][0]["components"][0]["downtimeMs"]
             .as_f64()
@@ -236,6 +258,81 @@ async fn a_month_s_report_measures_the_checks_and_owes_the_tier_s_credit() -> Re
     ensure!(
         out.status.code() == Some(2)
             && String::from_utf8_lossy(&out.stderr).contains("\"2026-13\" is not a month"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The day bars of a chart: its green and red rectangles, less the legend's two squares.
+fn bars(svg: &str) -> usize {
+    let coloured =
+        svg.matches("fill=\"#2E9E5B\"").count() + svg.matches("fill=\"#D64541\"").count();
+    coloured.saturating_sub(2)
+}
+
+#[test]
+fn a_month_s_chart_has_a_bar_for_each_of_its_days_and_the_target_as_a_line() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    std::fs::write(
+        home.path().join("foghorn.toml"),
+        config("http://127.0.0.1:9/").replace(
+            "[[sla.plans]]",
+            "[sla]\ntime_zone = \"Europe/Berlin\"\n\n[[sla.plans]]",
+        ),
+    )?;
+    let laptop = Laptop { home };
+    let chart = laptop.home.path().join("november.svg");
+    let out = laptop.run(&[
+        "sla",
+        "report",
+        "--month",
+        "2026-11",
+        "--chart",
+        &chart.display().to_string(),
+    ])?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("SLA report, November 2026 (Europe/Berlin)"),
+        "the report in words, as without --chart: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let svg = std::fs::read_to_string(&chart)?;
+    ensure!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>") && !svg.contains("href"),
+        "one SVG that loads nothing: {svg}"
+    );
+    // Nothing was checked: unknown, not downtime, so every day is at 100 % and met.
+    ensure!(bars(&svg) == 30, "thirty days, thirty bars: {svg}");
+    ensure!(
+        svg.matches("fill=\"#D64541\"").count() == 1,
+        "no day below the target (the red is the legend's): {svg}"
+    );
+    ensure!(
+        svg.contains("enterprise — target 99.9%") && svg.contains("stroke=\"#1F4E79\""),
+        "the plan's target as a line: {svg}"
+    );
+    ensure!(
+        svg.contains("\n30\n</text>") && !svg.contains("\n31\n</text>"),
+        "November's days on the axis"
+    );
+    // An unwritable place is named.
+    let out = laptop.run(&[
+        "sla",
+        "report",
+        "--month",
+        "2026-11",
+        "--chart",
+        "/nonexistent/dir/chart.svg",
+    ])?;
+    ensure!(
+        out.status.code() == Some(1)
+            && String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/chart.svg"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

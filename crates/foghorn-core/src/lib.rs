@@ -21,6 +21,7 @@ pub mod import;
 pub mod incident;
 pub mod interval;
 pub mod letter;
+pub mod markdown;
 pub mod monitor;
 pub mod mute;
 pub mod network;

@@ -1,5 +1,7 @@
 //! `foghorn postmortem ID [--incident ID]...`: the postmortem drafted from the incidents'
-//! evidence, as Markdown on stdout (`> postmortem.md`).
+//! evidence, as Markdown on stdout (`> postmortem.md`), as one self-contained HTML file with
+//! its charts (`--html > postmortem.html`), or published as the Statuspage incident's
+//! postmortem (`--publish`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,8 +25,19 @@ pub struct PostmortemArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
     /// The figures and the Markdown as one JSON document.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     json: bool,
+    /// One self-contained HTML document (styles and charts inline, nothing loaded from
+    /// anywhere) instead of Markdown.
+    #[arg(long)]
+    html: bool,
+    /// Publish the document as the postmortem of the incident's Statuspage incident
+    /// (`[status.statuspage]`); publishing it again with the same words changes nothing.
+    #[arg(long, conflicts_with_all = ["json", "html"])]
+    publish: bool,
+    /// With --publish: e-mail the Statuspage page's subscribers about it.
+    #[arg(long, requires = "publish")]
+    notify: bool,
 }
 
 /// Exit 2: the input is wrong (an incident that does not exist, the template, the zone).
@@ -66,8 +79,9 @@ pub fn postmortem(config: Option<&Path>, args: PostmortemArgs) -> ExitCode {
             tz,
             template.as_ref().map(|(t, p)| (t.as_str(), p.clone())),
         )
+        .map(|pm| (evidence, pm))
     });
-    let pm = match drafted {
+    let (evidence, pm) = match drafted {
         Ok(pm) => pm,
         Err(
             e @ (PostmortemError::Store(foghorn_core::store::StoreError::NoSuchIncident(_))
@@ -77,6 +91,14 @@ pub fn postmortem(config: Option<&Path>, args: PostmortemArgs) -> ExitCode {
         ) => return invalid(&e.to_string()),
         Err(e) => return fail(&e.to_string()),
     };
+    if args.publish {
+        return publish(&config, store, args.id, &pm.markdown, args.notify);
+    }
+    if args.html {
+        let charts = postmortem::charts::charts(&evidence, tz);
+        print!("{}", postmortem::html::document(&pm.markdown, &charts));
+        return ExitCode::SUCCESS;
+    }
     if args.json {
         let f = &pm.figures;
         let rfc = |t: Option<OffsetDateTime>| t.map(foghorn_core::time_fmt::rfc3339);
@@ -122,4 +144,58 @@ pub fn postmortem(config: Option<&Path>, args: PostmortemArgs) -> ExitCode {
         print!("{}", pm.markdown);
     }
     ExitCode::SUCCESS
+}
+
+/// `--publish`: the Markdown as the postmortem of incident `id`'s Statuspage incident.
+fn publish(
+    config: &foghorn_core::config::Config,
+    store: foghorn_core::store::Store,
+    id: i64,
+    markdown: &str,
+    notify: bool,
+) -> ExitCode {
+    use foghorn_core::postmortem::publish::{self, PublishError, Published};
+    let statuspage = config.status.as_ref().and_then(|s| s.statuspage.as_ref());
+    let actor = config
+        .me
+        .names
+        .first()
+        .map(|n| format!("{n} (cli)"))
+        .unwrap_or_else(|| "cli".to_owned());
+    let runtime = match super::status::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let published = runtime.block_on(publish::publish(
+        &store,
+        statuspage,
+        foghorn_core::deliver::Secrets::default(),
+        id,
+        markdown,
+        notify,
+        &actor,
+    ));
+    match published {
+        Ok(Published::Sent(sp)) => {
+            println!(
+                "The postmortem of incident {id} is published on Statuspage (incident {sp}){}.",
+                if notify {
+                    "; its subscribers were notified"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Published::Unchanged(sp)) => {
+            println!(
+                "The postmortem of incident {id} was already published on Statuspage (incident {sp}) with these words: nothing sent."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ (PublishError::NotConfigured | PublishError::NeverPosted(_))) => {
+            invalid(&e.to_string())
+        }
+        Err(e) => fail(&e.to_string()),
+    }
 }

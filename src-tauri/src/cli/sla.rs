@@ -40,6 +40,9 @@ pub struct ReportArgs {
     /// One JSON document.
     #[arg(long)]
     json: bool,
+    /// Also write the chart of each plan's daily availability against its target (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<PathBuf>,
 }
 
 /// Exit 2: the input is wrong.
@@ -101,6 +104,15 @@ fn report_command(config: Option<&Path>, args: ReportArgs) -> ExitCode {
         Err(e @ report::SlaError::Store(_)) => return fail(&e.to_string()),
         Err(e) => return invalid(&e.to_string()),
     };
+    if let Some(path) = &args.chart {
+        let svg = foghorn_core::sla::chart::of_report(&r, tz);
+        if let Err(e) = std::fs::write(path, svg) {
+            return fail(&format!(
+                "cannot write the chart to {}: {e}",
+                path.display()
+            ));
+        }
+    }
     if args.csv {
         return csv(&r);
     }

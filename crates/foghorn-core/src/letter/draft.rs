@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::markdown::fragment as markdown_fragment;
 use minijinja::{Environment, UndefinedBehavior};
-use pulldown_cmark::{Event, Options, Parser};
 
 /// Columns every letter may use even when the list lacks them (they are then empty), so the
 /// starting template works with a list of bare addresses.
@@ -294,22 +294,6 @@ pub fn markdown_to_html(markdown: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">\n{body}</body></html>\n"
     )
-}
-
-/// Markdown to the HTML of a document's body, as [`markdown_to_html`] makes it (the window's
-/// preview shows this).
-pub fn markdown_fragment(markdown: &str) -> String {
-    let parser = Parser::new_ext(
-        markdown,
-        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
-    )
-    .map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        other => other,
-    });
-    let mut body = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut body, parser);
-    body
 }
 
 #[cfg(test)]

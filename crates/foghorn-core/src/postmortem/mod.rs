@@ -3,9 +3,12 @@
 //! support conversations and letters, into a Markdown document with the key figures and how
 //! each is measured. The template is minijinja, so a team can use its own format.
 
+pub mod charts;
 pub mod desk;
 pub mod figures;
+pub mod html;
 pub mod order;
+pub mod publish;
 
 use std::collections::BTreeMap;
 
@@ -260,6 +263,8 @@ fn describe(row: &TimelineRow, many: bool) -> Option<String> {
         "message-sent" => format!("Delivered{of}: {}", delivery(detail)),
         "message-failed" => format!("Not delivered{of}: {}", delivery(detail)),
         "status-update" | "status-record" | "feed-ignored" => return None,
+        // The document's own publication is not part of the outage's story.
+        publish::TIMELINE_KIND => return None,
         "letter" => format!("{}{of}", capitalise(detail)),
         "resolved" if detail.is_empty() => format!("Resolved{by}{of}"),
         "resolved" => format!("Resolved{by}{of}: {detail}"),

@@ -8,6 +8,7 @@
 //! team's customers most likely already read: a major outage counts in full, a partial outage
 //! 30 %, degraded performance not at all.
 
+pub mod chart;
 pub mod report;
 
 use crate::interval::{subtract, union, union_length, weighted_length, Interval, Weighted};
@@ -103,6 +104,62 @@ pub fn measure(e: &ComponentEvidence, period: Period, now: i64, rules: Rules) ->
         // Rounding must not breach a plan that met its target exactly.
         breached: availability + 1e-9 < rules.target,
     }
+}
+
+/// One day of a period and how a component (or a plan, its worst component) did that day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Day {
+    /// Midnight to midnight in the report's zone (23 or 25 hours across a clock change).
+    pub period: Period,
+    /// Percent, 0–100.
+    pub availability: f64,
+}
+
+/// The days of `period` in `tz`, each from midnight to midnight there (the first and last cut
+/// to the period), so a month's chart has one bar per calendar day its readers know.
+pub fn days(period: Period, tz: chrono_tz::Tz) -> Vec<Period> {
+    use chrono::TimeZone as _;
+    let midnight = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.timestamp_millis())
+    };
+    let Some(mut date) = chrono::DateTime::from_timestamp_millis(period.from)
+        .map(|t| t.with_timezone(&tz).date_naive())
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut from = period.from;
+    while from < period.to {
+        let Some(next) = date.succ_opt() else { break };
+        let to = midnight(next).unwrap_or(period.to).min(period.to);
+        if to > from {
+            out.push(Period { from, to });
+        }
+        from = to.max(from + 1);
+        date = next;
+    }
+    out
+}
+
+/// Each day of `period` that has begun by `now`, measured like the whole period (the same
+/// evidence, the same rules).
+pub fn measure_days(
+    e: &ComponentEvidence,
+    period: Period,
+    tz: chrono_tz::Tz,
+    now: i64,
+    rules: Rules,
+) -> Vec<Day> {
+    days(period, tz)
+        .into_iter()
+        .take_while(|d| d.from < now)
+        .map(|d| Day {
+            period: d,
+            availability: measure(e, d, now, rules).availability,
+        })
+        .collect()
 }
 
 /// The credit (percent of the period's fee) for `availability`: the largest of the tiers it
@@ -296,6 +353,28 @@ mod tests {
             assert_eq!(credit_for(&tiers, availability), credit, "{availability}");
         }
         assert_eq!(credit_for(&[], 0.0), 0.0);
+    }
+
+    #[test]
+    fn a_month_has_a_day_per_calendar_day_in_its_zone_and_each_day_is_measured() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let (march, _) = report::month("2026-03", berlin).expect("month");
+        let d = days(march, berlin);
+        assert_eq!(d.len(), 31);
+        // The clocks go forward on the 29th: a 23-hour day.
+        assert_eq!(d[28].to - d[28].from, 23 * HOUR);
+        assert_eq!(d[0].from, march.from);
+        assert_eq!(d[30].to, march.to);
+        let period = Period {
+            from: 0,
+            to: 30 * DAY,
+        };
+        // Down an hour on the second day; the month runs up to the middle of the eleventh.
+        let e = month(vec![full(DAY, DAY + HOUR)], vec![]);
+        let measured = measure_days(&e, period, chrono_tz::UTC, 10 * DAY + HOUR, rules(99.0));
+        assert_eq!(measured.len(), 11);
+        assert_eq!(measured[0].availability, 100.0);
+        assert!((measured[1].availability - (100.0 - 100.0 / 24.0)).abs() < 1e-9);
     }
 
     proptest! {

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{Datelike as _, TimeZone as _};
 use time::OffsetDateTime;
 
-use super::{credit_for, measure, ComponentEvidence, Measured, Period, Rules};
+use super::{credit_for, measure, measure_days, ComponentEvidence, Day, Measured, Period, Rules};
 use crate::config::{Config, SlaPlan};
 use crate::interval::{down_intervals, Interval, Weighted};
 use crate::letter::recipients::{self, Row};
@@ -39,6 +39,8 @@ pub struct ComponentReport {
     pub measured: Measured,
     /// Incidents of its monitors in the period: number and title.
     pub incidents: Vec<(i64, String)>,
+    /// Each day of the period begun so far, in `[sla] time_zone`.
+    pub days: Vec<Day>,
 }
 
 /// One plan, measured.
@@ -52,6 +54,8 @@ pub struct PlanReport {
     pub breached: bool,
     /// Percent of the period's fee.
     pub credit: f64,
+    /// Each day begun so far: the lowest of its components' that day (the plan's chart).
+    pub days: Vec<Day>,
 }
 
 /// What a customer on the list is owed.
@@ -297,6 +301,7 @@ pub fn report(
     monitor_ids.dedup();
     let rows: SlaRows = store.sla_rows(&monitor_ids, period.from, period.to)?;
     let end = period.to.min(ms(now));
+    let tz = zone(config);
     let said = posted(&rows.updates, end);
 
     let mut plan_reports = Vec::new();
@@ -337,6 +342,7 @@ pub fn report(
                 }
             }
             let measured = measure(&e, period, ms(now), rules);
+            let days = measure_days(&e, period, tz, ms(now), rules);
             let incidents = rows
                 .incidents
                 .iter()
@@ -347,12 +353,25 @@ pub fn report(
                 name,
                 measured,
                 incidents,
+                days,
             });
         }
         let availability = components
             .iter()
             .map(|c| c.measured.availability)
             .fold(100.0, f64::min);
+        let days = super::days(period, tz)
+            .into_iter()
+            .take_while(|d| d.from < ms(now))
+            .enumerate()
+            .map(|(i, d)| Day {
+                period: d,
+                availability: components
+                    .iter()
+                    .filter_map(|c| c.days.get(i).map(|d| d.availability))
+                    .fold(100.0, f64::min),
+            })
+            .collect();
         let tiers: Vec<(f64, f64)> = plan.credits.iter().map(|t| (t.below, t.credit)).collect();
         plan_reports.push(PlanReport {
             plan: plan.plan.clone(),
@@ -361,6 +380,7 @@ pub fn report(
             credit: credit_for(&tiers, availability),
             availability,
             components,
+            days,
         });
     }
 

@@ -95,8 +95,19 @@ impl Statuspage {
         json!({ "incident": incident })
     }
 
-    /// Waits for the token's turn, then sends.
+    /// Waits for the token's turn, then sends; an answer that is not a success is an error.
     async fn send(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, DeliveryError> {
+        let answer = self.exchange(what, request).await?;
+        check_status(CHANNEL, what, &answer)?;
+        Ok(answer)
+    }
+
+    /// Waits for the token's turn, then sends; any answer but a rate limit is returned.
+    async fn exchange(
         &self,
         what: &str,
         request: reqwest::RequestBuilder,
@@ -127,7 +138,6 @@ impl Statuspage {
                 answer.retry_after(),
             ));
         }
-        check_status(CHANNEL, what, &answer)?;
         Ok(answer)
     }
 
@@ -201,6 +211,78 @@ impl Statuspage {
                 .then(|| incident.get("id")?.as_str().map(str::to_owned))
                 .flatten()
         }))
+    }
+}
+
+/// An incident's postmortem as Statuspage has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostmortemState {
+    /// What readers see, once published.
+    pub body: Option<String>,
+    pub body_draft: Option<String>,
+    pub published: bool,
+}
+
+impl Statuspage {
+    fn postmortem_url(&self, incident: &str) -> String {
+        format!(
+            "{}/{}/postmortem",
+            self.incidents_url(),
+            urlencode(incident)
+        )
+    }
+
+    /// The incident's postmortem; `None` when it has none yet (404).
+    pub async fn postmortem(
+        &self,
+        incident: &str,
+    ) -> Result<Option<PostmortemState>, DeliveryError> {
+        const WHAT: &str = "Statuspage: read postmortem";
+        let request = self.http.client.get(self.postmortem_url(incident));
+        let answer = self.exchange(WHAT, request).await?;
+        if answer.status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        check_status(CHANNEL, WHAT, &answer)?;
+        let value: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| retry(CHANNEL, format!("{WHAT}: unexpected answer: {e}"), None))?;
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        Ok(Some(PostmortemState {
+            body: text("body"),
+            body_draft: text("body_draft"),
+            published: text("published_at").is_some_and(|t| !t.is_empty()),
+        }))
+    }
+
+    /// Sets the postmortem's draft to `body` (created or replaced: a PUT, so sending it twice
+    /// leaves the same one postmortem).
+    pub async fn put_postmortem(&self, incident: &str, body: &str) -> Result<(), DeliveryError> {
+        const WHAT: &str = "Statuspage: postmortem draft";
+        let request = self
+            .http
+            .client
+            .put(self.postmortem_url(incident))
+            .json(&json!({ "postmortem": { "body_draft": body } }));
+        self.send(WHAT, request).await.map(|_| ())
+    }
+
+    /// Publishes the draft; `notify_subscribers` mails the page's subscribers (Twitter never:
+    /// a postmortem is not a tweet).
+    pub async fn publish_postmortem(
+        &self,
+        incident: &str,
+        notify_subscribers: bool,
+    ) -> Result<(), DeliveryError> {
+        const WHAT: &str = "Statuspage: publish postmortem";
+        let request = self
+            .http
+            .client
+            .put(format!("{}/publish", self.postmortem_url(incident)))
+            .json(&json!({ "postmortem": {
+                "notify_subscribers": notify_subscribers,
+                "notify_twitter": false,
+            } }));
+        self.send(WHAT, request).await.map(|_| ())
     }
 }
 

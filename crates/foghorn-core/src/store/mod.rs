@@ -52,7 +52,7 @@ pub use postmortem_docs::{NewText, PostmortemDoc, RevisionRow, EDIT_SESSION};
 pub use sla::{ContactRow, HourRow, MonitorRows, PublicUpdateRow, SlaIncidentRow, SlaRows};
 pub(crate) use status::{
     add_update, comms_record_in, enqueue_in_sequence, open_public_incident, set_statuspage_id,
-    statuspage_id, NewUpdate,
+    statuspage_id, statuspage_id_of_incident, NewUpdate,
 };
 pub use status::{Receipt, ReceiptState};
 pub(crate) use support::{mark_support, record_seen, NewSeen, SupportMark};

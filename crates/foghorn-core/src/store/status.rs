@@ -123,6 +123,21 @@ pub(crate) fn statuspage_id(c: &rusqlite::Connection, public_id: i64) -> Result<
     .flatten())
 }
 
+/// Statuspage's id for the newest public incident about the incident `incident_id` that
+/// reached Statuspage, if one did.
+pub(crate) fn statuspage_id_of_incident(
+    c: &rusqlite::Connection,
+    incident_id: i64,
+) -> Result<Option<String>> {
+    Ok(c.query_row(
+        "SELECT statuspage_id FROM public_incidents
+         WHERE incident_id = ?1 AND statuspage_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [incident_id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 pub(crate) fn set_statuspage_id(tx: &Transaction<'_>, public_id: i64, id: &str) -> Result<()> {
     tx.execute(
         "UPDATE public_incidents SET statuspage_id = ?2 WHERE id = ?1",
