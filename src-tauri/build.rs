@@ -42,6 +42,9 @@ fn main() {
             "redraft_postmortem",
             "get_postmortem_revision",
             "restore_postmortem",
+            "get_postmortem_charts",
+            "export_postmortem",
+            "get_sla_report",
         ]),
     ))
     .expect("tauri build script");

@@ -9,6 +9,7 @@ use foghorn_core::engine::Engine;
 use foghorn_core::letter::desk::{Desk, Sections, SectionsSource};
 use foghorn_core::postmortem::desk::{ConfigSource, PostmortemDesk};
 use foghorn_core::secret::SystemSecrets;
+use foghorn_core::sla::view::SlaDesk;
 use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 
 use crate::cli::Cli;
@@ -115,6 +116,9 @@ fn build<R: Runtime>(
             commands::postmortem::redraft_postmortem,
             commands::postmortem::get_postmortem_revision,
             commands::postmortem::restore_postmortem,
+            commands::postmortem::get_postmortem_charts,
+            commands::postmortem::export_postmortem,
+            commands::sla::get_sla_report,
         ])
         .on_window_event(|window, event| {
             // With a tray, closing hides the window; without one it would be unreachable, so
@@ -141,7 +145,9 @@ fn build<R: Runtime>(
             // Read-only queries (history) go straight to the store, not through the engine.
             app.manage(prepared.store.clone());
             app.manage(letter_desk(prepared.file.path.clone(), &prepared.store));
-            app.manage(postmortem_desk(prepared.file.path.clone(), &prepared.store));
+            let config = config_source(prepared.file.path.clone());
+            app.manage(PostmortemDesk::new(prepared.store.clone(), config.clone()));
+            app.manage(SlaDesk::new(prepared.store.clone(), config));
             app.manage(commands::editor::ConfigFile::new(prepared.file));
             let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
             let alarm = prepared.alarm.clone();
@@ -206,21 +212,17 @@ fn letter_desk(path: Option<std::path::PathBuf>, store: &foghorn_core::store::St
     Desk::new(store.clone(), sections, Arc::new(SystemSecrets))
 }
 
-/// The postmortem editor, on the engine's database; the configuration (template, time zone,
-/// monitors' names) is read from the file at each draft.
-fn postmortem_desk(
-    path: Option<std::path::PathBuf>,
-    store: &foghorn_core::store::Store,
-) -> PostmortemDesk {
-    let config: ConfigSource = Arc::new(move || match &path {
+/// The configuration as the file says at each use, for the postmortem editor (template, time
+/// zone, monitors' names) and the SLA report (plans): an edit needs no restart.
+fn config_source(path: Option<std::path::PathBuf>) -> ConfigSource {
+    Arc::new(move || match &path {
         None => Ok(Config::default()),
         Some(path) => match Config::load(path) {
             Ok(config) => Ok(config),
             Err(ConfigError::NotFound(_)) => Ok(Config::default()),
             Err(e) => Err(e.to_string()),
         },
-    });
-    PostmortemDesk::new(store.clone(), config)
+    })
 }
 
 /// Why no window can be shown, if that is so (Linux without X11 or Wayland).

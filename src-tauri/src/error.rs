@@ -8,6 +8,7 @@ use foghorn_core::config_edit::EditError;
 use foghorn_core::engine::EngineError;
 use foghorn_core::letter::LetterError;
 use foghorn_core::postmortem::PostmortemError;
+use foghorn_core::sla::report::SlaError;
 use foghorn_core::status::StatusError;
 use foghorn_core::store::StoreError;
 use foghorn_core::support::SupportError;
@@ -114,9 +115,34 @@ impl From<PostmortemError> for IpcError {
             PostmortemError::Template { .. } | PostmortemError::TimeZone(_) => "invalid_template",
             PostmortemError::Config(_) => "invalid_config",
             PostmortemError::NoIncident => "invalid",
+            PostmortemError::Export { .. } => "io",
         };
         IpcError {
             code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<SlaError> for IpcError {
+    fn from(e: SlaError) -> Self {
+        let code = match &e {
+            SlaError::Month(_) | SlaError::Time(_) | SlaError::Range => "invalid",
+            SlaError::List(_) | SlaError::ListPath(_) => "invalid_list",
+            SlaError::Store(_) => "storage",
+            SlaError::Config(_) => "invalid_config",
+        };
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<tauri::Error> for IpcError {
+    fn from(e: tauri::Error) -> Self {
+        IpcError {
+            code: "internal".to_owned(),
             message: e.to_string(),
         }
     }

@@ -1,9 +1,10 @@
 //! The postmortem in the real window, driven through tauri-driver: an outage of two incidents
-//! (a monitor down, back, down again; re-opening turned off) is opened from the first incident's detail with "Draft
-//! postmortem"; the draft comes from the records, typing is kept (autosave), a corrected time
+//! (a monitor down, back, down again; re-opening turned off) is opened from the first
+//! incident's detail with "Draft postmortem"; the draft comes from the records, typing is kept (autosave), a corrected time
 //! that puts the timeline out of order is refused and named, the preview renders the tables,
 //! linking the second incident drafts it again from both, and the history restores the text
-//! that was typed. What the window saved is then read from the database.
+//! that was typed. The charts are shown and the document exported, as one self-contained
+//! HTML file and as Markdown; what the window saved is then read from the database.
 
 // Each test holds the serial guard for its whole life on its own runtime: the lock is meant
 // to span the awaits (it orders whole tests, not data).
@@ -283,6 +284,54 @@ async fn an_outage_s_postmortem_is_drafted_edited_linked_and_restored_in_the_win
         artifacts_dir()?.join("postmortem-editor.png"),
         STEP,
     )?;
+
+    // The charts around the outage, then the document exported as one HTML file with them.
+    driver.click("[data-testid=postmortem-mode-charts]").await?;
+    let svgs = wait_until_async(STEP, "two charts", || async {
+        let n = driver
+            .execute(
+                "return document.querySelectorAll('[data-testid=postmortem-charts] svg').length;",
+                vec![],
+            )
+            .await?;
+        Ok((n.as_u64() == Some(2)).then_some(2))
+    })
+    .await?;
+    ensure!(svgs == 2);
+    driver.click("[data-testid=postmortem-export-html]").await?;
+    let written = driver
+        .wait_for_content(
+            "[data-testid=postmortem-exported]",
+            |t| t.ends_with(".html"),
+            STEP,
+        )
+        .await?;
+    ensure!(
+        Path::new(&written).starts_with(desktop.home_dir()),
+        "exported under the home folder: {written}"
+    );
+    let html = std::fs::read_to_string(&written).with_context(|| written.clone())?;
+    ensure!(
+        html.contains("health route")
+            && html.matches("<svg").count() == 2
+            && !html.contains("src=\"http")
+            && html.contains("Content-Security-Policy"),
+        "one self-contained file with the text and both charts: {written}"
+    );
+    driver
+        .click("[data-testid=postmortem-export-markdown]")
+        .await?;
+    let md = driver
+        .wait_for_content(
+            "[data-testid=postmortem-exported]",
+            |t| t.ends_with(".md"),
+            STEP,
+        )
+        .await?;
+    ensure!(
+        std::fs::read_to_string(&md)?.contains("health route"),
+        "the Markdown as edited: {md}"
+    );
 
     // What the window kept is in the database, covering both incidents.
     let db = rusqlite::Connection::open_with_flags(

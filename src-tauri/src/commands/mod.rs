@@ -6,4 +6,5 @@ pub mod incidents;
 pub mod letter;
 pub mod monitoring;
 pub mod postmortem;
+pub mod sla;
 pub mod status;

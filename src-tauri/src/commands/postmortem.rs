@@ -1,13 +1,14 @@
 //! The postmortem editor from the window: open an incident's postmortem (drafted from the
 //! evidence the first time), autosave the text, preview it, link another incident, draft it
-//! again, and go back to a revision.
+//! again, go back to a revision, see the charts and export it.
 
+use foghorn_core::postmortem::charts::Chart;
 use foghorn_core::postmortem::desk::{
-    PostmortemDesk, PostmortemSaved, PostmortemView, RevisionText,
+    export_dir, ExportFormat, PostmortemDesk, PostmortemSaved, PostmortemView, RevisionText,
 };
 use tauri::State;
 
-use crate::error::Result;
+use crate::error::{IpcError, Result};
 
 /// The postmortem covering `incident`; drafted now if it has none.
 #[tauri::command]
@@ -69,4 +70,29 @@ pub async fn restore_postmortem(
     revision: i64,
 ) -> Result<PostmortemView> {
     Ok(desk.restore(id, revision).await?)
+}
+
+/// The availability and latency charts around the outage, as the exports embed them.
+#[tauri::command]
+pub async fn get_postmortem_charts(desk: State<'_, PostmortemDesk>, id: i64) -> Result<Vec<Chart>> {
+    let desk = desk.inner().clone();
+    Ok(tauri::async_runtime::spawn_blocking(move || desk.charts(id)).await??)
+}
+
+/// Writes the document as it stands (Markdown, or self-contained HTML with the charts) into
+/// the documents folder's `Foghorn`; returns the file's path for the window to show.
+#[tauri::command]
+pub async fn export_postmortem(
+    desk: State<'_, PostmortemDesk>,
+    id: i64,
+    format: ExportFormat,
+) -> Result<String> {
+    let dir = export_dir().ok_or_else(|| IpcError {
+        code: "io".to_owned(),
+        message: "this system names no home folder to export into".to_owned(),
+    })?;
+    let desk = desk.inner().clone();
+    let path =
+        tauri::async_runtime::spawn_blocking(move || desk.export(id, format, &dir)).await??;
+    Ok(path.display().to_string())
 }

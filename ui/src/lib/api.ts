@@ -11,6 +11,9 @@ import type { TestSent } from './bindings/TestSent';
 import type { PostmortemSaved } from './bindings/PostmortemSaved';
 import type { PostmortemView } from './bindings/PostmortemView';
 import type { RevisionText } from './bindings/RevisionText';
+import type { SlaView } from './bindings/SlaView';
+import type { Chart } from './bindings/Chart';
+import type { ExportFormat } from './bindings/ExportFormat';
 import type { DraftInput } from './bindings/DraftInput';
 import type { Preview } from './bindings/Preview';
 import type { Published } from './bindings/Published';
@@ -297,4 +300,19 @@ export function getPostmortemRevision(id: number, revision: number): Promise<Rev
 
 export function restorePostmortem(id: number, revision: number): Promise<PostmortemView> {
   return call<PostmortemView>('restore_postmortem', { id, revision });
+}
+
+/** The availability and latency charts around the outage (SVG made by the core). */
+export function getPostmortemCharts(id: number): Promise<Chart[]> {
+  return call<Chart[]>('get_postmortem_charts', { id });
+}
+
+/** Writes the document into the documents folder's `Foghorn`; resolves to the file's path. */
+export function exportPostmortem(id: number, format: ExportFormat): Promise<string> {
+  return call<string>('export_postmortem', { id, format });
+}
+
+/** The SLA report of `month` (`YYYY-MM`); `customers` is a customer list's path, or empty. */
+export function getSlaReport(month: string, customers: string): Promise<SlaView> {
+  return call<SlaView>('get_sla_report', { month, customers });
 }

@@ -18,7 +18,8 @@ use crate::interval::{down_intervals, Interval};
 use crate::store::{CheckRow, MAX_DOWN_SPAN_MS};
 
 /// A chart with its title, ready to embed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Chart {
     pub title: String,
     pub svg: String,

@@ -10,8 +10,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use ts_rs::TS;
 
+use std::path::{Path, PathBuf};
+
+use super::charts::Chart;
 use super::order::check_timeline;
-use super::{draft_configured, PostmortemError};
+use super::{draft_configured, gather, html, PostmortemError};
 use crate::config::Config;
 use crate::store::{NewText, PostmortemDoc, RevisionRow, Store, StoreError};
 
@@ -275,6 +278,51 @@ impl PostmortemDesk {
         self.view(id)
     }
 
+    /// The charts around the outage (availability and latency of its monitors), as the
+    /// exports embed them.
+    pub fn charts(&self, id: i64) -> Result<Vec<Chart>, PostmortemError> {
+        let doc = self.store.postmortem_doc(id)?;
+        let config = self.config()?;
+        let tz = doc
+            .time_zone
+            .parse()
+            .map_err(|_| PostmortemError::TimeZone(doc.time_zone.clone()))?;
+        let evidence = gather(
+            &self.store,
+            &config,
+            &doc.incident_ids,
+            OffsetDateTime::now_utc(),
+        )?;
+        Ok(super::charts::charts(&evidence, tz))
+    }
+
+    /// Writes the document as it stands — Markdown, or one self-contained HTML file with the
+    /// charts — into `dir` (created if missing), named after its first incident; returns the
+    /// file's path. Written to a temporary file and renamed, so a reader never sees half.
+    pub fn export(
+        &self,
+        id: i64,
+        format: ExportFormat,
+        dir: &Path,
+    ) -> Result<PathBuf, PostmortemError> {
+        let doc = self.store.postmortem_doc(id)?;
+        let (text, ext) = match format {
+            ExportFormat::Markdown => (doc.body.clone(), "md"),
+            ExportFormat::Html => (html::document(&doc.body, &self.charts(id)?), "html"),
+        };
+        let first = doc.incident_ids.first().copied().unwrap_or(id);
+        let io = |e: std::io::Error| PostmortemError::Export {
+            path: dir.to_owned(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let path = dir.join(format!("postmortem-incident-{first}.{ext}"));
+        let partial = dir.join(format!(".postmortem-incident-{first}.{ext}.partial"));
+        std::fs::write(&partial, text).map_err(io)?;
+        std::fs::rename(&partial, &path).map_err(io)?;
+        Ok(path)
+    }
+
     /// A fresh draft of incidents `ids`, as the configuration asks.
     fn drafted(&self, ids: &[i64], reason: String) -> Result<NewText, PostmortemError> {
         let config = self.config()?;
@@ -291,7 +339,27 @@ impl PostmortemDesk {
 
 /// The Markdown as the preview shows it: tables on, raw HTML shown as text.
 pub fn preview(markdown: &str) -> String {
-    crate::letter::draft::markdown_fragment(markdown)
+    crate::markdown::fragment(markdown)
+}
+
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ExportFormat {
+    Markdown,
+    Html,
+}
+
+/// Where the window's exports go: `Foghorn` in the documents folder (the home folder when
+/// the system names none).
+pub fn export_dir() -> Option<PathBuf> {
+    let dirs = directories::UserDirs::new()?;
+    Some(
+        dirs.document_dir()
+            .unwrap_or_else(|| dirs.home_dir())
+            .join("Foghorn"),
+    )
 }
 
 fn day_of(doc: &PostmortemDoc) -> Option<chrono::NaiveDate> {

@@ -49,6 +49,11 @@ pub enum PostmortemError {
     OutOfOrder(#[from] order::OutOfOrder),
     #[error("the configuration: {0}")]
     Config(String),
+    #[error("cannot write the export in {path}: {message}")]
+    Export {
+        path: std::path::PathBuf,
+        message: String,
+    },
 }
 
 /// A drafted postmortem.

@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod report;
+pub mod view;
 
 use crate::interval::{subtract, union, union_length, weighted_length, Interval, Weighted};
 

@@ -30,6 +30,10 @@ pub enum SlaError {
     Store(#[from] StoreError),
     #[error("the customer list: {0}")]
     List(#[from] recipients::RecipientsError),
+    #[error("the customer list: write the file's full path (such as /home/you/customers.csv or ~/customers.csv), not {0:?}")]
+    ListPath(String),
+    #[error("the configuration: {0}")]
+    Config(String),
 }
 
 /// One component (or monitor) of a plan, measured.
