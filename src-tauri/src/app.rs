@@ -195,15 +195,16 @@ fn build<R: Runtime>(
         .build(tauri::generate_context!())
 }
 
-/// The founder view's letters, on the engine's database; `[smtp]` and `[intercom]` are read
-/// from the configuration file at each use, so adding them needs no restart.
+/// The founder view's letters, on the engine's database; `[smtp]`, `[intercom]` and `[sla]`
+/// are read from the configuration file at each use, so adding them needs no restart.
 fn letter_desk(path: Option<std::path::PathBuf>, store: &foghorn_core::store::Store) -> Desk {
     let sections: SectionsSource = Arc::new(move || match &path {
         None => Ok(Sections::default()),
         Some(path) => match Config::load(path) {
             Ok(config) => Ok(Sections {
-                smtp: config.smtp,
-                intercom: config.intercom,
+                smtp: config.smtp.clone(),
+                intercom: config.intercom.clone(),
+                config: Some(Arc::new(config)),
             }),
             Err(ConfigError::NotFound(_)) => Ok(Sections::default()),
             Err(e) => Err(e.to_string()),

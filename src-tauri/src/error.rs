@@ -88,7 +88,8 @@ impl From<LetterError> for IpcError {
             LetterError::Cancelled(_)
             | LetterError::AlreadySent(_)
             | LetterError::OtherVia { .. } => "conflict",
-            LetterError::Setup(_) => "setup",
+            LetterError::Setup(_) | LetterError::NoSlaPlans(_) => "setup",
+            LetterError::Sla { .. } => "storage",
             LetterError::NoSmtp => "no_smtp",
             LetterError::NotFound(_) => "not_found",
             LetterError::Changed { .. } => "changed",

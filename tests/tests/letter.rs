@@ -1231,3 +1231,229 @@ async fn a_letter_through_intercom_reaches_each_contact_once_across_crashes_and_
     );
     Ok(())
 }
+
+/// `[status]` and `[sla]` for the credit letter: one monitored component, and two plans with
+/// a guarantee measured on it (a third plan on the list, `free`, has none).
+const SLA_SECTIONS: &str = r#"
+[[monitors]]
+name = "api"
+url = "http://127.0.0.1:9/"
+
+[status]
+product = "Acme"
+components = [{ name = "API", monitors = ["api"] }]
+
+[[sla.plans]]
+plan = "enterprise"
+target = "99.9%"
+components = ["API"]
+credits = [{ below = "99.9%", credit = "10%" }, { below = "99%", credit = "25%" }]
+
+[[sla.plans]]
+plan = "business"
+target = "99.5%"
+components = ["API"]
+credits = [{ below = "99.5%", credit = "10%" }]
+"#;
+
+/// A letter about September's SLA: each customer's downtime and credit, said in words.
+const CREDIT_LETTER: &str =
+    "---\nsubject: Our uptime in September, {{ name }}\nsla: 2026-09\n---\n\
+Dear {{ name }},\n\n\
+{% if downtime %}Your service was down for {{ downtime }} ({{ availability }} available).\
+{% else %}Your plan has no uptime guarantee.{% endif %}\n\n\
+{% if credit %}You are owed {{ credit }}, taken off your next invoice.\
+{% else %}No credit is owed under your plan.{% endif %}\n";
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Hourly roll-ups of the `api` monitor for every hour of September 2026 (UTC), failing
+/// throughout the hours `down` (counted from the 1st, midnight), as the engine leaves a month
+/// behind it; written again over an earlier seed.
+fn seed_september(founder: &Founder, down: std::ops::Range<i64>) -> Result<()> {
+    // The app's own schema first, every migration applied.
+    drop(foghorn_core::store::Store::open(&founder.path("data"))?);
+    let mut db = rusqlite::Connection::open(founder.path("data/foghorn.db"))?;
+    let start = time::Date::from_calendar_date(2026, time::Month::September, 1)?
+        .midnight()
+        .assume_utc()
+        .unix_timestamp()
+        * 1000;
+    let monitor = foghorn_core::monitor::MonitorId::from_name("api")
+        .as_str()
+        .to_owned();
+    let tx = db.transaction()?;
+    for h in 0..30 * 24 {
+        let down_ms = if down.contains(&h) { HOUR_MS } else { 0 };
+        tx.execute(
+            "INSERT OR REPLACE INTO check_hourly(monitor_id, hour, checks, failures, down_ms)
+             VALUES (?1, ?2, 60, ?3, ?4)",
+            rusqlite::params![
+                monitor,
+                (start + h * HOUR_MS) / 1000,
+                down_ms / 60_000,
+                down_ms
+            ],
+        )?;
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    tx.execute(
+        "INSERT INTO settings(key, value) VALUES ('history.rolled_up_to_ms', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(now - now.rem_euclid(HOUR_MS)).to_string()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Each customer's letters (the plain-text part of every copy), by address.
+fn texts_by_customer(sink: &SmtpSink) -> Result<BTreeMap<String, Vec<String>>> {
+    let parser = MessageParser::default();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in sink.messages()? {
+        let m = parser.parse(&r.raw).context("a letter that parses")?;
+        out.entry(r.envelope_to.clone())
+            .or_default()
+            .push(m.body_text(0).context("a text part")?.into_owned());
+    }
+    Ok(out)
+}
+
+#[test]
+fn a_letter_naming_its_sla_month_owes_each_customer_their_credit_and_a_resume_keeps_the_figures(
+) -> Result<()> {
+    let sink = SmtpSink::start(json!({}))?;
+    let founder = Founder::new(
+        &sink.url(),
+        &format!("rate = \"off\"\nconnections = 1\n{SLA_SECTIONS}"),
+    )?;
+    // Two hours down in September's 720: 99.72 %, under enterprise's 99.9 % (10 % credit),
+    // over business's 99.5 %.
+    seed_september(&founder, 100..102)?;
+    std::fs::write(
+        founder.path("customers.csv"),
+        "email,name,plan,mrr\n\
+         ada@example.com,Ada,enterprise,$499\n\
+         bob@example.com,Bob,Enterprise,\n\
+         cy@example.com,Cy,business,99\n\
+         di@example.com,Di,free,10\n",
+    )?;
+
+    // Without its month, a letter using the credit is refused before anything is sent.
+    std::fs::write(
+        founder.path("letter.md"),
+        CREDIT_LETTER.replace("sla: 2026-09\n", ""),
+    )?;
+    let out = founder.send("customers.csv", &["--yes"])?;
+    ensure!(
+        out.status.code() == Some(2)
+            && text(&out).contains("does not say which month: add `sla: 2026-11`"),
+        "{}",
+        text(&out)
+    );
+
+    // The preview names the month and how many are owed a credit.
+    std::fs::write(founder.path("letter.md"), CREDIT_LETTER)?;
+    let out = founder.send("customers.csv", &["--dry-run"])?;
+    let said = stdout(&out);
+    ensure!(
+        out.status.success()
+            && said.contains("SLA month: September 2026 (UTC) — 2 of 4 customers owed a credit")
+            && said.contains("You are owed 10 % of your monthly fee ($49.90)"),
+        "{}",
+        text(&out)
+    );
+    ensure!(sink.count() == 0, "a dry run sends nothing");
+
+    // Killed once the first letter went, before the ledger heard of it.
+    let args = founder.send_args("customers.csv", &["--yes"]);
+    let crashed = founder
+        .command()?
+        .env("FOGHORN_CRASH_AT", "letter-sent")
+        .args(&args)
+        .output()?;
+    ensure!(!crashed.status.success(), "crashed: {}", text(&crashed));
+    ensure!(
+        sink.count() == 1,
+        "{} letters before the crash",
+        sink.count()
+    );
+
+    // Meanwhile September is recounted worse: twelve hours down, the 25 % tier now.
+    seed_september(&founder, 100..112)?;
+    let report = founder.run(&["sla", "report", "--month", "2026-09", "--json"])?;
+    let report: Value = serde_json::from_slice(&report.stdout)?;
+    ensure!(
+        report["plans"][0]["creditPercent"] == 25.0,
+        "the month now reads worse: {report}"
+    );
+
+    // The resume sends what the letter was started with.
+    let out = founder.send("customers.csv", &["--yes"])?;
+    let said = stdout(&out);
+    ensure!(
+        out.status.success()
+            && said.contains("The letter keeps the SLA figures it was started with")
+            && said.contains("2 of 4 customers owed a credit")
+            && said.contains("You are owed 10 % of your monthly fee ($49.90)")
+            && said.contains("done: 4 of 4 accepted"),
+        "{}",
+        text(&out)
+    );
+    let want = [
+        (
+            "ada@example.com",
+            "Your service was down for 2 hours (99.72 % available).",
+            "You are owed 10 % of your monthly fee ($49.90), taken off your next invoice.",
+        ),
+        (
+            "bob@example.com",
+            "Your service was down for 2 hours (99.72 % available).",
+            "You are owed 10 % of your monthly fee, taken off your next invoice.",
+        ),
+        (
+            "cy@example.com",
+            "Your service was down for 2 hours (99.72 % available).",
+            "No credit is owed under your plan.",
+        ),
+        (
+            "di@example.com",
+            "Your plan has no uptime guarantee.",
+            "No credit is owed under your plan.",
+        ),
+    ];
+    let letters = texts_by_customer(&sink)?;
+    ensure!(letters.len() == 4, "every customer: {letters:?}");
+    for (email, downtime, credit) in want {
+        let copies = letters.get(email).context(email)?;
+        for copy in copies {
+            ensure!(
+                copy.contains(downtime) && copy.contains(credit),
+                "{email} reads:\n{copy}"
+            );
+        }
+    }
+
+    // The same words about another month are another letter, measured for that month.
+    std::fs::write(
+        founder.path("letter.md"),
+        CREDIT_LETTER.replace("sla: 2026-09", "sla: 2026-08"),
+    )?;
+    let before = sink.count();
+    let out = founder.send("customers.csv", &["--yes"])?;
+    ensure!(
+        out.status.success() && stdout(&out).contains("Letter 2: sending to 4 customers"),
+        "{}",
+        text(&out)
+    );
+    ensure!(sink.count() == before + 4, "{} letters", sink.count());
+    let august = texts_by_customer(&sink)?;
+    ensure!(
+        august["ada@example.com"].iter().any(|t| t
+            .contains("Your service was down for 0 minutes (100 % available).")
+            && t.contains("No credit is owed")),
+        "{:?}",
+        august["ada@example.com"]
+    );
+    Ok(())
+}

@@ -20,6 +20,7 @@ const TEMPLATE: LetterDraft = {
   plans: '',
   components: '',
   via: null,
+  slaMonth: '',
 };
 
 const SETUP: LetterSetup = {
@@ -213,6 +214,21 @@ describe('the letter to every customer', () => {
     await user.click(screen.getByTestId('letter-send'));
     expect(within(await screen.findByTestId('letter-confirm')).getByTestId('letter-confirm-line')).toHaveTextContent(
       'Send to 800 customers from Intercom admin 814860 at 10/s',
+    );
+  });
+
+  it('previews and keeps the SLA month the credit and downtime are measured over', async () => {
+    const calls = shell();
+    render(App);
+    await fireEvent.click(await screen.findByTestId('view-founder'));
+    const month = await screen.findByTestId<HTMLInputElement>('letter-sla-month');
+    await fireEvent.input(month, { target: { value: '2026-11' } });
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'preview_letter').at(-1)?.args.draft).toMatchObject({ slaMonth: '2026-11' }),
+    );
+    await waitFor(
+      () => expect(calls.filter((c) => c.cmd === 'save_letter_draft').at(-1)?.args.draft).toMatchObject({ slaMonth: '2026-11' }),
+      { timeout: 3000 },
     );
   });
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use foghorn_core::letter::compose::{self, Counted, Pass};
+use foghorn_core::letter::credit::SlaFigures;
 use foghorn_core::letter::draft::Draft;
 use foghorn_core::letter::ledger::{self, file_digest, letter_key, Prepared};
 use foghorn_core::letter::rate::Rate;
@@ -52,8 +53,9 @@ pub enum LetterAction {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The letter: front matter (`---`, `subject: …`, `---`), then a Markdown body whose
-    /// {{ variables }} are the list's columns.
+    /// The letter: front matter (`---`, `subject: …`, optionally `sla: 2026-11` for each
+    /// customer's {{ credit }} and {{ downtime }} that month, `---`), then a Markdown body
+    /// whose {{ variables }} are the list's columns.
     letter: PathBuf,
     /// The customer list: CSV with an `email` column (comma or semicolon, UTF-8), or
     /// `intercom` for the contacts of `[intercom]` that take email.
@@ -220,9 +222,22 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     if let Err(e) = draft.check_columns(rows.columns()) {
         return invalid(&format!("{}: {e}", args.letter.display()));
     }
+    let store = match open_store() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    // The month's figures, measured once for the preview, the check of every row and the
+    // ledger alike.
+    let sla = match sla_figures(config, &draft, &store) {
+        Ok(s) => s,
+        Err(e @ LetterError::NoSlaPlans(_)) => {
+            return invalid(&format!("{}: {e}", args.letter.display()))
+        }
+        Err(e) => return fail(&e.to_string()),
+    };
     // The first matching customer's letter: the preview, and the test send.
     let first = match compose::recipient_at(&args.to, &filter, 0) {
-        Ok(first) => first.map(|r| (r.email, r.vars)),
+        Ok(first) => first,
         Err(e) => return list_error(e),
     };
     let Some(first) = first else {
@@ -235,45 +250,6 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
                 " and filtering"
             }
         ));
-    };
-    let vars_first = compose::with_unsubscribe(setup.identity.as_deref(), &first.1, &first.0);
-    let preview = match draft.render(&vars_first) {
-        Ok(p) => p,
-        Err(e) => return invalid(&format!("{}: {e}", args.letter.display())),
-    };
-
-    if let Some(me) = &args.test_to {
-        return runtime.block_on(async {
-            let courier = setup.courier.as_ref();
-            match compose::send_test(courier, &setup.domain, me, &preview).await {
-                Ok(reply) => {
-                    println!(
-                        "Test letter sent to {me} (as {}'s letter): {reply}",
-                        first.0
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&format!("the test letter to {me} was not accepted: {e}")),
-            }
-        });
-    }
-
-    // Count and check every row before anyone is sent anything.
-    let pass = Pass {
-        keep_skipped: 20,
-        pick: None,
-        fill_every_row: true,
-    };
-    let identity = setup.identity.as_deref();
-    let counted = match compose::count(&args.to, &filter, &draft, identity, pass) {
-        Ok(c) => c,
-        Err(LetterError::Draft(e)) => return invalid(&format!("{}: {e}", args.letter.display())),
-        Err(LetterError::List(e)) => return list_error(e),
-        Err(e) => return invalid(&format!("{}: {e}", args.to.display())),
-    };
-    let store = match open_store() {
-        Ok(s) => s,
-        Err(e) => return fail(&e),
     };
     let digest = match file_digest(&args.to) {
         Ok(d) => d,
@@ -291,15 +267,68 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e.to_string()),
     };
+    // A letter started before is previewed with what its ledger froze, as it will be sent.
+    let frozen = earlier
+        .as_ref()
+        .filter(|e| e.state != LetterState::Importing)
+        .map(|e| e.id);
+    let vars_first = match compose::vars_for(&store, frozen, &first, sla.as_ref()) {
+        Ok(v) => v,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let vars_first =
+        compose::with_unsubscribe(setup.identity.as_deref(), &vars_first, &first.email);
+    let preview = match draft.render(&vars_first) {
+        Ok(p) => p,
+        Err(e) => return invalid(&format!("{}: {e}", args.letter.display())),
+    };
+
+    if let Some(me) = &args.test_to {
+        return runtime.block_on(async {
+            let courier = setup.courier.as_ref();
+            match compose::send_test(courier, &setup.domain, me, &preview).await {
+                Ok(reply) => {
+                    println!(
+                        "Test letter sent to {me} (as {}'s letter): {reply}",
+                        first.email
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&format!("the test letter to {me} was not accepted: {e}")),
+            }
+        });
+    }
+
+    // Count and check every row before anyone is sent anything.
+    let pass = Pass {
+        keep_skipped: 20,
+        pick: None,
+        fill_every_row: true,
+    };
+    let identity = setup.identity.as_deref();
+    let counted = match compose::count(&args.to, &filter, &draft, identity, sla.as_ref(), pass) {
+        Ok(c) => c,
+        Err(LetterError::Draft(e)) => return invalid(&format!("{}: {e}", args.letter.display())),
+        Err(LetterError::List(e)) => return list_error(e),
+        Err(e) => return invalid(&format!("{}: {e}", args.to.display())),
+    };
     if !args.json {
         print_preview(
             &args,
             &setup,
             &preview,
-            &first.0,
+            &first.email,
             &counted,
             earlier.as_ref(),
         );
+        if let Some(sla) = &sla {
+            // A letter started before owes what its ledger says, not what the month reads now.
+            let owed = match frozen.map(|id| store.letter_owed(id)).transpose() {
+                Ok(frozen_owed) => frozen_owed,
+                Err(e) => return fail(&e.to_string()),
+            };
+            print_sla(sla, owed.unwrap_or(counted.owed), &counted, owed.is_some());
+        }
     }
     if let Some(e) = &earlier {
         if e.state == LetterState::Done {
@@ -357,12 +386,53 @@ fn send_letter(config: Option<&Path>, mut args: SendArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let domain = setup.domain.clone();
-        let prepared = match ledger::prepare(&store, new, &draft, &domain, rows, &filter).await {
+        let prepared = match ledger::prepare(
+            &store,
+            new,
+            &draft,
+            &domain,
+            rows,
+            &filter,
+            sla.as_ref(),
+        )
+        .await
+        {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string()),
         };
         run(&store, prepared, draft, setup, json).await
     })
+}
+
+/// The SLA figures of the letter's `sla:` month, measured now; `None` without a month.
+fn sla_figures(
+    config: Option<&Path>,
+    draft: &Draft,
+    store: &Store,
+) -> Result<Option<SlaFigures>, LetterError> {
+    if draft.sla_month.is_none() {
+        return Ok(None);
+    }
+    let config = load(config).map_err(LetterError::Setup)?;
+    SlaFigures::of_draft(draft, store, Some(&config))
+}
+
+/// The month the letter speaks about, and how many are `owed` a credit for it.
+fn print_sla(sla: &SlaFigures, owed: u64, counted: &Counted, frozen: bool) {
+    println!(
+        "SLA month: {} — {owed} of {} customer{} owed a credit{}",
+        sla.label,
+        counted.recipients,
+        plural(counted.recipients),
+        if sla.running && !frozen {
+            " so far (the month is not over: the figures are measured up to now)"
+        } else {
+            ""
+        }
+    );
+    if frozen {
+        println!("The letter keeps the SLA figures it was started with (the preview shows them).");
+    }
 }
 
 fn resume(config: Option<&Path>, id: i64, json: bool) -> ExitCode {

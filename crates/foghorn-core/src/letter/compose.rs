@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::courier::{Courier, Outgoing};
+use super::credit::SlaFigures;
 use super::draft::{Draft, Rendered};
 use super::message::Identity;
 use super::recipients::{self, Filter, Recipient, RecipientsError, Row, Skipped};
@@ -44,6 +45,35 @@ pub fn with_unsubscribe(identity: Option<&Identity>, vars: &Columns, email: &str
     vars
 }
 
+/// A customer's variables: their row, and the SLA figures when the letter names its month.
+/// The ledger keeps exactly these, so what a preview shows is what the send freezes.
+pub fn customer_vars(vars: &Columns, sla: Option<&SlaFigures>) -> Columns {
+    let mut vars = vars.clone();
+    if let Some(sla) = sla {
+        sla.fill(&mut vars);
+    }
+    vars
+}
+
+/// The variables a customer's letter is filled in with: those the ledger of `earlier` froze
+/// when that letter was started (a resume sends exactly these), else their row and the SLA
+/// figures as measured now.
+pub fn vars_for(
+    store: &crate::store::Store,
+    earlier: Option<i64>,
+    recipient: &Recipient,
+    sla: Option<&SlaFigures>,
+) -> Result<Columns, LetterError> {
+    if let Some(id) = earlier {
+        if let Some(json) = store.recipient_vars(id, &recipient.email)? {
+            if let Ok(vars) = serde_json::from_str(&json) {
+                return Ok(vars);
+            }
+        }
+    }
+    Ok(customer_vars(&recipient.vars, sla))
+}
+
 /// What a pass over the whole list found.
 #[derive(Debug, Clone, Default)]
 pub struct Counted {
@@ -58,6 +88,8 @@ pub struct Counted {
     pub filtered_out: u64,
     /// The customer asked for by position, when the list has that many.
     pub picked: Option<Recipient>,
+    /// Of those who get the letter, how many are owed an SLA credit (with an `sla:` month).
+    pub owed: u64,
 }
 
 /// How a pass over the list is made.
@@ -79,6 +111,7 @@ pub fn count(
     filter: &Filter,
     draft: &Draft,
     identity: Option<&Identity>,
+    sla: Option<&SlaFigures>,
     pass: Pass,
 ) -> Result<Counted, LetterError> {
     let rows = recipients::open(path)?;
@@ -94,8 +127,11 @@ pub fn count(
                     counted.filtered_out += 1;
                     continue;
                 }
+                if sla.is_some_and(|s| s.owes(&r.vars)) {
+                    counted.owed += 1;
+                }
                 if pass.fill_every_row {
-                    let vars = with_unsubscribe(identity, &r.vars, &r.email);
+                    let vars = with_unsubscribe(identity, &customer_vars(&r.vars, sla), &r.email);
                     if let Err(error) = draft.render(&vars) {
                         return Err(LetterError::Fill {
                             line: r.line,
@@ -187,6 +223,7 @@ mod tests {
             &filter,
             &draft,
             None,
+            None,
             Pass {
                 keep_skipped: 5,
                 pick: Some(1),
@@ -211,6 +248,7 @@ mod tests {
             file.path(),
             &Filter::default(),
             &draft,
+            None,
             None,
             Pass::default(),
         )

@@ -16,6 +16,7 @@ use ts_rs::TS;
 
 use super::compose::{self, Pass};
 use super::courier::ByEmail;
+use super::credit::SlaFigures;
 use super::draft::{markdown_fragment, Draft, DraftError, STARTING_TEMPLATE};
 use super::ledger::{self, file_digest, letter_key, SkippedRow};
 use super::rate::Rate;
@@ -23,7 +24,7 @@ use super::recipients::{self, Filter};
 use super::send::{self, Control, Job, Progress};
 use super::smtp::Mailer;
 use super::{LetterError, Setup};
-use crate::config::{IntercomConfig, SmtpConfig};
+use crate::config::{Config, IntercomConfig, SmtpConfig};
 use crate::secret::SecretSource;
 use crate::store::{LetterState, LetterSummary, LetterVia, NewLetter, Store, Undelivered};
 
@@ -39,6 +40,9 @@ const SETTLE: Duration = Duration::from_secs(60);
 pub struct Sections {
     pub smtp: Option<SmtpConfig>,
     pub intercom: Option<IntercomConfig>,
+    /// The whole configuration, for a letter's SLA figures (`[sla]`, the `[status]`
+    /// components and monitors its plans measure).
+    pub config: Option<Arc<Config>>,
 }
 
 impl Sections {
@@ -78,6 +82,9 @@ pub struct LetterDraft {
     pub components: String,
     /// How the letter goes; `null`: by email when `[smtp]` is set up, else through Intercom.
     pub via: Option<LetterVia>,
+    /// The month (`2026-11`) whose SLA report fills in `{{ credit }}`, `{{ downtime }}` and
+    /// the other SLA variables, as the letter file's `sla:` does; empty: none.
+    pub sla_month: String,
 }
 
 impl Default for LetterDraft {
@@ -95,6 +102,7 @@ impl Default for LetterDraft {
             plans: String::new(),
             components: String::new(),
             via: None,
+            sla_month: String::new(),
         }
     }
 }
@@ -111,7 +119,7 @@ fn values(typed: &str) -> Vec<String> {
 impl LetterDraft {
     /// The letter, checked.
     pub fn letter(&self) -> Result<Draft, DraftError> {
-        Draft::from_parts(&self.subject, &self.body)
+        Draft::from_parts(&self.subject, &self.body)?.with_sla_month(&self.sla_month)
     }
 
     /// The filters, as `foghorn letter send --segment … --plan … --component …` has them.
@@ -461,6 +469,28 @@ impl Desk {
         Ok(letter_key(letter, &digest, filter))
     }
 
+    /// The SLA figures `letter`'s month asks for, measured now. Called on a blocking thread.
+    fn sla(&self, letter: &Draft) -> Result<Option<SlaFigures>, LetterError> {
+        if letter.sla_month.is_none() {
+            return Ok(None);
+        }
+        let sections = (self.inner.sections)().map_err(LetterError::Setup)?;
+        SlaFigures::of_draft(letter, &self.inner.store, sections.config.as_deref())
+    }
+
+    /// The letter with `key` started before, whose ledger holds the variables it is sent
+    /// with (one still being read in is not: its import starts again).
+    fn frozen(&self, key: &str) -> Result<Option<i64>, LetterError> {
+        let store = &self.inner.store;
+        let Some(id) = store.letter_by_key(key)? else {
+            return Ok(None);
+        };
+        Ok(store
+            .letter(id)?
+            .filter(|s| s.state != LetterState::Importing)
+            .map(|s| s.id))
+    }
+
     /// The draft as last saved, or the starting template.
     pub fn draft(&self) -> LetterDraft {
         match self.inner.store.letter_draft() {
@@ -540,11 +570,13 @@ impl Desk {
             });
         };
         let filter = input.filter();
+        let sla = self.sla(&draft)?;
         let counted = compose::count(
             &path,
             &filter,
             &draft,
             identity,
+            sla.as_ref(),
             Pass {
                 keep_skipped: SKIPPED_SHOWN,
                 pick: Some(index),
@@ -559,12 +591,16 @@ impl Desk {
             }
             None => (0, None),
         };
-        let vars = picked
-            .as_ref()
-            .map(|r| compose::with_unsubscribe(identity, &r.vars, &r.email))
-            .unwrap_or_default();
-        let rendered = draft.render(&vars)?;
         let key = Desk::key_of(input, &draft, &path, &filter)?;
+        let frozen = self.frozen(&key)?;
+        let vars = match &picked {
+            Some(r) => {
+                let vars = compose::vars_for(&self.inner.store, frozen, r, sla.as_ref())?;
+                compose::with_unsubscribe(identity, &vars, &r.email)
+            }
+            None => compose::Columns::default(),
+        };
+        let rendered = draft.render(&vars)?;
         let earlier = match self.inner.store.letter_by_key(&key)? {
             Some(id) => self
                 .inner
@@ -616,9 +652,11 @@ impl Desk {
             .blocking(move |desk| {
                 let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
+                let mut frozen = None;
                 let recipient = match desk.list_file(&draft)? {
                     Some(path) => {
                         let filter = draft.filter();
+                        frozen = desk.frozen(&Desk::key_of(&draft, &letter, &path, &filter)?)?;
                         match compose::recipient_at(&path, &filter, index)? {
                             Some(r) => Some(r),
                             None => compose::recipient_at(&path, &filter, 0)?,
@@ -627,11 +665,14 @@ impl Desk {
                     None => None,
                 };
                 let vars = match &recipient {
-                    Some(r) => compose::with_unsubscribe(
-                        ready.setup.identity.as_deref(),
-                        &r.vars,
-                        &r.email,
-                    ),
+                    Some(r) => {
+                        let sla = desk.sla(&letter)?;
+                        compose::with_unsubscribe(
+                            ready.setup.identity.as_deref(),
+                            &compose::vars_for(&desk.inner.store, frozen, r, sla.as_ref())?,
+                            &r.email,
+                        )
+                    }
                     None => placeholders(&letter),
                 };
                 let rendered = letter.render(&vars)?;
@@ -659,7 +700,7 @@ impl Desk {
         expected: Option<u64>,
     ) -> Result<LetterProgress, LetterError> {
         let from_intercom = draft.from_intercom();
-        let (ready, letter, path, filter, key) = self
+        let (ready, letter, path, filter, key, sla) = self
             .blocking(move |desk| {
                 let ready = desk.ready(draft.via)?;
                 let letter = draft.letter()?;
@@ -667,12 +708,14 @@ impl Desk {
                     LetterError::ListPath("write the path of the customer list (CSV)".into())
                 })?;
                 let filter = draft.filter();
+                let sla = desk.sla(&letter)?;
                 // Every row filled in before anyone is sent anything.
                 let counted = compose::count(
                     &path,
                     &filter,
                     &letter,
                     ready.setup.identity.as_deref(),
+                    sla.as_ref(),
                     Pass {
                         fill_every_row: true,
                         ..Pass::default()
@@ -692,7 +735,7 @@ impl Desk {
                     ));
                 }
                 let key = Desk::key_of(&draft, &letter, &path, &filter)?;
-                Ok((ready, letter, path, filter, key))
+                Ok((ready, letter, path, filter, key, sla))
             })
             .await?;
         let store = &self.inner.store;
@@ -721,7 +764,8 @@ impl Desk {
         };
         let rows = recipients::open(&path)?;
         let domain = ready.setup.domain.clone();
-        let prepared = ledger::prepare(store, new, &letter, &domain, rows, &filter).await?;
+        let prepared =
+            ledger::prepare(store, new, &letter, &domain, rows, &filter, sla.as_ref()).await?;
         self.spawn(prepared.letter_id, letter, &ready)?;
         self.progress(prepared.letter_id)
     }
@@ -998,6 +1042,7 @@ mod tests {
                 Ok(Sections {
                     smtp: Some(smtp.clone()),
                     intercom: None,
+                    config: None,
                 })
             }),
             Arc::new(Secrets),

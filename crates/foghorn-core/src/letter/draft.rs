@@ -12,6 +12,16 @@ use minijinja::{Environment, UndefinedBehavior};
 /// starting template works with a list of bare addresses.
 pub const STANDARD_COLUMNS: [&str; 5] = ["name", "company", "plan", "segment", "mrr"];
 
+/// The variables a letter gets from the SLA report of the month its `sla:` names
+/// (see [`super::credit`]).
+pub const SLA_VARIABLES: [&str; 5] = [
+    "credit",
+    "credit_percent",
+    "credit_amount",
+    "downtime",
+    "availability",
+];
+
 /// Enough for any letter a person writes; a runaway loop stops instead of hanging a send.
 const FUEL: u64 = 200_000;
 
@@ -40,6 +50,10 @@ pub enum DraftError {
     Template { part: &'static str, message: String },
     #[error("the letter uses {{{{ {variable} }}}}, but the list has no `{variable}` column (its columns: {columns})")]
     UnknownVariable { variable: String, columns: String },
+    #[error("the letter uses {{{{ {variable} }}}}, a figure of the SLA report, but does not say which month: add `sla: 2026-11` to its front matter (in the window: the SLA month)")]
+    NoSlaMonth { variable: String },
+    #[error("the SLA month {0:?} is not a month: write YYYY-MM, such as 2026-11")]
+    SlaMonth(String),
 }
 
 /// A letter as written: its subject and body templates.
@@ -47,6 +61,10 @@ pub enum DraftError {
 pub struct Draft {
     pub subject: String,
     pub body: String,
+    /// The month (`2026-11`) whose SLA report fills in `{{ credit }}`, `{{ downtime }}` and
+    /// the other [`SLA_VARIABLES`]. It is part of the letter's text (its `sla:` line), so the
+    /// same words about another month are another letter with a ledger of its own.
+    pub sla_month: Option<String>,
     /// The line of the file the body starts on, so template errors name the file's line.
     body_line: usize,
 }
@@ -92,6 +110,7 @@ impl Draft {
             _ => return Err(DraftError::NoFrontMatter),
         };
         let mut subject = None;
+        let mut sla_month = None;
         let mut closed = false;
         let mut line_no = 1;
         for line in lines.by_ref() {
@@ -121,11 +140,26 @@ impl Draft {
                     }
                     subject = Some(unquote(value.trim()).to_owned());
                 }
+                "sla" => {
+                    if sla_month.is_some() {
+                        return Err(DraftError::FrontMatter {
+                            line: line_no,
+                            message: "a second `sla:`".into(),
+                        });
+                    }
+                    let month = sla_month_of(unquote(value.trim())).map_err(|e| {
+                        DraftError::FrontMatter {
+                            line: line_no,
+                            message: e.to_string(),
+                        }
+                    })?;
+                    sla_month = Some(month);
+                }
                 other => {
                     return Err(DraftError::FrontMatter {
                         line: line_no,
                         message: format!(
-                            "unknown key `{other}` (the front matter holds `subject:`)"
+                            "unknown key `{other}` (the front matter holds `subject:` and `sla:`)"
                         ),
                     })
                 }
@@ -144,6 +178,7 @@ impl Draft {
         Draft {
             subject,
             body: body.to_owned(),
+            sla_month: sla_month.filter(|m| !m.is_empty()),
             body_line: line_no + 1,
         }
         .compiled()
@@ -166,9 +201,18 @@ impl Draft {
         Draft {
             subject: subject.to_owned(),
             body: body.to_owned(),
+            sla_month: None,
             body_line: 1,
         }
         .compiled()
+    }
+
+    /// The letter speaking about the SLA month `typed` (`2026-11`; empty: none), as the
+    /// window's field holds it.
+    pub fn with_sla_month(mut self, typed: &str) -> Result<Self, DraftError> {
+        let month = sla_month_of(typed)?;
+        self.sla_month = (!month.is_empty()).then_some(month);
+        Ok(self)
     }
 
     /// Both parts compile, or the founder hears where they do not.
@@ -181,9 +225,16 @@ impl Draft {
         Ok(self)
     }
 
-    /// The letter file again, as [`Draft::parse`] reads it.
+    /// The letter file again, as [`Draft::parse`] reads it. A letter without a month has no
+    /// `sla:` line, so its text (and its key) is what it was before months existed.
     pub fn to_source(&self) -> String {
-        format!("---\nsubject: {}\n---\n{}", self.subject, self.body)
+        match &self.sla_month {
+            Some(month) => format!(
+                "---\nsubject: {}\nsla: {month}\n---\n{}",
+                self.subject, self.body
+            ),
+            None => format!("---\nsubject: {}\n---\n{}", self.subject, self.body),
+        }
     }
 
     /// The variables the letter uses, in order of name.
@@ -209,10 +260,15 @@ impl Draft {
             let mut used: Vec<String> = template.undeclared_variables(false).into_iter().collect();
             used.sort();
             for variable in used {
+                let from_sla = SLA_VARIABLES.contains(&variable.as_str());
                 let known = columns.contains(&variable)
                     || STANDARD_COLUMNS.contains(&variable.as_str())
                     || variable == "email"
-                    || variable == "unsubscribe_url";
+                    || variable == "unsubscribe_url"
+                    || (from_sla && self.sla_month.is_some());
+                if from_sla && !known {
+                    return Err(DraftError::NoSlaMonth { variable });
+                }
                 if !known {
                     return Err(DraftError::UnknownVariable {
                         variable,
@@ -276,6 +332,20 @@ fn environment() -> Environment<'static> {
     // The body is Markdown, not HTML: a value is escaped when the Markdown becomes HTML.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env
+}
+
+/// `2026-11` checked, as the SLA report reads a month, and written one way (`2026-1` is
+/// `2026-01`), so one month is one letter. Empty stays empty: no month.
+fn sla_month_of(typed: &str) -> Result<String, DraftError> {
+    let month = typed.trim();
+    if month.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = || DraftError::SlaMonth(month.to_owned());
+    crate::sla::report::month(month, chrono_tz::UTC).map_err(|_| bad())?;
+    let (y, m) = month.split_once('-').ok_or_else(bad)?;
+    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    Ok(format!("{y:04}-{m:02}"))
 }
 
 fn unquote(value: &str) -> &str {
@@ -361,7 +431,8 @@ mod tests {
                 "---\nsubject: Hi\nfrom: me\n---\nHello\n",
                 DraftError::FrontMatter {
                     line: 3,
-                    message: "unknown key `from` (the front matter holds `subject:`)".into(),
+                    message: "unknown key `from` (the front matter holds `subject:` and `sla:`)"
+                        .into(),
                 },
             ),
             (

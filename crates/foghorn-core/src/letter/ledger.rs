@@ -8,6 +8,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::compose::customer_vars;
+use super::credit::SlaFigures;
 use super::draft::Draft;
 use super::message::message_id;
 use super::recipients::{Filter, Recipients, RecipientsError, Row};
@@ -79,6 +81,10 @@ pub fn file_digest(path: &Path) -> Result<Vec<u8>, RecipientsError> {
 /// Finds the letter with `key`, or records it and its recipients from `rows`. An import a
 /// crash interrupted is started again (nothing was sent from it: a letter is sendable only
 /// once its whole list is in).
+///
+/// Each recipient's variables are written whole, the SLA figures of `sla` included: a letter
+/// found here again keeps the figures it was written with, however the month's measurement
+/// has moved since.
 pub async fn prepare<R: Read>(
     store: &Store,
     letter: NewLetter,
@@ -86,6 +92,7 @@ pub async fn prepare<R: Read>(
     domain: &str,
     mut rows: Recipients<R>,
     filter: &Filter,
+    sla: Option<&SlaFigures>,
 ) -> Result<Prepared, LetterError> {
     draft.check_columns(rows.columns())?;
     let now = OffsetDateTime::now_utc();
@@ -136,7 +143,7 @@ pub async fn prepare<R: Read>(
                     filtered_out += 1;
                 } else {
                     seq += 1;
-                    let vars = serde_json::to_string(&r.vars)
+                    let vars = serde_json::to_string(&customer_vars(&r.vars, sla))
                         .map_err(|e| LetterError::Store(e.to_string()))?;
                     let id = message_id(&key, &r.email, domain);
                     batch.push((seq, r.email, vars, id));

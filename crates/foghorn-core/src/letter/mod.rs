@@ -11,6 +11,7 @@ use crate::store::LetterVia;
 
 pub mod compose;
 pub mod courier;
+pub mod credit;
 pub mod desk;
 pub mod draft;
 pub mod ledger;
@@ -57,6 +58,10 @@ pub enum LetterError {
     Refused(String),
     #[error("letter {letter_id} is being sent {}; it cannot change its way half-way: send it {} again", via.way(), via.way())]
     OtherVia { letter_id: i64, via: LetterVia },
+    #[error("the letter speaks about the SLA of {0}, but the configuration has no plan with a guarantee ([[sla.plans]]): nobody could be owed a credit")]
+    NoSlaPlans(String),
+    #[error("the SLA report of {month}: {message}")]
+    Sla { month: String, message: String },
 }
 
 impl From<crate::store::StoreError> for LetterError {

@@ -62,6 +62,36 @@ pub struct PlanReport {
     pub days: Vec<Day>,
 }
 
+impl PlanReport {
+    /// The downtime behind the plan's availability: that of its component with the lowest
+    /// availability (the one that set the credit), so a letter's downtime and credit tell one
+    /// story. Components measured over different lengths (maintenance left out) make "the
+    /// most minutes" a different component at times; the lowest availability is what counts.
+    pub fn downtime_ms(&self) -> f64 {
+        self.components
+            .iter()
+            .min_by(|a, b| {
+                a.measured
+                    .availability
+                    .total_cmp(&b.measured.availability)
+                    .then(b.measured.downtime_ms.total_cmp(&a.measured.downtime_ms))
+            })
+            .map_or(0.0, |c| c.measured.downtime_ms)
+    }
+}
+
+/// The plan a list's `plan` value names: the same words, case and surrounding spaces aside.
+pub fn plan_of<'a>(plans: &'a [PlanReport], plan: &str) -> Option<&'a PlanReport> {
+    plans
+        .iter()
+        .find(|r| r.plan.trim().eq_ignore_ascii_case(plan.trim()))
+}
+
+/// `percent` of `mrr`, to the cent.
+pub fn credit_amount(mrr: f64, percent: f64) -> f64 {
+    (mrr * percent / 100.0 * 100.0).round() / 100.0
+}
+
 /// What a customer on the list is owed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerCredit {
@@ -253,7 +283,7 @@ fn posted(updates: &[PublicUpdateRow], end: i64) -> Posted {
 }
 
 /// A money amount as a list writes it: "1,200.50", "$99", "€ 49".
-fn amount(text: &str) -> Option<f64> {
+pub fn amount(text: &str) -> Option<f64> {
     let cleaned: String = text
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
@@ -388,11 +418,7 @@ pub fn report(
         });
     }
 
-    let of_plan = |p: &str| {
-        plan_reports
-            .iter()
-            .find(|r| r.plan.trim().eq_ignore_ascii_case(p.trim()))
-    };
+    let of_plan = |p: &str| plan_of(&plan_reports, p);
     let mut credits = Vec::new();
     let mut covered_names = Vec::new();
     if let Some(path) = customers {
@@ -409,7 +435,7 @@ pub fn report(
                 plan: p.plan.clone(),
                 availability: p.availability,
                 credit_percent: p.credit,
-                credit_amount: mrr.map(|v| (v * p.credit / 100.0 * 100.0).round() / 100.0),
+                credit_amount: mrr.map(|v| credit_amount(v, p.credit)),
                 mrr,
             });
         }

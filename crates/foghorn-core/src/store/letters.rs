@@ -561,6 +561,33 @@ impl Store {
         })
     }
 
+    /// The variables the ledger of `letter_id` holds for `email` (JSON), as written when the
+    /// letter was started: what a resume fills the letter in with.
+    pub fn recipient_vars(&self, letter_id: i64, email: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT vars FROM letter_recipients WHERE letter_id = ?1 AND email = ?2
+                 ORDER BY seq LIMIT 1",
+                params![letter_id, email],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// Recipients of `letter_id` whose frozen variables owe them an SLA credit (a `credit`
+    /// that is not empty).
+    pub fn letter_owed(&self, letter_id: i64) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM letter_recipients
+                 WHERE letter_id = ?1 AND coalesce(json_extract(vars, '$.credit'), '') <> ''",
+                [letter_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
     /// Addresses whose letter went again after a run stopped with it in flight.
     pub fn resent(&self, letter_id: i64) -> Result<Vec<String>> {
         self.read(|c| {

@@ -29,4 +29,9 @@ components: string,
 /**
  * How the letter goes; `null`: by email when `[smtp]` is set up, else through Intercom.
  */
-via: LetterVia | null, };
+via: LetterVia | null, 
+/**
+ * The month (`2026-11`) whose SLA report fills in `{{ credit }}`, `{{ downtime }}` and
+ * the other SLA variables, as the letter file's `sla:` does; empty: none.
+ */
+slaMonth: string, };
