@@ -211,10 +211,12 @@ mod tests {
                 name: "API".into(),
                 measured,
                 incidents: Vec::new(),
+                days: Vec::new(),
             }],
             availability,
             breached: credit > 0.0,
             credit,
+            days: Vec::new(),
         }
     }
 
