@@ -1,10 +1,12 @@
 //! The postmortem in the real window, driven through tauri-driver: an outage of two incidents
 //! (a monitor down, back, down again; re-opening turned off) is opened from the first
-//! incident's detail with "Draft postmortem"; the draft comes from the records, typing is kept (autosave), a corrected time
-//! that puts the timeline out of order is refused and named, the preview renders the tables,
+//! incident's detail with "Draft postmortem"; the draft comes from the records, typing is kept
+//! (autosave), a corrected time that puts the timeline out of order is refused and named, the
+//! preview renders the tables,
 //! linking the second incident drafts it again from both, and the history restores the text
 //! that was typed. The charts are shown and the document exported, as one self-contained
-//! HTML file and as Markdown; what the window saved is then read from the database.
+//! HTML file and as Markdown; what the window saved is then read from the database, and the
+//! exported file is opened in WebKit (the window's engine) as a reader would see it.
 
 // Each test holds the serial guard for its whole life on its own runtime: the lock is meant
 // to span the awaits (it orders whole tests, not data).
@@ -349,5 +351,34 @@ async fn an_outage_s_postmortem_is_drafted_edited_linked_and_restored_in_the_win
         "{covered}: {body}"
     );
     driver.close().await?;
-    Ok(())
+
+    // The exported file as a reader opens it, in the window's engine.
+    let reader = WebDriverSession::browse(&desktop, &format!("file://{written}")).await?;
+    reader
+        .wait_for_text("h1", |t| t.contains("Postmortem: API is down"), STEP)
+        .await?;
+    let facts = reader
+        .execute(
+            "return { tables: document.querySelectorAll('table').length, \
+               charts: Array.from(document.querySelectorAll('figure svg')).filter(s => s.getBoundingClientRect().height > 50).length, \
+               scripts: document.scripts.length, text: document.body.innerText };",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        facts["tables"].as_u64() >= Some(2)
+            && facts["charts"] == 2
+            && facts["scripts"] == 0
+            && facts["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("health route")),
+        "the export renders its tables and both charts, with no script: {}",
+        facts["tables"]
+    );
+    desktop.screenshot_window_painted(
+        "Postmortem: API is down",
+        artifacts_dir()?.join("postmortem-html.png"),
+        STEP,
+    )?;
+    reader.close().await
 }
