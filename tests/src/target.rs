@@ -87,6 +87,24 @@ impl Target {
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// Waits until `n` more checks than now have been answered: an outage of seconds rather
+    /// than a blip, or time enough for the engine to have acted on what it saw.
+    pub async fn answer_more(&self, n: u64, timeout: std::time::Duration) -> anyhow::Result<()> {
+        let seen = self.requests();
+        crate::wait_until_async(timeout, &format!("{n} more checks"), || async {
+            Ok((self.requests() >= seen + n).then_some(()))
+        })
+        .await
+    }
+
+    /// [`Self::answer_more`] for a test without a runtime of its own.
+    pub fn answer_more_blocking(&self, n: u64, timeout: std::time::Duration) -> anyhow::Result<()> {
+        let seen = self.requests();
+        crate::wait_until(timeout, &format!("{n} more checks"), || {
+            Ok((self.requests() >= seen + n).then_some(()))
+        })
+    }
 }
 
 impl Drop for Target {

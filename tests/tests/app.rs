@@ -383,10 +383,7 @@ async fn a_broken_config_does_not_resolve_open_incidents() -> Result<()> {
             .contains("configuration loaded")
             .then_some(()))
     })?;
-    let seen = target.requests();
-    foghorn_e2e::wait_until(OUTAGE, "two more failing checks", || {
-        Ok((target.requests() >= seen + 2).then_some(()))
-    })?;
+    target.answer_more_blocking(2, OUTAGE)?;
     let after = open_incidents_with_ladders(desktop.dir(), &data)?;
     second.terminate();
     ensure!(after == before, "still open, ladder pending: {after:?}");

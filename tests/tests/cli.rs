@@ -365,10 +365,7 @@ fn sigkill_mid_outage_then_restart_keeps_one_incident_and_resolves_it() -> Resul
 
     // Still down after the restart: the engine must know it already opened the incident.
     let second = start("after-kill")?;
-    let seen = target.requests();
-    wait_until(OUTAGE, "three more failing checks", || {
-        Ok((target.requests() >= seen + 3).then_some(()))
-    })?;
+    target.answer_more_blocking(3, OUTAGE)?;
     ensure!(
         !second.stderr().contains("monitor down"),
         "no second 'down' after a restart: {}",
@@ -487,10 +484,7 @@ fn a_crash_between_recording_and_showing_a_notification_shows_it_once_after_rest
     wait_until(OUTAGE, "the owed notification", || {
         Ok((shown(&after.stderr()) > 0).then_some(()))
     })?;
-    let seen = target.requests();
-    wait_until(OUTAGE, "three more failing checks", || {
-        Ok((target.requests() >= seen + 3).then_some(()))
-    })?;
+    target.answer_more_blocking(3, OUTAGE)?;
     ensure!(
         shown(&after.stderr()) == 1,
         "exactly one notification: {}",

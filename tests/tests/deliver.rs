@@ -817,10 +817,7 @@ async fn sigkill_mid_ladder_then_restart_sends_each_step_once() -> Result<()> {
         "every step fired once: {ladder:?}"
     );
     // A few more ladder ticks: still one of each.
-    let seen = run.target.requests();
-    foghorn_e2e::wait_until(wait, "more checks", || {
-        Ok((run.target.requests() >= seen + 3).then_some(()))
-    })?;
+    run.target.answer_more_blocking(3, wait)?;
     ensure!(
         run.chats() == 1 && run.twilio("Messages.json") == 1 && run.twilio("Calls.json") == 1,
         "no duplicate: {} chats, {} texts, {} calls",

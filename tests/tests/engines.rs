@@ -116,10 +116,7 @@ fn two_engines_on_one_data_directory_send_each_message_once() -> Result<()> {
     std::fs::create_dir_all(&other)?;
     std::os::unix::fs::symlink(data.join("foghorn.db"), other.join("foghorn.db"))?;
     let second = engine("second", home.path(), &config, &other, &chat)?;
-    let checks = target.requests();
-    wait_until(WAIT, "both engines to check", || {
-        Ok((target.requests() >= checks + 4).then_some(()))
-    })?;
+    target.answer_more_blocking(4, WAIT)?;
 
     target.set_healthy(false);
     wait_until(WAIT, "the chat post", || {

@@ -217,11 +217,7 @@ async fn a_row_shows_the_latency_and_the_uptime_the_database_has() -> Result<()>
     driver
         .wait_for_content(&format!("{row}[data-status=up]"), |_| true, START)
         .await?;
-    let seen = target.requests();
-    wait_until_async(START, "three passing checks", || async {
-        Ok((target.requests() >= seen + 3).then_some(()))
-    })
-    .await?;
+    target.answer_more(3, START).await?;
     target.set_healthy(false);
     driver
         .wait_for_content(&format!("{row}[data-status=down]"), |_| true, OUTAGE)

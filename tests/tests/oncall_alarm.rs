@@ -158,10 +158,7 @@ async fn off_call_a_quiet_notification_and_no_alarm() -> Result<()> {
         "quiet for someone not on call: {notification:?}"
     );
     // Three more failing checks: time enough for an alarm to have started.
-    let seen = run.target.requests();
-    wait_until(ALERT, "three more checks", || {
-        Ok((run.target.requests() >= seen + 3).then_some(()))
-    })?;
+    run.target.answer_more_blocking(3, ALERT)?;
     ensure!(
         streams(&run.pulse, &run.app)? == 0,
         "no alarm off call: {:?}",

@@ -82,11 +82,7 @@ async fn the_founder_sees_the_month_breached_and_who_is_owed_what() -> Result<()
         )
         .await
         .context("the incident opens")?;
-    let seen = target.requests();
-    wait_until_async(START, "four more failing checks", || async {
-        Ok((target.requests() >= seen + 4).then_some(()))
-    })
-    .await?;
+    target.answer_more(4, START).await?;
     target.set_healthy(true);
     wait_until_async(START, "the incident resolved", || async {
         let tab = driver.text("[data-testid=tab-incidents]").await?;

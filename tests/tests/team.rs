@@ -234,11 +234,7 @@ async fn two_laptops_seeing_one_outage_make_one_alert() -> Result<()> {
     .await
     .with_context(|| alice.engine.stderr())?;
     // Several polls later: both laptops have pushed many times, still one alert.
-    let seen = target.requests();
-    wait_until_async(WAIT, "more checks and pushes", || async {
-        Ok((target.requests() >= seen + 6).then_some(()))
-    })
-    .await?;
+    target.answer_more(6, WAIT).await?;
     let alerts_later = am.alerts().await?;
     ensure!(pushed(&alerts_later) == 1, "one alert: {alerts_later}");
     let alert = &alerts.as_array().context("alerts")?[0];
