@@ -321,6 +321,24 @@ impl WebDriverSession {
         })
     }
 
+    /// Waits until the window's Incidents tab counts `n` open incidents (`0`: none open,
+    /// which the tab says by saying nothing); returns the tab's text.
+    pub async fn wait_for_open_incidents(&self, n: usize, timeout: Duration) -> Result<String> {
+        let want = format!("{n} open");
+        self.wait_for_content(
+            "[data-testid=tab-incidents]",
+            |t| {
+                if n == 0 {
+                    !t.contains("open")
+                } else {
+                    t.contains(&want)
+                }
+            },
+            timeout,
+        )
+        .await
+    }
+
     /// The document title.
     pub async fn title(&self) -> Result<String> {
         Ok(self.client()?.title().await?)

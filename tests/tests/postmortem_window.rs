@@ -115,11 +115,7 @@ async fn an_outage_s_postmortem_is_drafted_edited_linked_and_restored_in_the_win
     for n in 1..=2 {
         target.set_healthy(false);
         driver
-            .wait_for_content(
-                "[data-testid=tab-incidents]",
-                |t| t.contains("1 open"),
-                START,
-            )
+            .wait_for_open_incidents(1, START)
             .await
             .with_context(|| format!("incident {n} opens"))?;
         target.answer_more(3, START).await?;

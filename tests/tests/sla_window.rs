@@ -12,9 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use foghorn_e2e::{
-    artifacts_dir, foghorn_bin, wait_until_async, AppLaunch, Desktop, Target, WebDriverSession,
-};
+use foghorn_e2e::{artifacts_dir, foghorn_bin, AppLaunch, Desktop, Target, WebDriverSession};
 
 /// The app's start and an outage, on a loaded machine.
 const START: Duration = Duration::from_secs(60);
@@ -75,20 +73,15 @@ async fn the_founder_sees_the_month_breached_and_who_is_owed_what() -> Result<()
         .await?;
     target.set_healthy(false);
     driver
-        .wait_for_content(
-            "[data-testid=tab-incidents]",
-            |t| t.contains("1 open"),
-            START,
-        )
+        .wait_for_open_incidents(1, START)
         .await
         .context("the incident opens")?;
     target.answer_more(4, START).await?;
     target.set_healthy(true);
-    wait_until_async(START, "the incident resolved", || async {
-        let tab = driver.text("[data-testid=tab-incidents]").await?;
-        Ok((!tab.contains("open")).then_some(()))
-    })
-    .await?;
+    driver
+        .wait_for_open_incidents(0, START)
+        .await
+        .context("the incident resolved")?;
 
     driver.click("[data-testid=view-founder]").await?;
     driver.click("[data-testid=founder-sla]").await?;

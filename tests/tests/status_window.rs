@@ -103,13 +103,7 @@ async fn the_first_update_goes_out_from_the_window_in_three_actions_and_the_page
             .await?;
 
     // The incident is open: from here, a stopwatch and a count of what the person does.
-    driver
-        .wait_for_content(
-            "[data-testid=tab-incidents]",
-            |t| t.contains("1 open"),
-            START,
-        )
-        .await?;
+    driver.wait_for_open_incidents(1, START).await?;
     let stopwatch = Instant::now();
     let mut actions = 0;
     act(&driver, &mut actions, "[data-testid=view-support]").await?;

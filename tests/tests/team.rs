@@ -367,21 +367,7 @@ const PUSHED_LABELS: [(&str, &str); 5] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_earlier_alert_does_not_take_ladder_ownership() -> Result<()> {
-    let am = Alertmanager::start()?;
-    let target = Target::start().await?;
-    let hook = Receiver::start(|_| answer(200, "ok")).await?;
-    let config = format!("{SIGNED}{}", webhook_step(&hook, ""));
-    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
-    wait_until_async(WAIT, "the laptop checking", || async {
-        Ok((target.requests() >= 2).then_some(()))
-    })
-    .await?;
-    target.set_healthy(false);
-    wait_until_async(WAIT, "the outage as an incident", || async {
-        Ok((!alice.open()?.is_empty()).then_some(()))
-    })
-    .await
-    .with_context(|| alice.engine.stderr())?;
+    let (am, _target, hook, alice, _opened) = alice_down().await?;
     // Someone who can post to Alertmanager says the outage began an hour ago elsewhere.
     let forger = keep_posting(&am, forged(&PUSHED_LABELS, Duration::from_secs(3600)));
     let decided = wait_until_async(WAIT, "the step decided", || async {
@@ -495,7 +481,9 @@ async fn laptops_sharing_the_team_secret_agree_on_one_owner_and_see_each_other_o
     let firsts = [&a[0], &b[0]];
     ensure!(
         firsts.iter().filter(|s| s.starts_with("fired")).count() == 1,
-        "exactly one laptop climbs the ladder: {both:?}"
+        "exactly one laptop climbs the ladder: {both:?}\n{}\n{}",
+        alice.engine.stderr(),
+        bob.engine.stderr()
     );
     ensure!(
         firsts
