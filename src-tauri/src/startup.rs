@@ -218,11 +218,16 @@ fn without_engine(notices: Vec<String>) -> Result<Prepared, String> {
 fn oncall_service(config: &Config, path: Option<&Path>, store: &Store) -> Arc<OncallService> {
     let mut oncall = config.oncall.clone();
     if let (Some(oncall), Some(path)) = (oncall.as_mut(), path) {
-        if let Confidential::Clear(calendar) = &mut oncall.calendar {
+        if let Some(Confidential::Clear(calendar)) = &mut oncall.calendar {
             *calendar = foghorn_core::oncall::resolve_calendar(calendar, path);
         }
     }
-    let service = Arc::new(OncallService::new(oncall, config.me.clone(), store.clone()));
+    let service = Arc::new(OncallService::new(
+        oncall,
+        &config.feeds,
+        config.me.clone(),
+        store.clone(),
+    ));
     Arc::clone(&service).spawn();
     service
 }

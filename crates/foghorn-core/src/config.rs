@@ -14,12 +14,14 @@ use crate::secret::{Confidential, SecretRef};
 
 pub mod durations;
 mod intercom;
+mod oncall;
 mod postmortem;
 mod sla;
 mod smtp;
 mod status;
 
 pub use intercom::IntercomConfig;
+pub use oncall::{OncallConfig, OncallSource};
 pub use postmortem::PostmortemConfig;
 pub use sla::{CreditTier, SlaConfig, SlaPlan};
 pub use smtp::SmtpConfig;
@@ -574,20 +576,6 @@ pub enum StepAction {
     Webhook,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OncallConfig {
-    /// An iCal URL or a file path, or `env:NAME`/`keyring:NAME` holding one: a calendar's
-    /// secret address (a token in the path or query) then stays out of the file.
-    pub calendar: Confidential,
-    /// How often the calendar is fetched again.
-    #[serde(
-        default = "defaults::oncall_refresh",
-        deserialize_with = "durations::refresh"
-    )]
-    pub refresh: Duration,
-}
-
 /// How the desktop announces changes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -910,6 +898,10 @@ impl Config {
                 ));
             }
         }
+        if let Some(oncall) = &config.oncall {
+            let at = text.find("[oncall").unwrap_or(0);
+            oncall.check(&config.feeds).map_err(|m| invalid(at, m))?;
+        }
         if let Some(status) = config.status.as_mut() {
             let at = text.find("[status").unwrap_or(0);
             check_status(status, &config.monitors).map_err(|m| invalid(at, m))?;
@@ -1131,6 +1123,20 @@ password = "keyring:smtp"
         assert_eq!(m.severity, Severity::Major);
         let c = parse("[oncall]\ncalendar = \"oncall.ics\"\n").expect("ok");
         assert_eq!(c.oncall.map(|o| o.refresh), Some(Duration::from_secs(300)));
+        let c = parse(
+            "[[feeds]]\nkind = \"pagerduty\"\nname = \"pd\"\nurl = \"http://x\"\ntoken = \"env:T\"\n\n\
+             [oncall]\nsource = [\"calendar\", \"pagerduty\"]\ncalendar = \"oncall.ics\"\nescalation_level = 2\n",
+        )
+        .expect("ok");
+        let oncall = c.oncall.expect("oncall");
+        assert!(oncall.uses(OncallSource::Calendar) && oncall.uses(OncallSource::Pagerduty));
+        assert_eq!(oncall.escalation_level, 2);
+        assert_eq!(
+            oncall
+                .pagerduty_feed(&c.feeds)
+                .and_then(|f| f.name.as_deref()),
+            Some("pd")
+        );
     }
 
     /// Each bad file must produce an error naming the file, the line and the key.
@@ -1170,6 +1176,26 @@ password = "keyring:smtp"
             ("[[monitors]]\nname = \"a\"\nurl = \"http://x/\"\nfollow_redirects = \"all\"\n", 4, "same-host"),
             ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"often\"\n", 3, "often"),
             ("[oncall]\ncalendar = \"x.ics\"\nrefresh = \"5s\"\n", 3, "`refresh` must be at least 30s"),
+            ("[oncall]\nrefresh = \"5m\"\n", 1, "`oncall.calendar` is missing"),
+            ("[oncall]\nsource = \"pagerduty\"\n", 1, "no `[[feeds]]` entry has `kind = \"pagerduty\"`"),
+            ("[oncall]\nsource = \"opsgenie\"\n", 2, "`source` is \"calendar\", \"pagerduty\""),
+            ("[oncall]\nsource = []\n", 2, "must name"),
+            ("[oncall]\nsource = \"pagerduty\"\ncalendar = \"x.ics\"\n", 1, "does not include \"calendar\""),
+            ("[oncall]\ncalendar = \"x.ics\"\nfeed = \"pd\"\n", 1, "`oncall.feed` is given"),
+            ("[oncall]\nsource = \"pagerduty\"\nescalation_level = 0\n", 3, "starts at 1"),
+            (
+                "[[feeds]]\nkind = \"pagerduty\"\nname = \"a\"\nurl = \"http://x\"\ntoken = \"env:T\"\n\n\
+                 [[feeds]]\nkind = \"pagerduty\"\nname = \"b\"\nurl = \"http://y\"\ntoken = \"env:T\"\n\n\
+                 [oncall]\nsource = \"pagerduty\"\n",
+                13,
+                "name one with `oncall.feed`",
+            ),
+            (
+                "[[feeds]]\nkind = \"pagerduty\"\nname = \"a\"\nurl = \"http://x\"\ntoken = \"env:T\"\n\n\
+                 [oncall]\nsource = \"pagerduty\"\nfeed = \"b\"\n",
+                7,
+                "no PagerDuty feed is called \"b\"",
+            ),
             ("[alarm]\nvolume = 0.5\nescalated_volume = 1.5\n", 3, "escalated_volume"),
             ("[alarm]\nvolume = -1\n", 2, "from 0 (silent) to 1"),
             ("[alarm]\nescalate_after = \"soon\"\n", 2, "escalate_after"),

@@ -351,6 +351,7 @@ async fn taking_the_pager_by_hand_hands_over_with_a_digest_and_makes_alerts_loud
     let config = Config::parse(&text, Path::new("test.toml")).expect("config");
     let service = Arc::new(OncallService::new(
         None,
+        &[],
         Me {
             names: vec!["Alice Smith".to_owned()],
         },

@@ -630,11 +630,11 @@ mod oncall {
         let feed = feed(ALWAYS_ALICE, "\"v1\"").await;
         let store = Store::in_memory().expect("store");
         let config = OncallConfig {
-            calendar: Confidential::Clear(feed.url.clone()),
             refresh: std::time::Duration::from_secs(300),
+            ..OncallConfig::calendar(Confidential::Clear(feed.url.clone()))
         };
         let me = Me { names: me() };
-        let service = OncallService::new(Some(config.clone()), me.clone(), store.clone());
+        let service = OncallService::new(Some(config.clone()), &[], me.clone(), store.clone());
         let mut changes = service.subscribe();
         service.refresh().await;
         let status = service.status(OffsetDateTime::now_utc());
@@ -694,7 +694,7 @@ mod oncall {
         assert!(status.source.age_secs.is_some());
 
         // Another run starts from the copy kept in the database.
-        let again = OncallService::new(Some(config), me, store.clone());
+        let again = OncallService::new(Some(config), &[], me, store.clone());
         assert!(again.has_schedule());
         assert!(again.status(OffsetDateTime::now_utc()).you_are_on_call);
 
@@ -702,9 +702,10 @@ mod oncall {
         let until = OffsetDateTime::now_utc() + time::Duration::hours(2);
         let bob = OncallService::new(
             Some(OncallConfig {
-                calendar: Confidential::Clear(feed.url.clone()),
                 refresh: std::time::Duration::from_secs(300),
+                ..OncallConfig::calendar(Confidential::Clear(feed.url.clone()))
             }),
+            &[],
             Me {
                 names: vec!["Bob Jones".to_owned()],
             },
@@ -735,9 +736,10 @@ mod oncall {
         let path = dir.path().join("missing.ics");
         let service = OncallService::new(
             Some(OncallConfig {
-                calendar: Confidential::Clear(path.display().to_string()),
                 refresh: std::time::Duration::from_secs(300),
+                ..OncallConfig::calendar(Confidential::Clear(path.display().to_string()))
             }),
+            &[],
             Me { names: me() },
             Store::in_memory().expect("store"),
         );
@@ -841,9 +843,12 @@ mod hostile_calendars {
         std::fs::write(&path, big).expect("write");
         let service = Arc::new(OncallService::new(
             Some(OncallConfig {
-                calendar: foghorn_core::secret::Confidential::Clear(path.display().to_string()),
                 refresh: Duration::from_secs(300),
+                ..OncallConfig::calendar(foghorn_core::secret::Confidential::Clear(
+                    path.display().to_string(),
+                ))
             }),
+            &[],
             Me {
                 names: vec!["Alice Smith".to_owned()],
             },

@@ -90,10 +90,10 @@ pub enum Command {
     },
     /// Who is on call at a time (now by default), and whether it is you (`[me] names`).
     ///
-    /// Reads the `[oncall]` calendar (keeping the last good copy in the database). Exit 0 when
-    /// answered, 1 when there is no `[oncall]` calendar or it cannot be read and no earlier
-    /// copy exists, 2 when the configuration or the calendar is malformed (file and line on
-    /// stderr).
+    /// Reads the `[oncall]` calendar or PagerDuty's on-call list (keeping the last good copy in
+    /// the database). Exit 0 when answered, 1 when there is no `[oncall]` section or no source
+    /// can be read and no earlier copy exists, 2 when the configuration, the calendar or
+    /// PagerDuty's answer is malformed (where, on stderr).
     Oncall(OncallArgs),
     /// Secrets in the OS keychain, for `keyring:NAME` references in the configuration.
     Secret {

@@ -63,12 +63,12 @@ pub fn oncall(cli: &Cli, args: &OncallArgs) -> ExitCode {
     };
     let Some(mut oncall) = config.oncall.clone() else {
         eprintln!(
-            "foghorn oncall: {} has no [oncall] section; add one with `calendar = \"https://…/oncall.ics\"` (a URL or a file path)",
+            "foghorn oncall: {} has no [oncall] section; add one with `calendar = \"https://…/oncall.ics\"` (a URL or a file path) or `source = \"pagerduty\"`",
             path.display()
         );
         return ExitCode::from(FAILED);
     };
-    if let Confidential::Clear(calendar) = &mut oncall.calendar {
+    if let Some(Confidential::Clear(calendar)) = &mut oncall.calendar {
         *calendar = foghorn_core::oncall::resolve_calendar(calendar, &path);
     }
     let now = OffsetDateTime::now_utc();
@@ -103,15 +103,16 @@ pub fn oncall(cli: &Cli, args: &OncallArgs) -> ExitCode {
     };
     let identities = config.me.names.clone();
     runtime.block_on(async move {
-        let service = OncallService::new(Some(oncall), config.me, store);
+        let service = OncallService::new(Some(oncall), &config.feeds, config.me, store);
         if let Some(until) = override_until {
             if let Err(e) = service.set_override(until).await {
                 eprintln!("foghorn oncall: cannot save the override: {e}");
                 return ExitCode::from(FAILED);
             }
         }
-        service.refresh().await;
-        let status = service.status(args.at.unwrap_or(now));
+        let at = args.at.unwrap_or(now);
+        service.refresh_around(at).await;
+        let status = service.status(at);
         let error = service.last_error();
         if let Some(e) = &error {
             if service.has_schedule() {

@@ -205,15 +205,31 @@ impl PagerDutyFeed {
 
     /// Who is on call now, per escalation policy and level (`GET /oncalls`).
     pub async fn oncalls(&self) -> Result<Vec<OnCall>, FeedError> {
+        self.list_oncalls(Vec::new()).await
+    }
+
+    /// Every on-call entry overlapping `since..until` (PagerDuty answers for up to 90 days).
+    pub async fn oncalls_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<OnCall>, FeedError> {
+        self.list_oncalls(vec![
+            ("since", crate::time_fmt::rfc3339(since)),
+            ("until", crate::time_fmt::rfc3339(until)),
+        ])
+        .await
+    }
+
+    /// The PagerDuty user Foghorn writes as (`from`): the user of this laptop.
+    pub fn user_email(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    async fn list_oncalls(&self, mut query: Vec<(&str, String)>) -> Result<Vec<OnCall>, FeedError> {
         let what = "list on-calls";
-        let items = self
-            .paged(
-                what,
-                "/oncalls",
-                "oncalls",
-                &[("include[]", "users".to_owned())],
-            )
-            .await?;
+        query.push(("include[]", "users".to_owned()));
+        let items = self.paged(what, "/oncalls", "oncalls", &query).await?;
         let r = Reader {
             http: &self.http,
             what,

@@ -1,19 +1,24 @@
 //! On-call awareness: who is on call now and next, read from an iCal schedule (PagerDuty,
-//! Opsgenie and Grafana OnCall exports, Google and Outlook calendars), and whether that is the
-//! user (`[me] names`). A manual override ("I'm on call until 18:00") wins over the schedule.
+//! Opsgenie and Grafana OnCall exports, Google and Outlook calendars) or PagerDuty's on-call
+//! API, and whether that is the user (`[me] names`). A manual override ("I'm on call until
+//! 18:00") wins over the schedule.
 //!
 //! - `ical`: the calendar parser and the expansion of recurring events over a bounded window;
 //! - `schedule`: the shifts and the questions asked of them, and [`OncallStatus`];
 //! - `source`: reading a file or fetching a URL with ETag/Last-Modified, the last good copy;
+//! - `pagerduty`: the same shifts read from PagerDuty's on-call list instead of (or beside) a
+//!   calendar;
 //! - `service`: the periodic refresh the app runs, publishing [`OncallStatus`] on a watch
 //!   channel.
 
 mod ical;
+mod pagerduty;
 mod schedule;
 mod service;
 mod source;
 
 pub use ical::ParseOptions;
+pub use pagerduty::{PagerDutyCopy, PagerDutyShifts};
 pub use schedule::{OncallStatus, Schedule, Shift, ShiftTimes, SourceStatus};
 pub use service::OncallService;
 pub use source::{CachedCalendar, CalendarSource, Fetched};
@@ -38,6 +43,9 @@ pub enum OncallError {
     /// The file or URL could not be read (unreachable, HTTP error, missing file).
     #[error("{label}: {message}")]
     Fetch { label: String, message: String },
+    /// An on-call API answered with something its description does not allow.
+    #[error("{label}: {message}")]
+    Answer { label: String, message: String },
 }
 
 impl OncallError {
@@ -54,7 +62,9 @@ impl OncallError {
     pub fn is_malformed(&self) -> bool {
         matches!(
             self,
-            OncallError::Invalid { .. } | OncallError::NotCalendar { .. }
+            OncallError::Invalid { .. }
+                | OncallError::NotCalendar { .. }
+                | OncallError::Answer { .. }
         )
     }
 }

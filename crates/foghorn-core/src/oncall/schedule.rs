@@ -135,6 +135,34 @@ impl Schedule {
         })
     }
 
+    /// Shifts read from elsewhere (PagerDuty's on-call list) over `window`.
+    pub fn from_shifts(
+        label: &str,
+        shifts: Vec<Shift>,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Self {
+        let mut schedule = Schedule {
+            label: label.to_owned(),
+            shifts,
+            window,
+            warnings: Vec::new(),
+        };
+        schedule.shifts.sort_by_key(|s| s.start);
+        schedule
+    }
+
+    /// This schedule and `other` as one: both sources' shifts, by start time, over the time
+    /// both cover.
+    pub fn merged(&self, other: &Schedule) -> Self {
+        let mut shifts = self.shifts.clone();
+        shifts.extend(other.shifts.iter().cloned());
+        let window = (
+            self.window.0.max(other.window.0),
+            self.window.1.min(other.window.1),
+        );
+        Schedule::from_shifts(&format!("{} + {}", self.label, other.label), shifts, window)
+    }
+
     pub fn label(&self) -> &str {
         &self.label
     }
@@ -302,6 +330,63 @@ impl OncallStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::datetime;
+
+    fn shift(who: &str, start: OffsetDateTime, end: OffsetDateTime) -> Shift {
+        Shift {
+            start,
+            end,
+            people: vec![Person::from_text(who)],
+            summary: String::new(),
+            description: String::new(),
+        }
+    }
+
+    /// A calendar and PagerDuty together: both sources' shifts count, in start order, so a
+    /// back-to-back hand-over from one source to the other is followed.
+    #[test]
+    fn two_sources_merge_into_one_schedule() {
+        let window = (
+            datetime!(2026-12-01 00:00 UTC),
+            datetime!(2027-01-01 00:00 UTC),
+        );
+        let calendar = Schedule::from_shifts(
+            "oncall.ics",
+            vec![shift(
+                "Alice",
+                datetime!(2026-12-02 09:00 UTC),
+                datetime!(2026-12-03 09:00 UTC),
+            )],
+            window,
+        );
+        let pagerduty = Schedule::from_shifts(
+            "PagerDuty",
+            vec![
+                shift(
+                    "Alice",
+                    datetime!(2026-12-03 09:00 UTC),
+                    datetime!(2026-12-04 09:00 UTC),
+                ),
+                shift(
+                    "Bob",
+                    datetime!(2026-12-01 09:00 UTC),
+                    datetime!(2026-12-02 09:00 UTC),
+                ),
+            ],
+            (window.0, datetime!(2026-12-20 00:00 UTC)),
+        );
+        let both = calendar.merged(&pagerduty);
+        assert_eq!(both.label(), "oncall.ics + PagerDuty");
+        let starts: Vec<_> = both.shifts().iter().map(|s| s.start).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        let me = ["Alice".to_owned()];
+        assert_eq!(
+            both.on_call_until(&me, datetime!(2026-12-02 10:00 UTC)),
+            Some(datetime!(2026-12-04 09:00 UTC))
+        );
+        assert!(both.covers(datetime!(2026-12-10 00:00 UTC)));
+        assert!(!both.covers(datetime!(2026-12-25 00:00 UTC)));
+    }
 
     #[test]
     fn words_not_parts_of_words() {

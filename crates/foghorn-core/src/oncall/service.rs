@@ -1,5 +1,6 @@
-//! The schedule kept fresh: fetched every `[oncall] refresh`, the last good copy kept in the
-//! database, and the user's status published on a watch channel.
+//! The schedule kept fresh: fetched every `[oncall] refresh` from a calendar, PagerDuty's
+//! on-call list or both, the last good copy of each kept in the database, and the user's
+//! status published on a watch channel.
 //!
 //! Calendars are parsed outside the state's lock (and, on refresh, on a blocking thread): a
 //! large or hostile calendar takes its time without stopping `status()`, which the tray, the
@@ -11,10 +12,10 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::{
-    CachedCalendar, CalendarSource, Fetched, OncallError, OncallStatus, ParseOptions, Schedule,
-    SourceStatus,
+    CachedCalendar, CalendarSource, Fetched, OncallError, OncallStatus, PagerDutyCopy,
+    PagerDutyShifts, ParseOptions, Schedule, SourceStatus,
 };
-use crate::config::{Me, OncallConfig};
+use crate::config::{FeedConfig, Me, OncallConfig, OncallSource};
 use crate::secret::SystemSecrets;
 use crate::store::Store;
 
@@ -24,7 +25,10 @@ pub struct OncallService {
     config: Option<OncallConfig>,
     me: Me,
     store: Store,
-    source: Result<CalendarSource, OncallError>,
+    /// `None` when the calendar is not a source.
+    source: Option<Result<CalendarSource, OncallError>>,
+    /// `None` when PagerDuty is not a source.
+    pagerduty: Option<Result<PagerDutyShifts, OncallError>>,
     state: Mutex<State>,
     tx: watch::Sender<OncallStatus>,
 }
@@ -40,32 +44,69 @@ struct State {
     /// Counts the copies `cache` has held, so a schedule parsed outside the lock from an
     /// older copy does not replace one of a newer copy.
     generation: u64,
+    /// The last good read of PagerDuty's on-call list.
+    pagerduty: Option<PagerDutyCopy>,
+    /// Why the last read of it failed.
+    pagerduty_error: Option<OncallError>,
 }
 
 impl OncallService {
-    /// Starts from the copy kept in the database, if it is of the configured calendar.
-    pub fn new(config: Option<OncallConfig>, me: Me, store: Store) -> Self {
-        let source = match &config {
-            Some(c) => c
-                .calendar
-                .resolve(&SystemSecrets)
-                .map_err(|e| OncallError::Fetch {
+    /// Starts from the copies kept in the database, if they are of the configured sources.
+    /// `feeds` are the configured feeds, one of which `[oncall]` may read on-calls from.
+    pub fn new(config: Option<OncallConfig>, feeds: &[FeedConfig], me: Me, store: Store) -> Self {
+        let source = config
+            .as_ref()
+            .filter(|c| c.uses(OncallSource::Calendar))
+            .map(|c| {
+                let calendar = c.calendar.as_ref().ok_or_else(|| OncallError::Fetch {
                     label: "[oncall] calendar".to_owned(),
-                    message: e.to_string(),
-                })
-                .and_then(|calendar| CalendarSource::new(calendar.expose())),
-            None => Err(OncallError::Fetch {
-                label: String::new(),
-                message: "no [oncall] calendar is configured".to_owned(),
-            }),
-        };
+                    message: "no [oncall] calendar is configured".to_owned(),
+                })?;
+                calendar
+                    .resolve(&SystemSecrets)
+                    .map_err(|e| OncallError::Fetch {
+                        label: "[oncall] calendar".to_owned(),
+                        message: e.to_string(),
+                    })
+                    .and_then(|calendar| CalendarSource::new(calendar.expose()))
+            });
+        let pagerduty = config
+            .as_ref()
+            .filter(|c| c.uses(OncallSource::Pagerduty))
+            .map(|c| match c.pagerduty_feed(feeds) {
+                Some(feed) => PagerDutyShifts::new(feed, c.escalation_level, &SystemSecrets),
+                None => Err(OncallError::Fetch {
+                    label: "[oncall] PagerDuty".to_owned(),
+                    message: "no PagerDuty feed to read on-calls from".to_owned(),
+                }),
+            });
         let mut state = State::default();
-        if let (Some(_), Err(e)) = (&config, &source) {
+        if let Some(Err(e)) = &source {
             // The calendar cannot even be looked up (a missing secret): said like a failed fetch.
             tracing::warn!(error = %e, "on-call: cannot read the calendar");
             state.error = Some(e.clone());
         }
-        if let Ok(src) = &source {
+        match &pagerduty {
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "on-call: cannot read PagerDuty's on-call list");
+                state.pagerduty_error = Some(e.clone());
+            }
+            Some(Ok(pd)) => match store.oncall_pagerduty_copy() {
+                Ok(Some(json)) => match serde_json::from_str::<PagerDutyCopy>(&json) {
+                    Ok(copy) if copy.source == pd.key() => state.pagerduty = Some(copy),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "on-call: the kept PagerDuty copy is unreadable")
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "on-call: cannot read the kept PagerDuty copy")
+                }
+            },
+            None => {}
+        }
+        if let Some(Ok(src)) = &source {
             match store.oncall_cache() {
                 Ok(Some(cache)) if cache.calendar == src.calendar() => {
                     state.schedule = Schedule::parse(&cache.body, src.label()).ok();
@@ -80,6 +121,7 @@ impl OncallService {
             me,
             store,
             source,
+            pagerduty,
             state: Mutex::new(state),
             tx: watch::channel(placeholder()).0,
         };
@@ -93,12 +135,53 @@ impl OncallService {
         self.config.is_some()
     }
 
-    /// Fetches the calendar (a 304 keeps the copy); a failed fetch or a malformed new copy
-    /// keeps the last good schedule and records the error. Publishes the new status.
+    /// Reads every source again; publishes the new status.
     pub async fn refresh(&self) {
-        let Ok(source) = &self.source else {
-            return;
-        };
+        self.refresh_around(OffsetDateTime::now_utc()).await;
+    }
+
+    /// Reads every source again, PagerDuty's entries around `at` (`foghorn oncall --at`);
+    /// publishes the new status.
+    pub async fn refresh_around(&self, at: OffsetDateTime) {
+        if let Some(Ok(source)) = &self.source {
+            self.refresh_calendar(source).await;
+        }
+        if let Some(Ok(pagerduty)) = &self.pagerduty {
+            self.refresh_pagerduty(pagerduty, at).await;
+        }
+        self.tx.send_replace(self.status(OffsetDateTime::now_utc()));
+    }
+
+    /// A failed read keeps the last good copy and records the error.
+    async fn refresh_pagerduty(&self, pagerduty: &PagerDutyShifts, at: OffsetDateTime) {
+        match pagerduty.fetch(at).await {
+            Ok(copy) => {
+                {
+                    let mut state = self.lock();
+                    state.pagerduty = Some(copy.clone());
+                    state.pagerduty_error = None;
+                }
+                match serde_json::to_string(&copy) {
+                    Ok(json) => {
+                        if let Err(e) = self.store.set_oncall_pagerduty_copy(json).await {
+                            tracing::warn!(error = %e, "on-call: cannot keep PagerDuty's on-call list");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "on-call: cannot keep PagerDuty's on-call list")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "on-call: keeping the last good PagerDuty on-call list");
+                self.lock().pagerduty_error = Some(e);
+            }
+        }
+    }
+
+    /// Fetches the calendar (a 304 keeps the copy); a failed fetch or a malformed new copy
+    /// keeps the last good schedule and records the error.
+    async fn refresh_calendar(&self, source: &CalendarSource) {
         let cached = self.lock().cache.clone();
         let now = OffsetDateTime::now_utc();
         let now = now.replace_nanosecond(0).unwrap_or(now);
@@ -187,17 +270,21 @@ impl OncallService {
                 tracing::warn!(error = %e, "on-call: cannot keep the calendar in the database");
             }
         }
-        self.tx.send_replace(self.status(OffsetDateTime::now_utc()));
     }
 
-    /// Why the last refresh failed, if it did.
+    /// Why the last refresh failed, if it did (the calendar's reason first).
     pub fn last_error(&self) -> Option<OncallError> {
-        self.lock().error.clone()
+        let state = self.lock();
+        state
+            .error
+            .clone()
+            .or_else(|| state.pagerduty_error.clone())
     }
 
-    /// Whether any good copy of the calendar has been read.
+    /// Whether any good copy of a schedule has been read.
     pub fn has_schedule(&self) -> bool {
-        self.lock().cache.is_some()
+        let state = self.lock();
+        state.cache.is_some() || state.pagerduty.is_some()
     }
 
     /// The user's status at `at`.
@@ -207,8 +294,8 @@ impl OncallService {
             None
         });
         let label = match &self.source {
-            Ok(s) => s.label().to_owned(),
-            Err(_) => String::new(),
+            Some(Ok(s)) => s.label().to_owned(),
+            _ => String::new(),
         };
         // A time outside the expanded window: expand the same copy around it, outside the lock.
         let copy = {
@@ -233,17 +320,48 @@ impl OncallService {
             Some((_, schedule)) => answer_from = schedule,
             None => {}
         }
-        let schedule = answer_from.as_ref().or(state.schedule.as_ref());
+        let calendar = answer_from.or_else(|| state.schedule.clone());
+        let pagerduty = self.pagerduty.as_ref().map(|pd| {
+            let label = pd.as_ref().map_or("PagerDuty", |pd| pd.label());
+            let copy = state
+                .pagerduty
+                .as_ref()
+                .map(|c| Schedule::from_shifts(label, c.shifts(), (c.since, c.until)));
+            (label.to_owned(), copy)
+        });
+        let schedule = match (calendar, pagerduty.as_ref().and_then(|(_, s)| s.as_ref())) {
+            (Some(c), Some(p)) => Some(c.merged(p)),
+            (c, p) => c.or_else(|| p.cloned()),
+        };
         let now = OffsetDateTime::now_utc();
-        let fetched_at = state.cache.as_ref().map(|c| c.fetched_at);
+        // Each configured source's copy and error; the status is as fresh as the oldest.
+        let mut labels = Vec::new();
+        let mut copies = Vec::new();
+        let mut errors = Vec::new();
+        if self.source.is_some() || self.pagerduty.is_none() {
+            labels.push(label);
+            copies.push(state.cache.as_ref().map(|c| c.fetched_at));
+            errors.extend(state.error.as_ref().map(ToString::to_string));
+        }
+        if let Some((label, _)) = pagerduty {
+            labels.push(label);
+            copies.push(state.pagerduty.as_ref().map(|c| c.fetched_at));
+            errors.extend(state.pagerduty_error.as_ref().map(ToString::to_string));
+        }
+        let fetched_at = copies.iter().flatten().min().copied();
         let source = SourceStatus {
-            label,
+            label: labels.join(" + "),
             fetched_at,
             age_secs: fetched_at.map(|t| (now - t).whole_seconds().max(0).unsigned_abs()),
-            stale: state.error.is_some() || state.cache.is_none(),
-            error: state.error.as_ref().map(ToString::to_string),
+            stale: !errors.is_empty() || copies.iter().any(Option::is_none),
+            error: (!errors.is_empty()).then(|| errors.join("; ")),
         };
-        OncallStatus::compute(schedule, &self.me.names, at, override_until, source)
+        drop(state);
+        let mut identities = self.me.names.clone();
+        if let Some(Ok(pd)) = &self.pagerduty {
+            identities.extend(pd.identity().map(str::to_owned));
+        }
+        OncallStatus::compute(schedule.as_ref(), &identities, at, override_until, source)
     }
 
     /// "I'm on call until …" (`None` clears it). Publishes the new status.

@@ -1,5 +1,5 @@
 //! Small persisted settings: mute and pause survive a restart; the on-call schedule's last
-//! good copy and the manual on-call override too; the heartbeat token generated when none is
+//! good copy (calendar and PagerDuty) and the manual on-call override too; the heartbeat token generated when none is
 //! configured.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 const MUTE: &str = "mute";
 const PAUSED: &str = "paused";
 const ONCALL_CACHE: &str = "oncall.calendar";
+const ONCALL_PAGERDUTY: &str = "oncall.pagerduty";
 const ONCALL_OVERRIDE: &str = "oncall.override_until";
 const HEARTBEAT_TOKEN: &str = "heartbeats.token";
 const LETTER_DRAFT: &str = "letter.draft";
@@ -80,6 +81,15 @@ impl Store {
         let json = serde_json::to_string(cache)
             .map_err(|e| StoreError::Corrupt(format!("setting {ONCALL_CACHE}: {e}")))?;
         self.write(move |tx| set(tx, ONCALL_CACHE, &json)).await
+    }
+
+    /// The last good read of PagerDuty's on-call list (JSON, written and read by `oncall`).
+    pub fn oncall_pagerduty_copy(&self) -> Result<Option<String>> {
+        self.read(|c| get(c, ONCALL_PAGERDUTY))
+    }
+
+    pub async fn set_oncall_pagerduty_copy(&self, json: String) -> Result<()> {
+        self.write(move |tx| set(tx, ONCALL_PAGERDUTY, &json)).await
     }
 
     /// "I'm on call until …", whatever the schedule says; `None` when not set.
