@@ -1,5 +1,27 @@
 //! The engine: runs every monitor on the shared tokio runtime, turns results into incidents,
 //! decides what to notify, and publishes every change as an [`EngineEvent`].
+//!
+//! # Who owns which state (today, before the split by concern)
+//!
+//! All of it sits in one `Shared` struct that every file of this module reaches into:
+//! - scheduler (`mod.rs`): `state` (monitors with their config, state, flap detector,
+//!   pause, unknown reason, heartbeat ping channel; plus mute, notices, the notifier's
+//!   failure flag and the summary), `tasks` (the join set and each monitor's task),
+//!   `limits` (global and per-host semaphores), `clients`, `paused`, `network`;
+//! - heartbeats (`mod.rs` + `crate::heartbeat`): `heartbeats` config, `heartbeat_addr`,
+//!   `heartbeat_token`, `heartbeat_limits`; the listener calls back into `Engine`;
+//! - results writer (`mod.rs`): `pending`, `flush_now`, `flushing`, `keep_raw`;
+//! - unsaved incident changes (`durable.rs`): `durable` (backlog, failing);
+//! - incidents (`alerting.rs`): `alerting` (ringing, known, snoozed, delivering),
+//!   `notification_config`, `retrigger_within`, `ringer`, `me`, `stand_in`;
+//! - feeds (`feeds.rs`): `feeds`, `feed_configs`, `feed_health`;
+//! - ladder (`ladder.rs`): `ladder`, `fixed_channels`, `pushes`, `ownership_grace`,
+//!   `ownership_settle`; and the team's claims (`team.rs`): `team`, `team_key`,
+//!   `claim_fresh_for`;
+//! - on-call (`oncall.rs`): `oncall`;
+//! - public updates (`cadence.rs`, `status.rs`): `cadence`, `status`;
+//! - support queue (`support.rs`): `support`, `support_words`;
+//! - everyone: `store`, `notifier`, `events`, `demo`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
