@@ -3,7 +3,7 @@
 //! (acknowledge, resolve, snooze, take) from here or from another process.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -30,9 +30,29 @@ pub trait Ringer: Send + Sync + std::fmt::Debug {
     fn silence(&self, incident: i64);
 }
 
+/// The incidents' memory between database looks, the alarm, and how soon a cleared
+/// signal that fires again re-opens its incident.
+#[derive(Debug)]
+pub(super) struct Incidents {
+    /// Leaf lock: never held across an await nor while taking another lock.
+    alerting: Mutex<Alerting>,
+    ringer: Option<Arc<dyn Ringer>>,
+    retrigger_within: time::Duration,
+}
+
+impl Incidents {
+    pub(super) fn new(ringer: Option<Arc<dyn Ringer>>, retrigger_within: time::Duration) -> Self {
+        Incidents {
+            alerting: Mutex::new(Alerting::default()),
+            ringer,
+            retrigger_within,
+        }
+    }
+}
+
 /// What the engine remembers about incidents between database looks.
 #[derive(Debug, Default)]
-pub(super) struct Alerting {
+struct Alerting {
     /// Incidents the alarm rings for.
     ringing: HashSet<i64>,
     /// Open incidents as last published, to tell the window only about real changes.
@@ -46,15 +66,9 @@ pub(super) struct Alerting {
 
 impl Engine {
     fn delivery(&self, severity: crate::incident::Severity, at: OffsetDateTime) -> Delivery {
-        let muted = lock(&self.shared.state).mute.is_active(at);
-        policy::decide(
-            &self.shared.notification_config,
-            Situation {
-                severity,
-                on_call: self.shared.oncall.on_call(at),
-                muted,
-            },
-        )
+        self.shared
+            .notifications
+            .delivery(severity, self.shared.oncall.on_call(at), at)
     }
 
     /// Whether the person at this machine is on call now.
@@ -72,13 +86,13 @@ impl Engine {
             self.delivery(signal.severity, now)
         };
         if delivery == Delivery::Silent && !quiet {
-            if lock(&self.shared.state).mute.is_active(now) {
+            if self.shared.notifications.muted(now) {
                 tracing::info!(title = %signal.summary, "muted: notification not shown");
             } else {
                 tracing::info!(title = %signal.summary, "no notification: not on call and `when_not_on_call = \"none\"`");
             }
         }
-        let retrigger = self.shared.retrigger_within;
+        let retrigger = self.shared.incidents.retrigger_within;
         let ladder = self.ladder();
         let name = signal.summary.clone();
         let severity = signal.severity;
@@ -162,9 +176,9 @@ impl Engine {
         detail: String,
         quiet: bool,
     ) {
-        let config = self.shared.notification_config.clone();
+        let config = self.shared.notifications.config().clone();
         let oncall = Arc::clone(&self.shared.oncall);
-        let muted = lock(&self.shared.state).mute.is_active(at);
+        let muted = self.shared.notifications.muted(at);
         let key = dedup_key.clone();
         let write: durable::Write = Arc::new(move |tx: &rusqlite::Transaction<'_>| {
             let Some(cleared) = store::clear_signal(tx, &dedup_key, at, &actor, &detail)? else {
@@ -231,7 +245,9 @@ impl Engine {
     /// notification whose incident was acknowledged, snoozed or resolved in the meantime is
     /// dropped: the alarm never rings for an incident someone already has.
     async fn deliver(&self, owed: StoredNotification) {
-        let claimed = lock(&self.shared.alerting).delivering.insert(owed.id);
+        let claimed = lock(&self.shared.incidents.alerting)
+            .delivering
+            .insert(owed.id);
         if !claimed {
             return;
         }
@@ -245,7 +261,9 @@ impl Engine {
         if !shown {
             self.deliver_claimed(owed).await;
         }
-        lock(&self.shared.alerting).delivering.remove(&notification);
+        lock(&self.shared.incidents.alerting)
+            .delivering
+            .remove(&notification);
     }
 
     async fn deliver_claimed(&self, owed: StoredNotification) {
@@ -265,7 +283,7 @@ impl Engine {
                 self.publish(EngineEvent::Alert { incident });
             }
         }
-        let outcome = self.show(owed.notification).await;
+        let outcome = self.shared.notifications.show(owed.notification).await;
         let note = rang.map(|rang| {
             let alarm = match rang {
                 Ok(()) => "the alarm rang".to_owned(),
@@ -309,11 +327,13 @@ impl Engine {
     }
 
     pub(super) fn ring(&self, incident: i64) -> std::result::Result<(), String> {
-        let first = lock(&self.shared.alerting).ringing.insert(incident);
+        let first = lock(&self.shared.incidents.alerting)
+            .ringing
+            .insert(incident);
         if !first {
             return Ok(());
         }
-        let rang = match &self.shared.ringer {
+        let rang = match &self.shared.incidents.ringer {
             Some(ringer) => ringer.ring(incident),
             None => Err("no alarm on this machine".to_owned()),
         };
@@ -322,9 +342,11 @@ impl Engine {
     }
 
     pub(super) fn silence(&self, incident: i64) {
-        let was = lock(&self.shared.alerting).ringing.remove(&incident);
+        let was = lock(&self.shared.incidents.alerting)
+            .ringing
+            .remove(&incident);
         if was {
-            if let Some(ringer) = &self.shared.ringer {
+            if let Some(ringer) = &self.shared.incidents.ringer {
                 ringer.silence(incident);
             }
             self.publish_ringing();
@@ -334,7 +356,7 @@ impl Engine {
     /// Open incidents, newest first, as last published (no database read: the tray asks on
     /// every change).
     pub fn open_incidents(&self) -> Vec<IncidentView> {
-        let mut open: Vec<IncidentView> = lock(&self.shared.alerting)
+        let mut open: Vec<IncidentView> = lock(&self.shared.incidents.alerting)
             .known
             .values()
             .cloned()
@@ -345,7 +367,7 @@ impl Engine {
 
     /// Incidents the alarm is ringing for.
     pub fn ringing(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = lock(&self.shared.alerting)
+        let mut ids: Vec<i64> = lock(&self.shared.incidents.alerting)
             .ringing
             .iter()
             .copied()
@@ -364,7 +386,7 @@ impl Engine {
     /// the same change again when it sees it in the database.
     fn publish_incident(&self, incident: IncidentView) {
         {
-            let mut a = lock(&self.shared.alerting);
+            let mut a = lock(&self.shared.incidents.alerting);
             if incident.is_open() {
                 a.known.insert(incident.id, incident.clone());
             } else {
@@ -428,7 +450,7 @@ impl Engine {
         if quiet {
             self.silence(incident.id);
         }
-        let mut a = lock(&self.shared.alerting);
+        let mut a = lock(&self.shared.incidents.alerting);
         match incident.snoozed_until {
             Some(until) if incident.snoozed(now) && incident.state == IncidentState::Triggered => {
                 a.snoozed.insert(incident.id, until);
@@ -473,15 +495,17 @@ impl Engine {
                 let _ = self.ring(incident.id);
             }
         }
-        lock(&self.shared.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
+        lock(&self.shared.incidents.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
         self.refresh_summary();
     }
 
     /// Resolves the open incidents of monitors that left the configuration.
     async fn resolve_orphans(&self, at: OffsetDateTime) {
-        let live: HashSet<String> = lock(&self.shared.state)
-            .monitors
-            .keys()
+        let live: HashSet<String> = self
+            .shared
+            .scheduler
+            .ids()
+            .iter()
             .map(|id| format!("monitor:{id}"))
             .collect();
         match self
@@ -498,14 +522,6 @@ impl Engine {
             }
             Err(e) => tracing::error!(error = %e, "cannot resolve incidents of removed monitors"),
         }
-    }
-
-    /// Whether the engine runs the demo or a stand-in for a configuration that failed to
-    /// load, and no policy from a file has arrived since.
-    pub(super) fn runs_stand_in(&self) -> bool {
-        self.shared
-            .stand_in
-            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Reacts to incident changes made by another process (the CLI, a second instance) and
@@ -532,7 +548,7 @@ impl Engine {
         let Ok(open) = self.shared.store.open_incidents() else {
             return;
         };
-        let known = lock(&self.shared.alerting).known.clone();
+        let known = lock(&self.shared.incidents.alerting).known.clone();
         let mut changed = false;
         for incident in &open {
             if known.get(&incident.id) != Some(incident) {
@@ -563,7 +579,7 @@ impl Engine {
     async fn wake_snoozed(&self) {
         let now = OffsetDateTime::now_utc();
         let woken: Vec<(i64, OffsetDateTime)> = {
-            let mut a = lock(&self.shared.alerting);
+            let mut a = lock(&self.shared.incidents.alerting);
             let due: Vec<(i64, OffsetDateTime)> = a
                 .snoozed
                 .iter()
