@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use foghorn_core::alarm::Ringer;
 use foghorn_core::config::Config;
-use foghorn_core::engine::{Engine, EngineOptions, Ringer};
+use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::event::{EngineEvent, Health};
 use foghorn_core::incident::{IncidentAction, IncidentState, IncidentView};
 use foghorn_core::notify::{Notification, Notifier, NotifyError, Urgency};

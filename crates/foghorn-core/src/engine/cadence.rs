@@ -111,7 +111,7 @@ impl Engine {
                 }
             };
             let mut nudges = Vec::new();
-            {
+            let changed = {
                 let mut cadence = lock(&self.shared.cadence.promised);
                 for p in &promises {
                     let at = time_in(p.due_at, tz, now);
@@ -145,9 +145,10 @@ impl Engine {
                 }
                 let changed = cadence.promises != promises;
                 cadence.promises = promises.clone();
-                if changed {
-                    self.publish(EngineEvent::Promises { promises });
-                }
+                changed
+            };
+            if changed {
+                self.publish(EngineEvent::Promises { promises });
             }
             for nudge in nudges {
                 tracing::info!(title = %nudge.title, "nudge");

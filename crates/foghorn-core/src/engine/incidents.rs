@@ -9,6 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{durable, lock, Engine, Result};
+use crate::alarm::Ringer;
 use crate::crash_point::crash_point;
 use crate::event::EngineEvent;
 use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal};
@@ -20,15 +21,6 @@ use crate::time_fmt::rfc3339;
 /// How often the database is looked at for changes made elsewhere (`foghorn ack` in a
 /// terminal) and for snoozes running out: the app reacts within this long.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
-
-/// Rings the loud alarm for incidents. The desktop implements it with sound; tests record.
-pub trait Ringer: Send + Sync + std::fmt::Debug {
-    /// Starts (or keeps) ringing for `incident`; `Err` says why no sound could be made (the
-    /// alarm is then visual only).
-    fn ring(&self, incident: i64) -> std::result::Result<(), String>;
-    /// Stops ringing for `incident`; the alarm falls silent once nothing rings.
-    fn silence(&self, incident: i64);
-}
 
 /// The incidents' memory between database looks, the alarm, and how soon a cleared
 /// signal that fires again re-opens its incident.

@@ -82,7 +82,6 @@ mod team;
 
 pub use cadence::UpdatePromise;
 pub use feeds::FeedHealth;
-pub use incidents::Ringer;
 pub use status::{Published, StatusOverview, StatusSetup};
 pub use support::{QueueItem, SupportQueue};
 
@@ -119,7 +118,7 @@ pub struct EngineOptions {
     /// Whether the user is on call; without it nobody is (quiet notifications only).
     pub oncall: Option<Arc<dyn OnCall>>,
     /// The loud alarm; without it a loud alert is a critical notification only.
-    pub ringer: Option<Arc<dyn Ringer>>,
+    pub ringer: Option<Arc<dyn crate::alarm::Ringer>>,
     /// The escalation ladder's channels (chat, SMS, …); a step whose channel is missing
     /// fails with a clear note on the timeline.
     pub channels: Vec<Arc<dyn crate::deliver::Deliver>>,
