@@ -102,7 +102,7 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             let promises = match self.promises_now(nudge_after) {
                 Ok(p) => p,
                 Err(e) => {

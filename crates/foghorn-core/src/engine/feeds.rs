@@ -217,7 +217,7 @@ impl Engine {
                     state: FeedAlertState::Firing,
                     link: None,
                     labels: BTreeMap::new(),
-                    started_at: OffsetDateTime::now_utc(),
+                    started_at: self.now(),
                     signature: None,
                     starts: BTreeMap::new(),
                 },
@@ -235,10 +235,7 @@ impl Engine {
             }
             let starts = self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
-                let until = crate::deadline::after(
-                    OffsetDateTime::now_utc(),
-                    self.ladder().config.online_within,
-                );
+                let until = crate::deadline::after(self.now(), self.ladder().config.online_within);
                 let signature = self.shared.team.presence_signature(&self.shared.me, until);
                 match entry
                     .feed
@@ -262,7 +259,7 @@ impl Engine {
         let started = Instant::now();
         let polled = entry.feed.poll().await;
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let previous = lock(&self.shared.feeds.health).get(name).cloned();
         let mut health = previous.clone().unwrap_or(FeedHealth {
             name: name.to_owned(),
@@ -470,7 +467,7 @@ impl Engine {
             .into_iter()
             .filter(|i| i.dedup_key.starts_with("monitor:"))
             .collect();
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         for incident in &open {
             let pushed = self.pushed(incident, None);
             if let Some(signature) = &pushed.signature {
@@ -517,10 +514,7 @@ impl Engine {
             .strip_prefix("monitor:")
             .and_then(|id| self.shared.scheduler.name_of(id))
             .unwrap_or_else(|| incident.dedup_key.clone());
-        let (started_at, signature) = self
-            .shared
-            .team
-            .start_to_push(incident, OffsetDateTime::now_utc());
+        let (started_at, signature) = self.shared.team.start_to_push(incident, self.now());
         PushedIncident {
             dedup_key: incident.dedup_key.clone(),
             title: incident.title.clone(),

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{lock, Engine, EngineError, Result};
@@ -58,7 +57,7 @@ impl Engine {
         };
         // After a restart the deadline counts from the last ping, not from now.
         let since_last = last
-            .map(|l| OffsetDateTime::now_utc() - l)
+            .map(|l| self.now() - l)
             .and_then(|d| Duration::try_from(d).ok())
             .unwrap_or_default();
         let due_in = |wait: Duration| crate::deadline::instant_after(Instant::now(), wait);
@@ -73,7 +72,7 @@ impl Engine {
                         continue;
                     }
                     let missed = CheckResult {
-                        at: OffsetDateTime::now_utc(),
+                        at: self.now(),
                         ok: false,
                         latency_ms: None,
                         error: Some(format!(
@@ -109,7 +108,7 @@ impl Engine {
             return Ok(());
         }
         let result = CheckResult {
-            at: OffsetDateTime::now_utc(),
+            at: self.now(),
             ok,
             latency_ms: None,
             error: (!ok).then(|| message.unwrap_or_else(|| "the job reported a failure".into())),

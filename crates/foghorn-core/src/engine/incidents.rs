@@ -65,13 +65,13 @@ impl Engine {
 
     /// Whether the person at this machine is on call now.
     pub fn on_call(&self) -> bool {
-        self.shared.oncall.on_call(OffsetDateTime::now_utc())
+        self.shared.oncall.on_call(self.now())
     }
 
     /// A signal fired (a monitor went down). `quiet`: flapping, so no notification.
     pub(super) async fn signal_fired(&self, signal: Signal, reason: Option<String>, quiet: bool) {
         let at = signal.at;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let delivery = if quiet {
             Delivery::Silent
         } else {
@@ -260,7 +260,7 @@ impl Engine {
 
     async fn deliver_claimed(&self, owed: StoredNotification) {
         let id = owed.incident_id;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let current = self.shared.store.incident(id).ok().flatten();
         let wanted = current.as_ref().is_some_and(|i| {
             !owed.loud || (i.state == IncidentState::Triggered && !i.snoozed(now))
@@ -301,7 +301,7 @@ impl Engine {
         note: Option<(i64, String)>,
     ) {
         let outcome = outcome.to_owned();
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let written = self
             .shared
             .store
@@ -402,7 +402,7 @@ impl Engine {
         action: IncidentAction,
         actor: &str,
     ) -> Result<IncidentView> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let (incident, changed) = self
             .shared
             .store
@@ -419,7 +419,7 @@ impl Engine {
 
     /// Adds a line by Foghorn to an incident's timeline and tells the window.
     pub(super) async fn note_on(&self, id: i64, kind: &'static str, detail: String) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let written = self
             .shared
             .store
@@ -435,7 +435,7 @@ impl Engine {
 
     /// Brings the alarm and the snooze timers in line with an incident's stored state.
     fn after_change(&self, incident: &IncidentView) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let quiet = !incident.is_open()
             || incident.state == IncidentState::Acknowledged
             || incident.snoozed(now);
@@ -458,7 +458,7 @@ impl Engine {
     /// shown before a crash are shown (once), and the alarm rings again for what is still
     /// unacknowledged while on call.
     pub(super) async fn recover_incidents(&self) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         if self.runs_stand_in() {
             // The demo or an empty stand-in for a broken file lists none of the user's
             // monitors: that says nothing about which of them were removed.
@@ -569,7 +569,7 @@ impl Engine {
 
     /// A snooze ran out on an incident nobody has acknowledged: tell them again.
     async fn wake_snoozed(&self) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let woken: Vec<(i64, OffsetDateTime)> = {
             let mut a = lock(&self.shared.incidents.alerting);
             let due: Vec<(i64, OffsetDateTime)> = a

@@ -194,7 +194,7 @@ impl Engine {
                 // The stand-in's empty policy would skip every step due: they wait instead.
                 continue;
             }
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             match self.shared.store.read(|c| store::due_steps(c, now)) {
                 Ok(due) => {
                     for (incident, step) in due {
@@ -222,7 +222,7 @@ impl Engine {
         scheduled: &str,
         due_at: OffsetDateTime,
     ) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let ladder = self.ladder();
         let Some(step) = ladder.config.steps.get(index as usize).cloned() else {
             self.settle(
@@ -333,7 +333,7 @@ impl Engine {
         note: String,
         message: Option<Message>,
     ) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let payload = message.as_ref().map(|m| {
             (
                 m.idempotency_key.clone(),
@@ -577,7 +577,7 @@ impl Engine {
     /// "Escalate now" (the next pending step is due at once) or "Skip" it, from the window.
     pub async fn ladder_action(&self, incident_id: i64, skip: bool) -> super::Result<()> {
         let who = self.shared.me.clone();
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         self.shared
             .store
             .write(move |tx| {

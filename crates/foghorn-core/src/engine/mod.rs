@@ -51,6 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::event::{EngineEvent, Health, Snapshot};
 use crate::incident::{IncidentState, IncidentView};
@@ -124,6 +125,9 @@ pub struct EngineOptions {
     pub channels: Vec<Arc<dyn crate::deliver::Deliver>>,
     /// How long a heartbeat client may take and how many may connect at once.
     pub heartbeat_limits: crate::heartbeat::Limits,
+    /// Where "now" is read for incidents, the ladder and heartbeats; the system clock unless
+    /// a test moves its own.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 /// Handle to the running engine; cheap to clone.
@@ -140,6 +144,7 @@ struct Shared {
     demo: bool,
     store: Store,
     oncall: Arc<dyn OnCall>,
+    clock: Arc<dyn Clock>,
     bulletin: Arc<bulletin::Bulletin>,
     notifications: notifications::Notifications,
     scheduler: scheduler::Scheduler,
@@ -255,6 +260,7 @@ impl Engine {
                 .cloned()
                 .unwrap_or_else(|| "you".to_owned()),
             demo: options.demo,
+            clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             oncall: options
                 .oncall
                 .unwrap_or_else(|| Arc::new(crate::policy::NoSchedule)),
@@ -347,7 +353,7 @@ impl Engine {
 
     /// Now, for incidents, the ladder and heartbeats.
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        self.shared.clock.now()
     }
 
     /// Shows a notification about a monitor (not an incident) unless notifications are off
@@ -392,7 +398,7 @@ impl Engine {
     pub fn snapshot(&self) -> Result<Snapshot> {
         let incidents = self.shared.store.recent_incidents(RECENT_INCIDENTS)?;
         let paused = self.paused();
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let monitors = self.views();
         let ringing = self.ringing();
         let oncall = self.shared.oncall.status(now);
@@ -416,7 +422,7 @@ impl Engine {
     }
 
     pub async fn set_mute(&self, choice: MuteChoice) -> Result<Mute> {
-        let mute = Mute::from_choice(choice, OffsetDateTime::now_utc());
+        let mute = Mute::from_choice(choice, self.now());
         self.shared.store.set_mute(mute).await?;
         self.shared.notifications.set_mute(mute);
         tracing::info!(?mute, "mute changed");
@@ -442,12 +448,12 @@ impl Engine {
     }
 
     pub fn mute(&self) -> Mute {
-        self.shared.notifications.mute(OffsetDateTime::now_utc())
+        self.shared.notifications.mute(self.now())
     }
 
     /// Overall health for the tray icon.
     pub fn health(&self) -> Health {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let paused = self.paused();
         // Read before anything is locked: monitor tasks must never wait on a query.
         let open: Vec<IncidentView> = self
@@ -489,7 +495,7 @@ impl Engine {
     /// alerts must show where people look, not only in a log), on call, the mute, and the
     /// next public update.
     fn refresh_summary(&self) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let oncall = self.shared.oncall.status(now);
         let mut line = self.shared.scheduler.summary_line();
         match self.shared.feeds.not_running().as_slice() {
