@@ -345,10 +345,20 @@ fn report(inner: &mut Inner, message: &str) {
     }
 }
 
+/// Rings the loud alarm for incidents: what the engine is given to ring through. The desktop
+/// implements it with sound ([`Alarm`]); tests record.
+pub trait Ringer: Send + Sync + std::fmt::Debug {
+    /// Starts (or keeps) ringing for `incident`; `Err` says why no sound could be made (the
+    /// alarm is then visual only).
+    fn ring(&self, incident: i64) -> std::result::Result<(), String>;
+    /// Stops ringing for `incident`; the alarm falls silent once nothing rings.
+    fn silence(&self, incident: i64);
+}
+
 /// The engine rings through the alarm. It decides from the incident's stored state (on call,
 /// triggered, not snoozed), so a ring it asks for is always wanted, even for an incident
 /// silenced earlier and woken by its snooze running out.
-impl crate::engine::Ringer for Alarm {
+impl Ringer for Alarm {
     fn ring(&self, incident: i64) -> Result<(), String> {
         self.ring_again(incident);
         match self.state() {

@@ -18,7 +18,9 @@
 //! connections at once, new ones are answered 503 and closed.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +34,28 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::engine::{Engine, EngineError};
+/// Where accepted pings go: `(monitor id, ok, message)`. The engine gives its heartbeat
+/// monitors' entry point; this module knows nothing else of it.
+pub type Ping = Arc<
+    dyn Fn(
+            String,
+            bool,
+            Option<String>,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Refused>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Why a ping that passed the gate was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// No monitor has this id.
+    UnknownMonitor(String),
+    /// The monitor is polled by Foghorn, not pinged.
+    NotHeartbeat(String),
+    /// Anything else, as said to the client.
+    Failed(String),
+}
 
 /// A failure message longer than this is cut: it ends up in a notification.
 const MAX_MESSAGE: usize = 1024;
@@ -125,7 +148,7 @@ impl Gate {
 }
 
 /// Accepts pings until the task is dropped. Every request must carry `token`.
-pub async fn serve(listener: TcpListener, engine: Engine, token: String, limits: Limits) {
+pub async fn serve(listener: TcpListener, pings: Ping, token: String, limits: Limits) {
     let addr = match listener.local_addr() {
         Ok(addr) => addr,
         Err(e) => {
@@ -150,14 +173,14 @@ pub async fn serve(listener: TcpListener, engine: Engine, token: String, limits:
             tokio::spawn(refuse(stream));
             continue;
         };
-        let engine = engine.clone();
+        let pings = Arc::clone(&pings);
         let gate = Arc::clone(&gate);
         tokio::spawn(async move {
             let _slot = slot;
             let service = hyper::service::service_fn(move |req| {
-                let engine = engine.clone();
+                let pings = Arc::clone(&pings);
                 let gate = Arc::clone(&gate);
-                async move { Ok::<_, Infallible>(handle(req, &engine, &gate).await) }
+                async move { Ok::<_, Infallible>(handle(req, &pings, &gate).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -251,7 +274,7 @@ fn refusal(req: &Request<Incoming>, gate: &Gate) -> Option<Response<Full<Bytes>>
     None
 }
 
-async fn handle(req: Request<Incoming>, engine: &Engine, gate: &Gate) -> Response<Full<Bytes>> {
+async fn handle(req: Request<Incoming>, pings: &Ping, gate: &Gate) -> Response<Full<Bytes>> {
     if !matches!(*req.method(), Method::GET | Method::POST | Method::HEAD) {
         return reply(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST");
     }
@@ -278,16 +301,16 @@ async fn handle(req: Request<Incoming>, engine: &Engine, gate: &Gate) -> Respons
         }
     }
     let message = message.map(|m| m.chars().take(MAX_MESSAGE).collect());
-    match engine.heartbeat(&id, ok, message).await {
+    match pings(id, ok, message).await {
         Ok(()) => reply(StatusCode::OK, "ok"),
-        Err(EngineError::UnknownMonitor(id)) => {
+        Err(Refused::UnknownMonitor(id)) => {
             reply(StatusCode::NOT_FOUND, format!("no monitor {id:?}"))
         }
-        Err(EngineError::NotHeartbeat(id)) => reply(
+        Err(Refused::NotHeartbeat(id)) => reply(
             StatusCode::CONFLICT,
             format!("{id:?} is polled by Foghorn, not a heartbeat monitor"),
         ),
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(Refused::Failed(e)) => reply(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 

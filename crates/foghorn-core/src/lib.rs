@@ -4,6 +4,7 @@
 
 pub mod alarm;
 pub mod check;
+pub mod clock;
 pub mod condition;
 pub mod config;
 pub mod config_edit;

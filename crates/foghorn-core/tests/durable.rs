@@ -10,8 +10,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use foghorn_core::alarm::Ringer;
 use foghorn_core::config::Config;
-use foghorn_core::engine::{Engine, EngineOptions, Ringer};
+use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::incident::{IncidentState, IncidentView};
 use foghorn_core::monitor::MonitorStatus;
 use foghorn_core::notify::{Notification, Notifier, NotifyError};

@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use foghorn_core::alarm::Ringer;
+use foghorn_core::clock::Clock;
 use foghorn_core::config::Config;
-use foghorn_core::engine::{Engine, EngineOptions, Ringer};
+use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::event::{EngineEvent, Health};
 use foghorn_core::incident::{IncidentAction, IncidentState, IncidentView};
 use foghorn_core::notify::{Notification, Notifier, NotifyError, Urgency};
@@ -431,4 +433,73 @@ async fn taking_the_pager_by_hand_hands_over_with_a_digest_and_makes_alerts_loud
 
 fn s_first(shown: &Shown) -> Option<Notification> {
     shown.0.lock().expect("lock").first().cloned()
+}
+
+/// The system clock moved forward by hand: checks keep their real times, while the engine's
+/// "now" (snoozes, the ladder, heartbeat deadlines) jumps ahead.
+#[derive(Debug, Default)]
+struct Ahead(Mutex<time::Duration>);
+impl Clock for Ahead {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *self.0.lock().expect("lock")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snooze_runs_out_on_the_engines_clock_and_the_alarm_rings_again() {
+    let store = Store::in_memory().expect("store");
+    let up = Arc::new(AtomicBool::new(false));
+    let (url, _target) = target("127.0.0.1", up.clone()).await;
+    let text = format!(
+        "[me]\nnames = [\"Alice Smith\"]\n\n\
+         [[monitors]]\nname = \"api\"\nurl = \"{url}\"\ninterval = \"1s\"\nfailure_threshold = 1\n\
+         severity = \"critical\"\n"
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("config");
+    let shown = Arc::new(Shown::default());
+    let bell = Arc::new(Bell::default());
+    let clock = Arc::new(Ahead::default());
+    let engine = Engine::start(
+        config,
+        store.clone(),
+        shown.clone(),
+        EngineOptions {
+            network: Some(Arc::new(UnknownRoute)),
+            oncall: Some(Arc::new(Rota(true))),
+            ringer: Some(bell.clone()),
+            clock: Some(clock.clone()),
+            ..EngineOptions::default()
+        },
+    )
+    .expect("engine");
+    let incident = eventually(10, "an incident", || open(&store).pop()).await;
+    eventually(5, "ringing", || {
+        (!engine.ringing().is_empty()).then_some(())
+    })
+    .await;
+    engine
+        .act(incident.id, IncidentAction::Snooze)
+        .await
+        .expect("snooze");
+    assert!(engine.ringing().is_empty());
+
+    // Ten minutes later by the engine's clock, without waiting them.
+    *clock.0.lock().expect("lock") = foghorn_core::incident::SNOOZE + time::Duration::seconds(1);
+    let again = eventually(5, "the snooze running out", || {
+        shown
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|n| n.title == "Still unacknowledged: api is down")
+            .cloned()
+    })
+    .await;
+    assert_eq!(again.urgency, Urgency::Critical);
+    assert_eq!(again.incident, Some(incident.id));
+    eventually(5, "the alarm ringing again", || {
+        (engine.ringing() == [incident.id]).then_some(())
+    })
+    .await;
+    engine.shutdown().await;
 }

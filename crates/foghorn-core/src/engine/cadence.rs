@@ -3,6 +3,7 @@
 //! `[status] nudge_after` with no public update at all gets one too ("tell everyone early").
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use ts_rs::TS;
 use super::{lock, Engine};
 use crate::event::EngineEvent;
 use crate::notify::{Notification, Urgency};
+use crate::status::publish::Publisher;
 use crate::status::template::time_in;
 
 const TICK: Duration = Duration::from_secs(5);
@@ -36,17 +38,57 @@ pub struct UpdatePromise {
     pub due_at: OffsetDateTime,
 }
 
+/// Where public updates go (`[status]`; the outbox sends their messages), and the promises
+/// made in them.
+#[derive(Debug)]
+pub(super) struct Cadence {
+    publisher: Option<Arc<Publisher>>,
+    /// Leaf lock.
+    promised: Mutex<Promised>,
+}
+
 /// What the nudges already said, so each is said once per promise.
 #[derive(Debug, Default)]
-pub(super) struct Cadence {
-    pub(super) promises: Vec<UpdatePromise>,
+struct Promised {
+    promises: Vec<UpdatePromise>,
     nudged: HashSet<String>,
+}
+
+impl Cadence {
+    pub(super) fn new(publisher: Option<Arc<Publisher>>) -> Self {
+        Cadence {
+            publisher,
+            promised: Mutex::new(Promised::default()),
+        }
+    }
+
+    /// The status updates' publisher, when `[status]` is configured.
+    pub(super) fn publisher(&self) -> Option<&Arc<Publisher>> {
+        self.publisher.as_ref()
+    }
+
+    /// The updates owed now, soonest first.
+    pub(super) fn promises(&self) -> Vec<UpdatePromise> {
+        lock(&self.promised).promises.clone()
+    }
+
+    /// The tray's countdown: "update due in 12 min", "update overdue by 3 min".
+    pub(super) fn summary(&self, now: OffsetDateTime) -> Option<String> {
+        let promised = lock(&self.promised);
+        let next = promised.promises.iter().find(|p| p.public_id.is_some())?;
+        let minutes = (next.due_at - now).whole_minutes();
+        Some(if now >= next.due_at {
+            format!("public update overdue by {} min", (-minutes).max(1))
+        } else {
+            format!("public update due in {} min", minutes.max(1))
+        })
+    }
 }
 
 impl Engine {
     /// Watches the promises for as long as the engine runs.
     pub(super) async fn run_cadence(&self) {
-        let Some(publisher) = self.shared.status.clone() else {
+        let Some(publisher) = self.shared.cadence.publisher().cloned() else {
             return;
         };
         let nudge_after = time::Duration::try_from(publisher.config().nudge_after)
@@ -60,7 +102,7 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             let promises = match self.promises_now(nudge_after) {
                 Ok(p) => p,
                 Err(e) => {
@@ -69,8 +111,8 @@ impl Engine {
                 }
             };
             let mut nudges = Vec::new();
-            {
-                let mut cadence = lock(&self.shared.cadence);
+            let changed = {
+                let mut cadence = lock(&self.shared.cadence.promised);
                 for p in &promises {
                     let at = time_in(p.due_at, tz, now);
                     let (key, title, body) = match (p.public_id, now >= p.due_at) {
@@ -103,13 +145,14 @@ impl Engine {
                 }
                 let changed = cadence.promises != promises;
                 cadence.promises = promises.clone();
-                if changed {
-                    self.publish(EngineEvent::Promises { promises });
-                }
+                changed
+            };
+            if changed {
+                self.publish(EngineEvent::Promises { promises });
             }
             for nudge in nudges {
                 tracing::info!(title = %nudge.title, "nudge");
-                if let Err(e) = self.shared.notifier.show(&nudge) {
+                if let Err(e) = self.shared.notifications.show_now(&nudge) {
                     tracing::warn!(error = %e, "cannot show a nudge");
                 }
             }
@@ -154,18 +197,6 @@ impl Engine {
 
     /// The updates owed now, soonest first.
     pub fn promises(&self) -> Vec<UpdatePromise> {
-        lock(&self.shared.cadence).promises.clone()
-    }
-
-    /// The tray's countdown: "update due in 12 min", "update overdue by 3 min".
-    pub(super) fn cadence_summary(&self, now: OffsetDateTime) -> Option<String> {
-        let cadence = lock(&self.shared.cadence);
-        let next = cadence.promises.iter().find(|p| p.public_id.is_some())?;
-        let minutes = (next.due_at - now).whole_minutes();
-        Some(if now >= next.due_at {
-            format!("public update overdue by {} min", (-minutes).max(1))
-        } else {
-            format!("public update due in {} min", minutes.max(1))
-        })
+        self.shared.cadence.promises()
     }
 }

@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
+use super::bulletin::Bulletin;
 use super::{lock, Engine};
 use crate::incident::IncidentState;
 use crate::notify::{Notification, Urgency};
@@ -63,23 +62,77 @@ struct Unsaved {
     shown: bool,
 }
 
-/// The changes waiting to be written, and whether writing fails now.
-#[derive(Default)]
+/// The changes waiting to be written.
 pub(super) struct Durable {
+    /// Held (async) while the backlog or a new change is written: first in the lock order.
     backlog: tokio::sync::Mutex<VecDeque<Unsaved>>,
-    /// How many changes wait (readable without the backlog's async lock).
-    waiting: AtomicUsize,
-    /// Why writes fail, while they do: the person is told once per failing spell.
-    failing: Mutex<Option<String>>,
     next_stand_in: AtomicI64,
+    saving: Arc<Saving>,
 }
 
 impl std::fmt::Debug for Durable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Durable")
-            .field("waiting", &self.waiting.load(Ordering::Relaxed))
-            .field("failing", &*lock(&self.failing))
+            .field("saving", &self.saving)
             .finish_non_exhaustive()
+    }
+}
+
+impl Durable {
+    pub(super) fn new(saving: Arc<Saving>) -> Self {
+        Durable {
+            backlog: tokio::sync::Mutex::new(VecDeque::new()),
+            next_stand_in: AtomicI64::new(0),
+            saving,
+        }
+    }
+}
+
+/// Whether the database can be written now, as the person was told: shared by the results
+/// writer (which sees writes work or fail) and the unsaved changes (which wait).
+#[derive(Debug)]
+pub(super) struct Saving {
+    /// How many incident changes wait (readable without the backlog's async lock).
+    waiting: AtomicUsize,
+    /// Why writes fail, while they do: the person is told once per failing spell. Leaf lock.
+    failing: Mutex<Option<String>>,
+    bulletin: Arc<Bulletin>,
+}
+
+impl Saving {
+    pub(super) fn new(bulletin: Arc<Bulletin>) -> Self {
+        Saving {
+            waiting: AtomicUsize::new(0),
+            failing: Mutex::new(None),
+            bulletin,
+        }
+    }
+
+    /// A write failed: the person hears once (until writes work again) that history is not
+    /// being saved.
+    pub(super) fn failed(&self, error: &StoreError) {
+        let first = lock(&self.failing).replace(error.to_string()).is_none();
+        if !first {
+            tracing::debug!(error = %error, "still cannot write the database");
+            return;
+        }
+        tracing::error!(error = %error, "cannot write the database");
+        self.bulletin.add_notice(format!(
+            "History is not being saved: {error}. Foghorn alerts from memory meanwhile and \
+             keeps trying; incidents are saved as soon as the database can be written."
+        ));
+    }
+
+    /// A write worked: if writes had failed and nothing waits any more, say so.
+    pub(super) fn works(&self) {
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            return;
+        }
+        if lock(&self.failing).take().is_some() {
+            tracing::info!("the database can be written again");
+            self.bulletin
+                .add_notice("History is being saved again; nothing was lost.".to_owned());
+        }
     }
 }
 
@@ -105,7 +158,7 @@ impl Engine {
         };
         self.after_saved_late(earlier).await;
         if let Some(n) = show {
-            let _ = self.show(n).await;
+            let _ = self.shared.notifications.show(n).await;
         }
         saved
     }
@@ -114,7 +167,7 @@ impl Engine {
     pub(super) async fn retry_unsaved(&self) {
         loop {
             tokio::time::sleep(RETRY_EVERY).await;
-            if self.shared.durable.waiting.load(Ordering::Acquire) == 0 {
+            if self.shared.durable.saving.waiting.load(Ordering::Acquire) == 0 {
                 continue;
             }
             let done = {
@@ -141,44 +194,16 @@ impl Engine {
         self.after_saved_late(done).await;
     }
 
-    /// A write failed: the person hears once (until writes work again) that history is not
-    /// being saved.
-    pub(super) fn saving_failed(&self, error: &StoreError) {
-        let first = lock(&self.shared.durable.failing)
-            .replace(error.to_string())
-            .is_none();
-        if !first {
-            tracing::debug!(error = %error, "still cannot write the database");
-            return;
-        }
-        tracing::error!(error = %error, "cannot write the database");
-        {
-            self.add_notice(format!(
-                "History is not being saved: {error}. Foghorn alerts from memory meanwhile and \
-                 keeps trying; incidents are saved as soon as the database can be written."
-            ));
-        }
-    }
-
-    /// A write worked: if writes had failed and nothing waits any more, say so.
-    pub(super) fn saving_works(&self) {
-        if self.shared.durable.waiting.load(Ordering::Acquire) > 0 {
-            return;
-        }
-        if lock(&self.shared.durable.failing).take().is_some() {
-            tracing::info!("the database can be written again");
-            self.add_notice("History is being saved again; nothing was lost.".to_owned());
-        }
-    }
-
     async fn write_change(&self, change: &Change) -> Option<Saved> {
         let write = Arc::clone(&change.write);
-        self.flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
-            write(tx)
-        })))
-        .await
-        .ok()
-        .flatten()
+        self.shared
+            .results
+            .flush(Some(Box::new(move |tx: &rusqlite::Transaction<'_>| {
+                write(tx)
+            })))
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Writes waiting changes in order, stopping at the first that fails.
@@ -189,7 +214,11 @@ impl Engine {
                 break;
             };
             if let Some(unsaved) = backlog.pop_front() {
-                self.shared.durable.waiting.fetch_sub(1, Ordering::AcqRel);
+                self.shared
+                    .durable
+                    .saving
+                    .waiting
+                    .fetch_sub(1, Ordering::AcqRel);
                 done.push((unsaved, saved));
             }
         }
@@ -199,7 +228,7 @@ impl Engine {
                 waiting = backlog.len(),
                 "incident changes saved late"
             );
-            self.saving_works();
+            self.shared.durable.saving.works();
         }
         done
     }
@@ -249,7 +278,11 @@ impl Engine {
             }
         }
         backlog.push_back(unsaved);
-        self.shared.durable.waiting.fetch_add(1, Ordering::AcqRel);
+        self.shared
+            .durable
+            .saving
+            .waiting
+            .fetch_add(1, Ordering::AcqRel);
         show
     }
 
@@ -283,7 +316,7 @@ impl Engine {
     /// A notification shown from memory is recorded as shown, and the alarm that rang for the
     /// stand-in rings for the saved incident while nobody has it.
     async fn shown_from_memory(&self, owed: StoredNotification) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let id = owed.incident_id;
         let current = self.shared.store.incident(id).ok().flatten();
         let rings = owed.loud

@@ -5,7 +5,7 @@
 //! worst failure. Foghorn's own monitor incidents are pushed to feeds that take them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -42,9 +42,80 @@ pub struct FeedHealth {
 
 /// A configured feed and what the engine remembers of it between polls.
 #[derive(Debug)]
-pub(super) struct FeedEntry {
-    pub(super) config: FeedConfig,
-    pub(super) feed: Arc<dyn Feed>,
+struct FeedEntry {
+    config: FeedConfig,
+    feed: Arc<dyn Feed>,
+}
+
+/// The feeds that started and every feed's health.
+#[derive(Debug)]
+pub(super) struct Feeds {
+    entries: Vec<FeedEntry>,
+    /// Leaf lock.
+    health: Mutex<BTreeMap<String, FeedHealth>>,
+}
+
+impl Feeds {
+    /// Builds each configured feed. A feed that cannot start is kept in the health list, so
+    /// the window and the tray's summary say it is not running for as long as that lasts
+    /// (not a log line only).
+    pub(super) fn new(configs: Vec<FeedConfig>) -> Self {
+        let mut entries = Vec::new();
+        let mut not_running = BTreeMap::new();
+        for config in configs {
+            match crate::feed::from_config(&config) {
+                Ok(feed) => entries.push(FeedEntry { config, feed }),
+                Err(e) => {
+                    let name = crate::feed::name_of(&config);
+                    tracing::error!(feed = %name, error = %e, "feed not started");
+                    not_running.insert(name.clone(), FeedHealth::not_running(name, e.to_string()));
+                }
+            }
+        }
+        Feeds {
+            entries,
+            health: Mutex::new(not_running),
+        }
+    }
+
+    /// The names of the feeds that run, by index.
+    pub(super) fn running(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|f| f.feed.name().to_owned())
+            .collect()
+    }
+
+    /// Whether some feed takes Foghorn's own incidents (the ladder's owner is decided
+    /// through it).
+    pub(super) fn pushes(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|f| f.config.push && f.config.kind == crate::config::FeedKind::Alertmanager)
+    }
+
+    /// The longest `times` polls of any feed take, for deciding whose laptop climbs a ladder.
+    pub(super) fn polls(&self, times: u32) -> time::Duration {
+        self.entries
+            .iter()
+            .map(|f| f.config.poll_every.saturating_mul(times))
+            .max()
+            .and_then(|d| time::Duration::try_from(d).ok())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn health(&self) -> Vec<FeedHealth> {
+        lock(&self.health).values().cloned().collect()
+    }
+
+    /// Feeds that could not be started: missing alerts must show where people look.
+    pub(super) fn not_running(&self) -> Vec<String> {
+        lock(&self.health)
+            .values()
+            .filter(|h| !h.running)
+            .map(|h| h.name.clone())
+            .collect()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -129,7 +200,7 @@ fn polls_missed(wait: Option<std::time::Duration>, every: std::time::Duration) -
 impl Engine {
     /// Polls one feed forever.
     pub(super) async fn run_feed(&self, index: usize) {
-        let Some(entry) = self.shared.feeds.get(index) else {
+        let Some(entry) = self.shared.feeds.entries.get(index) else {
             return;
         };
         let name = entry.feed.name().to_owned();
@@ -146,7 +217,7 @@ impl Engine {
                     state: FeedAlertState::Firing,
                     link: None,
                     labels: BTreeMap::new(),
-                    started_at: OffsetDateTime::now_utc(),
+                    started_at: self.now(),
                     signature: None,
                     starts: BTreeMap::new(),
                 },
@@ -164,11 +235,8 @@ impl Engine {
             }
             let starts = self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
-                let until = crate::deadline::after(
-                    OffsetDateTime::now_utc(),
-                    self.ladder().config.online_within,
-                );
-                let signature = self.presence_signature(until);
+                let until = crate::deadline::after(self.now(), self.ladder().config.online_within);
+                let signature = self.shared.team.presence_signature(&self.shared.me, until);
                 match entry
                     .feed
                     .announce(&self.shared.me, until, signature.as_deref(), &starts)
@@ -191,8 +259,8 @@ impl Engine {
         let started = Instant::now();
         let polled = entry.feed.poll().await;
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let now = OffsetDateTime::now_utc();
-        let previous = lock(&self.shared.feed_health).get(name).cloned();
+        let now = self.now();
+        let previous = lock(&self.shared.feeds.health).get(name).cloned();
         let mut health = previous.clone().unwrap_or(FeedHealth {
             name: name.to_owned(),
             running: true,
@@ -399,11 +467,13 @@ impl Engine {
             .into_iter()
             .filter(|i| i.dedup_key.starts_with("monitor:"))
             .collect();
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         for incident in &open {
             let pushed = self.pushed(incident, None);
             if let Some(signature) = &pushed.signature {
-                self.believe_own_start(&pushed.dedup_key, signature, now);
+                self.shared
+                    .team
+                    .believe_own_start(&pushed.dedup_key, signature, now);
                 starts.insert(pushed.dedup_key.clone(), signature.clone());
             }
             match entry.feed.push(&pushed).await {
@@ -442,15 +512,9 @@ impl Engine {
         let monitor = incident
             .dedup_key
             .strip_prefix("monitor:")
-            .and_then(|id| {
-                lock(&self.shared.state)
-                    .monitors
-                    .iter()
-                    .find(|(m, _)| m.as_str() == id)
-                    .map(|(_, e)| e.config.name().to_owned())
-            })
+            .and_then(|id| self.shared.scheduler.name_of(id))
             .unwrap_or_else(|| incident.dedup_key.clone());
-        let (started_at, signature) = self.start_to_push(incident, OffsetDateTime::now_utc());
+        let (started_at, signature) = self.shared.team.start_to_push(incident, self.now());
         PushedIncident {
             dedup_key: incident.dedup_key.clone(),
             title: incident.title.clone(),
@@ -466,7 +530,7 @@ impl Engine {
     fn set_health(&self, previous: Option<&FeedHealth>, health: FeedHealth) {
         let visible = |h: &FeedHealth| (h.ok, h.alerts, h.failures, h.error.clone());
         let changed = previous.map(visible) != Some(visible(&health));
-        lock(&self.shared.feed_health).insert(health.name.clone(), health.clone());
+        lock(&self.shared.feeds.health).insert(health.name.clone(), health.clone());
         if changed {
             self.publish(EngineEvent::Feed { health });
         }
@@ -474,6 +538,6 @@ impl Engine {
 
     /// Every feed's health.
     pub fn feed_health(&self) -> Vec<FeedHealth> {
-        lock(&self.shared.feed_health).values().cloned().collect()
+        self.shared.feeds.health()
     }
 }

@@ -3,12 +3,13 @@
 //! outbox is sent with retries, exponential backoff and jitter, its fate on the timeline.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{lock, Engine};
+use super::Engine;
 use crate::config::{EscalationConfig, EscalationStep, StepAction};
 use crate::deliver::{Channel, Deliver, DeliveryError, Message, MessageIncident};
 use crate::event::EngineEvent;
@@ -46,6 +47,62 @@ impl Ladder {
     }
 }
 
+/// The ladder in use, what rebuilds it when the policy changes, and how ownership of a
+/// ladder is decided between laptops.
+#[derive(Debug)]
+pub(super) struct Escalation {
+    /// Swapped whole by [`Engine::set_escalation`]; readers take the `Arc` and let go. Leaf
+    /// lock.
+    current: RwLock<Arc<Ladder>>,
+    /// The channels a test gave the engine: kept when the policy changes.
+    fixed_channels: Option<Vec<Arc<dyn Deliver>>>,
+    /// The feeds' settings, which the PagerDuty channel takes its routing key from.
+    feed_configs: Vec<crate::config::FeedConfig>,
+    /// Some feed takes Foghorn's own incidents: the ladder's owner is decided through it.
+    pushes: bool,
+    /// How long a ladder step waits to learn whose laptop climbs the ladder.
+    ownership_grace: time::Duration,
+    /// How long after an incident opens every laptop that saw it earlier has pushed it.
+    ownership_settle: time::Duration,
+    /// The configuration in use is not the user's (the demo, or a stand-in for a file that
+    /// failed to load) until an escalation policy from a file arrives.
+    stand_in: AtomicBool,
+}
+
+impl Escalation {
+    /// `pushes` and `polls` (the longest `n` polls of any feed) come from the feeds.
+    pub(super) fn new(
+        config: EscalationConfig,
+        fixed_channels: Option<Vec<Arc<dyn Deliver>>>,
+        feed_configs: Vec<crate::config::FeedConfig>,
+        pushes: bool,
+        polls: impl Fn(u32) -> time::Duration,
+        stand_in: bool,
+    ) -> Self {
+        let ladder = Ladder::new(config, fixed_channels.as_deref(), &feed_configs);
+        Escalation {
+            current: RwLock::new(Arc::new(ladder)),
+            fixed_channels,
+            feed_configs,
+            pushes,
+            ownership_settle: polls(2).saturating_add(time::Duration::seconds(1)),
+            ownership_grace: polls(3).saturating_add(time::Duration::seconds(5)),
+            stand_in: AtomicBool::new(stand_in),
+        }
+    }
+
+    /// The ladder as it is now; a policy saved meanwhile does not change this copy.
+    pub(super) fn current(&self) -> Arc<Ladder> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether the engine runs the demo or a stand-in for a configuration that failed to
+    /// load, and no policy from a file has arrived since.
+    pub(super) fn runs_stand_in(&self) -> bool {
+        self.stand_in.load(Ordering::Acquire)
+    }
+}
+
 fn channel_of(action: StepAction) -> Channel {
     match action {
         StepAction::Chat => Channel::Chat,
@@ -69,7 +126,13 @@ fn action_name(action: StepAction) -> &'static str {
 impl Engine {
     /// The ladder as it is now; a policy saved meanwhile does not change this copy.
     pub(super) fn ladder(&self) -> Arc<Ladder> {
-        Arc::clone(&self.shared.ladder.read().unwrap_or_else(|p| p.into_inner()))
+        self.shared.escalation.current()
+    }
+
+    /// Whether the engine runs the demo or a stand-in for a configuration that failed to
+    /// load, and no policy from a file has arrived since.
+    pub(super) fn runs_stand_in(&self) -> bool {
+        self.shared.escalation.runs_stand_in()
     }
 
     /// Uses a new escalation policy from now on, without a restart: incidents that open
@@ -78,24 +141,22 @@ impl Engine {
     /// step at its position in the new policy is what fires if it is the same action, and
     /// otherwise it is skipped with a note (the policy changed under it).
     pub fn set_escalation(&self, config: EscalationConfig) {
+        let escalation = &self.shared.escalation;
         let ladder = Ladder::new(
             config,
-            self.shared.fixed_channels.as_deref(),
-            &self.shared.feed_configs,
+            escalation.fixed_channels.as_deref(),
+            &escalation.feed_configs,
         );
         tracing::info!(
             steps = ladder.config.steps.len(),
             "escalation policy changed"
         );
-        *self
-            .shared
-            .ladder
+        *escalation
+            .current
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(ladder);
         // A policy saved to a file: the ladder no longer waits for one.
-        self.shared
-            .stand_in
-            .store(false, std::sync::atomic::Ordering::Release);
+        escalation.stand_in.store(false, Ordering::Release);
     }
 
     /// The steps an incident that just opened (or opened again, at `from`) will climb, in the
@@ -133,7 +194,7 @@ impl Engine {
                 // The stand-in's empty policy would skip every step due: they wait instead.
                 continue;
             }
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             match self.shared.store.read(|c| store::due_steps(c, now)) {
                 Ok(due) => {
                     for (incident, step) in due {
@@ -161,7 +222,7 @@ impl Engine {
         scheduled: &str,
         due_at: OffsetDateTime,
     ) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let ladder = self.ladder();
         let Some(step) = ladder.config.steps.get(index as usize).cloned() else {
             self.settle(
@@ -272,7 +333,7 @@ impl Engine {
         note: String,
         message: Option<Message>,
     ) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let payload = message.as_ref().map(|m| {
             (
                 m.idempotency_key.clone(),
@@ -331,8 +392,8 @@ impl Engine {
     async fn send(&self, row: OutboxRow) {
         let incident = row.incident_id;
         let ladder = self.ladder();
-        let status = self.shared.status.clone();
-        let support = self.shared.support.clone();
+        let status = self.shared.cadence.publisher().cloned();
+        let support = self.shared.support.desk();
         let store = self.shared.store.clone();
         let sent = crate::outbox::send(&self.shared.store, row, |row| async move {
             if crate::support::Kind::from_outbox_channel(&row.channel).is_some() {
@@ -426,10 +487,7 @@ impl Engine {
     /// Whether another engineer's Foghorn said recently, through the shared feed, that it is
     /// running.
     fn someone_online(&self, now: OffsetDateTime) -> bool {
-        lock(&self.shared.team)
-            .online
-            .values()
-            .any(|until| *until > now)
+        self.shared.team.someone_online(now)
     }
 
     /// Whose laptop climbs this incident's ladder. The rule: an outage Foghorn's monitors push
@@ -450,14 +508,16 @@ impl Engine {
         now: OffsetDateTime,
     ) -> Elsewhere {
         if incident.dedup_key.starts_with("monitor:") {
-            if !self.shared.pushes {
+            if !self.shared.escalation.pushes {
                 return Elsewhere::Here;
             }
-            let start = self.pushed_start(&incident.dedup_key, now);
+            let start = self.shared.team.pushed_start(&incident.dedup_key, now);
             let ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;
             // Checked: `opened_at` and `due_at` are read from the database.
-            let settled =
-                crate::deadline::shifted(incident.opened_at, self.shared.ownership_settle);
+            let settled = crate::deadline::shifted(
+                incident.opened_at,
+                self.shared.escalation.ownership_settle,
+            );
             if now < settled && start.is_some() {
                 return Elsewhere::NotYet;
             }
@@ -467,7 +527,9 @@ impl Engine {
                 Some(_) => Elsewhere::There(
                     "another laptop saw the outage first and climbs the ladder".to_owned(),
                 ),
-                None if now < crate::deadline::shifted(due_at, self.shared.ownership_grace) => {
+                None if now
+                    < crate::deadline::shifted(due_at, self.shared.escalation.ownership_grace) =>
+                {
                     Elsewhere::NotYet
                 }
                 None => Elsewhere::Here,
@@ -515,7 +577,7 @@ impl Engine {
     /// "Escalate now" (the next pending step is due at once) or "Skip" it, from the window.
     pub async fn ladder_action(&self, incident_id: i64, skip: bool) -> super::Result<()> {
         let who = self.shared.me.clone();
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         self.shared
             .store
             .write(move |tx| {

@@ -34,7 +34,7 @@ impl Engine {
                 }
                 _ = tick.tick() => {}
             }
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             let Some(status) = self.shared.oncall.status(now) else {
                 continue;
             };

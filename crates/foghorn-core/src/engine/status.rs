@@ -52,17 +52,22 @@ pub struct Published {
 
 impl Engine {
     fn publisher(&self) -> Result<&crate::status::publish::Publisher> {
-        self.shared.status.as_deref().ok_or_else(|| {
-            StatusError::Invalid(
-                "status updates are not configured: add [status] to the configuration".to_owned(),
-            )
-            .into()
-        })
+        self.shared
+            .cadence
+            .publisher()
+            .map(|p| &**p)
+            .ok_or_else(|| {
+                StatusError::Invalid(
+                    "status updates are not configured: add [status] to the configuration"
+                        .to_owned(),
+                )
+                .into()
+            })
     }
 
     /// `[status]` as the composer needs it; `None` without one.
     pub fn status_setup(&self) -> Option<StatusSetup> {
-        let publisher = self.shared.status.as_deref()?;
+        let publisher = self.shared.cadence.publisher()?;
         let config = publisher.config();
         Some(StatusSetup {
             product: config.product.clone(),

@@ -3,6 +3,7 @@
 //! recorded in the outbox, which the engine's loop sends within a tick.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -40,9 +41,35 @@ pub struct SupportQueue {
     pub resolved: bool,
 }
 
+/// The helpdesk the support queue's replies go to (`[intercom]`; the outbox sends them),
+/// and the words the queue searches for (keywords and component names).
+#[derive(Debug)]
+pub(super) struct Support {
+    desk: Option<Arc<support::Desk>>,
+    words: Vec<String>,
+}
+
+impl Support {
+    pub(super) fn new(
+        intercom: Option<&crate::config::IntercomConfig>,
+        status: Option<&crate::config::StatusConfig>,
+    ) -> Self {
+        Support {
+            desk: intercom.map(|config| Arc::new(support::Desk::new(config))),
+            words: intercom
+                .map(|config| support::search_words(config, status))
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(super) fn desk(&self) -> Option<Arc<support::Desk>> {
+        self.desk.clone()
+    }
+}
+
 impl Engine {
     fn desk(&self) -> Result<&support::Desk> {
-        self.shared.support.as_deref().ok_or_else(|| {
+        self.shared.support.desk.as_deref().ok_or_else(|| {
             SupportError::Invalid(
                 "the support queue is not configured: add [intercom] to the configuration"
                     .to_owned(),
@@ -53,7 +80,7 @@ impl Engine {
 
     /// Whether `[intercom]` is configured.
     pub fn support_configured(&self) -> bool {
-        self.shared.support.is_some()
+        self.shared.support.desk.is_some()
     }
 
     fn incident_or_err(&self, id: i64) -> Result<crate::incident::IncidentView> {
@@ -64,7 +91,7 @@ impl Engine {
     }
 
     fn status_config(&self) -> Option<&crate::config::StatusConfig> {
-        self.shared.status.as_deref().map(|p| p.config())
+        self.shared.cadence.publisher().map(|p| p.config())
     }
 
     /// The queue as the helpdesk has it now (open, since the incident started, matching the
@@ -77,7 +104,7 @@ impl Engine {
             desk.client(),
             store,
             &incident,
-            &self.shared.support_words,
+            &self.shared.support.words,
             OffsetDateTime::now_utc(),
         )
         .await?;
@@ -136,7 +163,7 @@ impl Engine {
                     desk.client(),
                     store,
                     &incident,
-                    &self.shared.support_words,
+                    &self.shared.support.words,
                     OffsetDateTime::now_utc(),
                 )
                 .await?

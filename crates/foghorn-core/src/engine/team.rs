@@ -5,6 +5,7 @@
 //! since someone forging claims is trying to stop escalation.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
@@ -25,10 +26,22 @@ pub(super) const UNAUTHENTICATED: &str = "Ladder ownership is unauthenticated: a
     that an engineer is online, and stop this laptop escalating. Set `[team] secret = \
     \"env:FOGHORN_TEAM_SECRET\"` (the same secret on every laptop) to sign and check them.";
 
-#[derive(Debug, Default)]
+/// The team secret and what the other laptops are believed to have said.
+#[derive(Debug)]
 pub(super) struct Team {
+    /// Leaf lock.
+    claims: Mutex<Claims>,
+    /// The team secret: pushed starts and presence are signed with it and believed only when
+    /// signed (see [`crate::team`]).
+    key: Option<TeamKey>,
+    /// How long a signed start stays believable after it was signed.
+    claim_fresh_for: time::Duration,
+}
+
+#[derive(Debug, Default)]
+struct Claims {
     /// Person → until when their Foghorn is believed to run.
-    pub(super) online: HashMap<String, OffsetDateTime>,
+    online: HashMap<String, OffsetDateTime>,
     /// A pushed incident's dedup key → the earliest start believed for it.
     pushed_starts: HashMap<String, PushedStart>,
     /// Ignored claims already reported.
@@ -47,9 +60,17 @@ fn ms(t: OffsetDateTime) -> i128 {
     t.unix_timestamp_nanos() / 1_000_000
 }
 
-impl Engine {
-    fn team_key(&self) -> Option<&TeamKey> {
-        self.shared.team_key.as_ref()
+impl Team {
+    pub(super) fn new(key: Option<TeamKey>, claim_fresh_for: time::Duration) -> Self {
+        Team {
+            claims: Mutex::new(Claims::default()),
+            key,
+            claim_fresh_for,
+        }
+    }
+
+    fn key(&self) -> Option<&TeamKey> {
+        self.key.as_ref()
     }
 
     /// A signature recent enough to believe: made within a few push lifetimes (every laptop
@@ -59,20 +80,128 @@ impl Engine {
         // time is merely stale, never a panic.
         claim
             .signed_at
-            .checked_add(self.shared.claim_fresh_for)
+            .checked_add(self.claim_fresh_for)
             .is_some_and(|until| until >= now)
             && now
                 .checked_add(CLOCK_SKEW)
                 .is_none_or(|latest| claim.signed_at <= latest)
     }
 
+    /// `person`'s Foghorn is believed to run until `until` (or later, if said before).
+    fn online_until(&self, person: &str, until: OffsetDateTime) {
+        let mut claims = lock(&self.claims);
+        let known = claims.online.entry(person.to_owned()).or_insert(until);
+        *known = (*known).max(until);
+    }
+
+    /// Whether another engineer's Foghorn said recently that it is running.
+    pub(super) fn someone_online(&self, now: OffsetDateTime) -> bool {
+        lock(&self.claims).online.values().any(|until| *until > now)
+    }
+
+    /// This laptop's own start of `dedup_key`, as it signed it for a push: known from the
+    /// start, so hearing only later starts (the shared alert showing another laptop's push)
+    /// never hides it.
+    pub(super) fn believe_own_start(&self, dedup_key: &str, signature: &str, now: OffsetDateTime) {
+        let Some(key) = self.key() else {
+            return;
+        };
+        if let Ok(claim) = key.verify_start(dedup_key, Some(signature)) {
+            self.believe_start(dedup_key, claim, now);
+        }
+    }
+
+    /// Keeps `claim` as the start of `dedup_key` unless an earlier fresh one is known.
+    fn believe_start(&self, dedup_key: &str, claim: StartClaim, now: OffsetDateTime) {
+        let mut claims = lock(&self.claims);
+        let keep = claims.pushed_starts.get(dedup_key).is_some_and(|old| {
+            old.claim.as_ref().is_some_and(|c| {
+                self.fresh(c, now)
+                    && (c.start < claim.start
+                        || (c.start == claim.start && c.signed_at >= claim.signed_at))
+            })
+        });
+        if !keep {
+            claims.pushed_starts.insert(
+                dedup_key.to_owned(),
+                PushedStart {
+                    start: claim.start,
+                    claim: Some(claim),
+                },
+            );
+        }
+    }
+
+    /// Without a team secret, the start a pushed alert shows is all there is.
+    fn believe_unsigned(&self, dedup_key: &str, start: OffsetDateTime) {
+        lock(&self.claims)
+            .pushed_starts
+            .insert(dedup_key.to_owned(), PushedStart { start, claim: None });
+    }
+
+    /// Whether an ignored claim is reported for the first time.
+    fn first_report(&self, report: String) -> bool {
+        let mut claims = lock(&self.claims);
+        if claims.reported.len() >= MAX_REPORTED {
+            claims.reported.clear();
+        }
+        claims.reported.insert(report)
+    }
+
+    /// The earliest start believed for a pushed outage: with a team secret only a signed one,
+    /// and only while its signature is recent.
+    pub(super) fn pushed_start(
+        &self,
+        dedup_key: &str,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let claims = lock(&self.claims);
+        let known = claims.pushed_starts.get(dedup_key)?;
+        match (&known.claim, self.key()) {
+            (_, None) => Some(known.start),
+            (Some(claim), Some(_)) if self.fresh(claim, now) => Some(known.start),
+            _ => None,
+        }
+    }
+
+    /// The start and signature to push for this laptop's own incident: its own start, signed
+    /// now; or, when an earlier signed start was read, that one with its signature as read,
+    /// so every laptop's push carries the earliest signed start whoever pushed last.
+    pub(super) fn start_to_push(
+        &self,
+        incident: &IncidentView,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, Option<String>) {
+        let own = incident.opened_at;
+        let Some(key) = self.key() else {
+            return (own, None);
+        };
+        let earlier = lock(&self.claims)
+            .pushed_starts
+            .get(&incident.dedup_key)
+            .and_then(|known| known.claim.clone())
+            .filter(|claim| self.fresh(claim, now) && ms(claim.start) < ms(own));
+        match earlier {
+            Some(claim) => (claim.start, Some(claim.annotation)),
+            None => (own, Some(key.sign_start(&incident.dedup_key, own, now))),
+        }
+    }
+
+    /// The signature of `me`'s presence until `until`, when there is a team secret.
+    pub(super) fn presence_signature(&self, me: &str, until: OffsetDateTime) -> Option<String> {
+        self.key().map(|key| key.sign_presence(me, until))
+    }
+}
+
+impl Engine {
     /// A `FoghornOnline` alert read from `feed`.
     pub(super) fn take_presence(&self, feed: &str, alert: &FeedAlert, now: OffsetDateTime) {
         let Some(person) = alert.labels.get("person").filter(|p| **p != self.shared.me) else {
             return;
         };
         let latest = crate::deadline::after(now, self.ladder().config.online_within);
-        let until = match self.team_key() {
+        let team = &self.shared.team;
+        let until = match team.key() {
             None => latest,
             Some(key) => match key.verify_presence(person, alert.signature.as_deref()) {
                 // Never longer than this laptop would believe an unsigned one.
@@ -80,7 +209,7 @@ impl Engine {
                 Ok(_) => return,
                 Err(why) => {
                     let report = format!("online:{feed}:{person}");
-                    if self.first_report(report) {
+                    if team.first_report(report) {
                         tracing::warn!(feed, person, %why, "ignored a presence alert");
                         self.add_notice(format!(
                             "Ignored a presence alert in {feed} saying {person} is online: {why}. \
@@ -91,55 +220,18 @@ impl Engine {
                 }
             },
         };
-        {
-            let mut team = lock(&self.shared.team);
-            let known = team.online.entry(person.clone()).or_insert(until);
-            *known = (*known).max(until);
-        }
+        team.online_until(person, until);
         // The starts that laptop pushed, as signed: the shared alert shows only the last
         // push's, so a laptop that always pushes last would otherwise never learn of an
         // earlier one.
-        if let Some(key) = self.team_key() {
+        if let Some(key) = team.key() {
             for (dedup_key, signature) in &alert.starts {
                 if let Ok(claim) = key.verify_start(dedup_key, Some(signature)) {
-                    if self.fresh(&claim, now) {
-                        self.believe_start(dedup_key, claim, now);
+                    if team.fresh(&claim, now) {
+                        team.believe_start(dedup_key, claim, now);
                     }
                 }
             }
-        }
-    }
-
-    /// This laptop's own start of `dedup_key`, as it signed it for a push: known from the
-    /// start, so hearing only later starts (the shared alert showing another laptop's push)
-    /// never hides it.
-    pub(super) fn believe_own_start(&self, dedup_key: &str, signature: &str, now: OffsetDateTime) {
-        let Some(key) = self.team_key() else {
-            return;
-        };
-        if let Ok(claim) = key.verify_start(dedup_key, Some(signature)) {
-            self.believe_start(dedup_key, claim, now);
-        }
-    }
-
-    /// Keeps `claim` as the start of `dedup_key` unless an earlier fresh one is known.
-    fn believe_start(&self, dedup_key: &str, claim: StartClaim, now: OffsetDateTime) {
-        let mut team = lock(&self.shared.team);
-        let keep = team.pushed_starts.get(dedup_key).is_some_and(|old| {
-            old.claim.as_ref().is_some_and(|c| {
-                self.fresh(c, now)
-                    && (c.start < claim.start
-                        || (c.start == claim.start && c.signed_at >= claim.signed_at))
-            })
-        });
-        if !keep {
-            team.pushed_starts.insert(
-                dedup_key.to_owned(),
-                PushedStart {
-                    start: claim.start,
-                    claim: Some(claim),
-                },
-            );
         }
     }
 
@@ -153,19 +245,14 @@ impl Engine {
         let Some(dedup_key) = alert.labels.get("dedup_key") else {
             return;
         };
-        let Some(key) = self.team_key() else {
-            lock(&self.shared.team).pushed_starts.insert(
-                dedup_key.clone(),
-                PushedStart {
-                    start: alert.started_at,
-                    claim: None,
-                },
-            );
+        let team = &self.shared.team;
+        let Some(key) = team.key() else {
+            team.believe_unsigned(dedup_key, alert.started_at);
             return;
         };
         let shown = crate::time_fmt::rfc3339(alert.started_at);
         let claim = match key.verify_start(dedup_key, alert.signature.as_deref()) {
-            Ok(claim) if self.fresh(&claim, now) => claim,
+            Ok(claim) if team.fresh(&claim, now) => claim,
             Ok(claim) => {
                 let why = format!(
                     "its signature was made at {}, too long ago to be believed",
@@ -192,14 +279,14 @@ impl Engine {
             self.report_start(feed, dedup_key, alert.started_at, &why)
                 .await;
         }
-        self.believe_start(dedup_key, claim, now);
+        team.believe_start(dedup_key, claim, now);
     }
 
     /// Says once, on the timeline of this laptop's incident for `dedup_key`, that a pushed
     /// alert's start was not believed.
     async fn report_start(&self, feed: &str, dedup_key: &str, start: OffsetDateTime, why: &str) {
         let report = format!("start:{feed}:{dedup_key}:{}:{why}", ms(start));
-        if !self.first_report(report) {
+        if !self.shared.team.first_report(report) {
             return;
         }
         let text = format!(
@@ -214,58 +301,5 @@ impl Engine {
             }
             _ => {}
         }
-    }
-
-    fn first_report(&self, report: String) -> bool {
-        let mut team = lock(&self.shared.team);
-        if team.reported.len() >= MAX_REPORTED {
-            team.reported.clear();
-        }
-        team.reported.insert(report)
-    }
-
-    /// The earliest start believed for a pushed outage: with a team secret only a signed one,
-    /// and only while its signature is recent.
-    pub(super) fn pushed_start(
-        &self,
-        dedup_key: &str,
-        now: OffsetDateTime,
-    ) -> Option<OffsetDateTime> {
-        let team = lock(&self.shared.team);
-        let known = team.pushed_starts.get(dedup_key)?;
-        match (&known.claim, self.team_key()) {
-            (_, None) => Some(known.start),
-            (Some(claim), Some(_)) if self.fresh(claim, now) => Some(known.start),
-            _ => None,
-        }
-    }
-
-    /// The start and signature to push for this laptop's own incident: its own start, signed
-    /// now; or, when an earlier signed start was read, that one with its signature as read,
-    /// so every laptop's push carries the earliest signed start whoever pushed last.
-    pub(super) fn start_to_push(
-        &self,
-        incident: &IncidentView,
-        now: OffsetDateTime,
-    ) -> (OffsetDateTime, Option<String>) {
-        let own = incident.opened_at;
-        let Some(key) = self.team_key() else {
-            return (own, None);
-        };
-        let earlier = lock(&self.shared.team)
-            .pushed_starts
-            .get(&incident.dedup_key)
-            .and_then(|known| known.claim.clone())
-            .filter(|claim| self.fresh(claim, now) && ms(claim.start) < ms(own));
-        match earlier {
-            Some(claim) => (claim.start, Some(claim.annotation)),
-            None => (own, Some(key.sign_start(&incident.dedup_key, own, now))),
-        }
-    }
-
-    /// The signature of this laptop's presence until `until`, when there is a team secret.
-    pub(super) fn presence_signature(&self, until: OffsetDateTime) -> Option<String> {
-        self.team_key()
-            .map(|key| key.sign_presence(&self.shared.me, until))
     }
 }

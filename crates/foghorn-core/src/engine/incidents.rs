@@ -3,12 +3,13 @@
 //! (acknowledge, resolve, snooze, take) from here or from another process.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use super::{durable, lock, Engine, Result};
+use crate::alarm::Ringer;
 use crate::crash_point::crash_point;
 use crate::event::EngineEvent;
 use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal};
@@ -21,18 +22,29 @@ use crate::time_fmt::rfc3339;
 /// terminal) and for snoozes running out: the app reacts within this long.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
 
-/// Rings the loud alarm for incidents. The desktop implements it with sound; tests record.
-pub trait Ringer: Send + Sync + std::fmt::Debug {
-    /// Starts (or keeps) ringing for `incident`; `Err` says why no sound could be made (the
-    /// alarm is then visual only).
-    fn ring(&self, incident: i64) -> std::result::Result<(), String>;
-    /// Stops ringing for `incident`; the alarm falls silent once nothing rings.
-    fn silence(&self, incident: i64);
+/// The incidents' memory between database looks, the alarm, and how soon a cleared
+/// signal that fires again re-opens its incident.
+#[derive(Debug)]
+pub(super) struct Incidents {
+    /// Leaf lock: never held across an await nor while taking another lock.
+    alerting: Mutex<Alerting>,
+    ringer: Option<Arc<dyn Ringer>>,
+    retrigger_within: time::Duration,
+}
+
+impl Incidents {
+    pub(super) fn new(ringer: Option<Arc<dyn Ringer>>, retrigger_within: time::Duration) -> Self {
+        Incidents {
+            alerting: Mutex::new(Alerting::default()),
+            ringer,
+            retrigger_within,
+        }
+    }
 }
 
 /// What the engine remembers about incidents between database looks.
 #[derive(Debug, Default)]
-pub(super) struct Alerting {
+struct Alerting {
     /// Incidents the alarm rings for.
     ringing: HashSet<i64>,
     /// Open incidents as last published, to tell the window only about real changes.
@@ -46,39 +58,33 @@ pub(super) struct Alerting {
 
 impl Engine {
     fn delivery(&self, severity: crate::incident::Severity, at: OffsetDateTime) -> Delivery {
-        let muted = lock(&self.shared.state).mute.is_active(at);
-        policy::decide(
-            &self.shared.notification_config,
-            Situation {
-                severity,
-                on_call: self.shared.oncall.on_call(at),
-                muted,
-            },
-        )
+        self.shared
+            .notifications
+            .delivery(severity, self.shared.oncall.on_call(at), at)
     }
 
     /// Whether the person at this machine is on call now.
     pub fn on_call(&self) -> bool {
-        self.shared.oncall.on_call(OffsetDateTime::now_utc())
+        self.shared.oncall.on_call(self.now())
     }
 
     /// A signal fired (a monitor went down). `quiet`: flapping, so no notification.
     pub(super) async fn signal_fired(&self, signal: Signal, reason: Option<String>, quiet: bool) {
         let at = signal.at;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let delivery = if quiet {
             Delivery::Silent
         } else {
             self.delivery(signal.severity, now)
         };
         if delivery == Delivery::Silent && !quiet {
-            if lock(&self.shared.state).mute.is_active(now) {
+            if self.shared.notifications.muted(now) {
                 tracing::info!(title = %signal.summary, "muted: notification not shown");
             } else {
                 tracing::info!(title = %signal.summary, "no notification: not on call and `when_not_on_call = \"none\"`");
             }
         }
-        let retrigger = self.shared.retrigger_within;
+        let retrigger = self.shared.incidents.retrigger_within;
         let ladder = self.ladder();
         let name = signal.summary.clone();
         let severity = signal.severity;
@@ -162,9 +168,9 @@ impl Engine {
         detail: String,
         quiet: bool,
     ) {
-        let config = self.shared.notification_config.clone();
+        let config = self.shared.notifications.config().clone();
         let oncall = Arc::clone(&self.shared.oncall);
-        let muted = lock(&self.shared.state).mute.is_active(at);
+        let muted = self.shared.notifications.muted(at);
         let key = dedup_key.clone();
         let write: durable::Write = Arc::new(move |tx: &rusqlite::Transaction<'_>| {
             let Some(cleared) = store::clear_signal(tx, &dedup_key, at, &actor, &detail)? else {
@@ -231,7 +237,9 @@ impl Engine {
     /// notification whose incident was acknowledged, snoozed or resolved in the meantime is
     /// dropped: the alarm never rings for an incident someone already has.
     async fn deliver(&self, owed: StoredNotification) {
-        let claimed = lock(&self.shared.alerting).delivering.insert(owed.id);
+        let claimed = lock(&self.shared.incidents.alerting)
+            .delivering
+            .insert(owed.id);
         if !claimed {
             return;
         }
@@ -245,12 +253,14 @@ impl Engine {
         if !shown {
             self.deliver_claimed(owed).await;
         }
-        lock(&self.shared.alerting).delivering.remove(&notification);
+        lock(&self.shared.incidents.alerting)
+            .delivering
+            .remove(&notification);
     }
 
     async fn deliver_claimed(&self, owed: StoredNotification) {
         let id = owed.incident_id;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let current = self.shared.store.incident(id).ok().flatten();
         let wanted = current.as_ref().is_some_and(|i| {
             !owed.loud || (i.state == IncidentState::Triggered && !i.snoozed(now))
@@ -265,7 +275,7 @@ impl Engine {
                 self.publish(EngineEvent::Alert { incident });
             }
         }
-        let outcome = self.show(owed.notification).await;
+        let outcome = self.shared.notifications.show(owed.notification).await;
         let note = rang.map(|rang| {
             let alarm = match rang {
                 Ok(()) => "the alarm rang".to_owned(),
@@ -291,7 +301,7 @@ impl Engine {
         note: Option<(i64, String)>,
     ) {
         let outcome = outcome.to_owned();
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let written = self
             .shared
             .store
@@ -309,11 +319,13 @@ impl Engine {
     }
 
     pub(super) fn ring(&self, incident: i64) -> std::result::Result<(), String> {
-        let first = lock(&self.shared.alerting).ringing.insert(incident);
+        let first = lock(&self.shared.incidents.alerting)
+            .ringing
+            .insert(incident);
         if !first {
             return Ok(());
         }
-        let rang = match &self.shared.ringer {
+        let rang = match &self.shared.incidents.ringer {
             Some(ringer) => ringer.ring(incident),
             None => Err("no alarm on this machine".to_owned()),
         };
@@ -322,9 +334,11 @@ impl Engine {
     }
 
     pub(super) fn silence(&self, incident: i64) {
-        let was = lock(&self.shared.alerting).ringing.remove(&incident);
+        let was = lock(&self.shared.incidents.alerting)
+            .ringing
+            .remove(&incident);
         if was {
-            if let Some(ringer) = &self.shared.ringer {
+            if let Some(ringer) = &self.shared.incidents.ringer {
                 ringer.silence(incident);
             }
             self.publish_ringing();
@@ -334,7 +348,7 @@ impl Engine {
     /// Open incidents, newest first, as last published (no database read: the tray asks on
     /// every change).
     pub fn open_incidents(&self) -> Vec<IncidentView> {
-        let mut open: Vec<IncidentView> = lock(&self.shared.alerting)
+        let mut open: Vec<IncidentView> = lock(&self.shared.incidents.alerting)
             .known
             .values()
             .cloned()
@@ -345,7 +359,7 @@ impl Engine {
 
     /// Incidents the alarm is ringing for.
     pub fn ringing(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = lock(&self.shared.alerting)
+        let mut ids: Vec<i64> = lock(&self.shared.incidents.alerting)
             .ringing
             .iter()
             .copied()
@@ -364,7 +378,7 @@ impl Engine {
     /// the same change again when it sees it in the database.
     fn publish_incident(&self, incident: IncidentView) {
         {
-            let mut a = lock(&self.shared.alerting);
+            let mut a = lock(&self.shared.incidents.alerting);
             if incident.is_open() {
                 a.known.insert(incident.id, incident.clone());
             } else {
@@ -388,7 +402,7 @@ impl Engine {
         action: IncidentAction,
         actor: &str,
     ) -> Result<IncidentView> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let (incident, changed) = self
             .shared
             .store
@@ -405,7 +419,7 @@ impl Engine {
 
     /// Adds a line by Foghorn to an incident's timeline and tells the window.
     pub(super) async fn note_on(&self, id: i64, kind: &'static str, detail: String) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         let written = self
             .shared
             .store
@@ -421,14 +435,14 @@ impl Engine {
 
     /// Brings the alarm and the snooze timers in line with an incident's stored state.
     fn after_change(&self, incident: &IncidentView) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let quiet = !incident.is_open()
             || incident.state == IncidentState::Acknowledged
             || incident.snoozed(now);
         if quiet {
             self.silence(incident.id);
         }
-        let mut a = lock(&self.shared.alerting);
+        let mut a = lock(&self.shared.incidents.alerting);
         match incident.snoozed_until {
             Some(until) if incident.snoozed(now) && incident.state == IncidentState::Triggered => {
                 a.snoozed.insert(incident.id, until);
@@ -444,7 +458,7 @@ impl Engine {
     /// shown before a crash are shown (once), and the alarm rings again for what is still
     /// unacknowledged while on call.
     pub(super) async fn recover_incidents(&self) {
-        let at = OffsetDateTime::now_utc();
+        let at = self.now();
         if self.runs_stand_in() {
             // The demo or an empty stand-in for a broken file lists none of the user's
             // monitors: that says nothing about which of them were removed.
@@ -473,15 +487,17 @@ impl Engine {
                 let _ = self.ring(incident.id);
             }
         }
-        lock(&self.shared.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
+        lock(&self.shared.incidents.alerting).known = open.into_iter().map(|i| (i.id, i)).collect();
         self.refresh_summary();
     }
 
     /// Resolves the open incidents of monitors that left the configuration.
     async fn resolve_orphans(&self, at: OffsetDateTime) {
-        let live: HashSet<String> = lock(&self.shared.state)
-            .monitors
-            .keys()
+        let live: HashSet<String> = self
+            .shared
+            .scheduler
+            .ids()
+            .iter()
             .map(|id| format!("monitor:{id}"))
             .collect();
         match self
@@ -498,14 +514,6 @@ impl Engine {
             }
             Err(e) => tracing::error!(error = %e, "cannot resolve incidents of removed monitors"),
         }
-    }
-
-    /// Whether the engine runs the demo or a stand-in for a configuration that failed to
-    /// load, and no policy from a file has arrived since.
-    pub(super) fn runs_stand_in(&self) -> bool {
-        self.shared
-            .stand_in
-            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Reacts to incident changes made by another process (the CLI, a second instance) and
@@ -532,7 +540,7 @@ impl Engine {
         let Ok(open) = self.shared.store.open_incidents() else {
             return;
         };
-        let known = lock(&self.shared.alerting).known.clone();
+        let known = lock(&self.shared.incidents.alerting).known.clone();
         let mut changed = false;
         for incident in &open {
             if known.get(&incident.id) != Some(incident) {
@@ -561,9 +569,9 @@ impl Engine {
 
     /// A snooze ran out on an incident nobody has acknowledged: tell them again.
     async fn wake_snoozed(&self) {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let woken: Vec<(i64, OffsetDateTime)> = {
-            let mut a = lock(&self.shared.alerting);
+            let mut a = lock(&self.shared.incidents.alerting);
             let due: Vec<(i64, OffsetDateTime)> = a
                 .snoozed
                 .iter()
