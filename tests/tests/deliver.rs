@@ -501,7 +501,7 @@ async fn vendor_failures_map_to_retry_or_permanent() -> Result<()> {
     let started = std::time::Instant::now();
     let e = sms("hang").deliver(&msg).await.expect_err("hang");
     ensure!(
-        matches!(&e, DeliveryError::Retry { message, .. } if message.contains("no answer within 500ms")),
+        matches!(&e, DeliveryError::Retry { message, .. } if message.contains("timed out after 500ms")),
         "{e:?}"
     );
     ensure!(

@@ -8,11 +8,15 @@ use time::OffsetDateTime;
 use super::{verdict, CheckResult};
 use crate::condition::{Body, Condition, Context, Placeholder};
 use crate::config::{FollowRedirects, MonitorConfig};
+use crate::http::{self, HttpError, Redirects};
 use crate::secret::{Confidential, SystemSecrets};
 
 /// Bodies are read up to this many bytes: enough for any health endpoint, and a target that
 /// streams gigabytes cannot exhaust memory.
 pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Redirects a monitor follows in a row before the check fails.
+pub const MAX_REDIRECTS: usize = 10;
 
 /// How a monitor trusts certificates and follows redirects: the settings that live in the
 /// HTTP client itself. Monitors with the same options share one client.
@@ -80,39 +84,26 @@ impl HttpProbe {
     }
 }
 
-/// An HTTP client for monitors with these TLS options.
+/// An HTTP client for monitors with these TLS options, from [`crate::http`].
 ///
 /// Redirects are followed only within the same host unless the monitor says otherwise: a
 /// health URL that suddenly redirects to a login page on another host is a failure the user
-/// must see, not a success.
+/// must see, not a success. Each request sets its own time limit (the monitor's `timeout`).
 pub fn http_client(tls: &TlsOptions) -> Result<reqwest::Client, String> {
-    let any_host = tls.redirects == FollowRedirects::Any;
-    let policy = reqwest::redirect::Policy::custom(move |attempt| {
-        let same_host = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.host_str() == attempt.url().host_str());
-        if attempt.previous().len() >= 10 {
-            attempt.error("more than 10 redirects")
-        } else if same_host || any_host {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    });
-    let policy = match tls.redirects {
-        FollowRedirects::None => reqwest::redirect::Policy::none(),
-        _ => policy,
+    let redirects = match tls.redirects {
+        FollowRedirects::None => Redirects::None,
+        FollowRedirects::Any => Redirects::Any,
+        _ => Redirects::SameHost,
     };
-    let mut builder = reqwest::Client::builder()
-        .redirect(policy)
-        .user_agent(concat!("foghorn/", env!("CARGO_PKG_VERSION")))
+    let mut builder = http::Builder::default()
+        .redirects(redirects)
+        .max_redirects(MAX_REDIRECTS)
         // A fresh connection per check, like blackbox_exporter: a reused connection would
         // hide DNS and TLS handshake failures.
-        .pool_max_idle_per_host(0)
+        .fresh_connections()
         // The peer certificate, for `[CERTIFICATE_EXPIRATION]`.
         .tls_info(true)
-        .danger_accept_invalid_certs(tls.insecure);
+        .accept_invalid_certs(tls.insecure);
     if let Some(path) = &tls.ca_file {
         let pem = std::fs::read(path)
             .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
@@ -124,7 +115,8 @@ pub fn http_client(tls: &TlsOptions) -> Result<reqwest::Client, String> {
     }
     builder
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map(http::Client::into_reqwest)
+        .map_err(|e| e.to_string())
 }
 
 /// Milliseconds until the peer certificate expires (negative once expired).
@@ -183,14 +175,15 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
     let mut response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
+            let e = HttpError::from_reqwest(&e, probe.timeout);
             return Observed {
                 status: None,
                 body: None,
                 ip: None,
                 certificate_expiration_ms: None,
-                connected: !e.is_connect() && !e.is_timeout(),
-                error: Some(describe(&e, probe.timeout)),
-            }
+                connected: !matches!(e, HttpError::Connect { .. } | HttpError::Timeout { .. }),
+                error: Some(e.to_string()),
+            };
         }
     };
     let status = response.status();
@@ -210,22 +203,12 @@ async fn observe(client: &reqwest::Client, probe: &HttpProbe) -> Observed {
         error = Some(format!("HTTP {}: {why} ({to})", status.as_u16()));
     }
     let body = if probe.needs(Placeholder::Body) {
-        let mut bytes = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = MAX_BODY - bytes.len();
-                    bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if bytes.len() >= MAX_BODY {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    error = Some(format!("reading the body: {}", describe(&e, probe.timeout)));
-                    break;
-                }
-            }
+        let (bytes, broke) = http::read_prefix(&mut response, MAX_BODY).await;
+        if let Some(e) = broke {
+            error = Some(format!(
+                "reading the body: {}",
+                HttpError::from_reqwest(&e, probe.timeout)
+            ));
         }
         Some(String::from_utf8_lossy(&bytes).into_owned())
     } else {
@@ -255,22 +238,4 @@ fn judge(at: OffsetDateTime, latency_ms: u64, probe: &HttpProbe, seen: Observed)
     };
     let healthy = seen.error.is_none() && seen.status.is_some_and(|s| (200..300).contains(&s));
     verdict(at, latency_ms, &probe.conditions, &ctx, healthy, seen.error)
-}
-
-/// A short, human reason: "connection refused" rather than reqwest's nested chain.
-pub(super) fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("timed out after {}", humantime::format_duration(timeout));
-    }
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    let mut last = e.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    if e.is_connect() {
-        format!("cannot connect: {last}")
-    } else {
-        last
-    }
 }

@@ -1,30 +1,25 @@
-//! What every HTTP channel shares: the client (timeouts, redirects within the same origin
-//! only: [`crate::outbound`]), secrets, and how an answer becomes
-//! [`Delivered`](super::Delivered) or a [`DeliveryError`].
+//! What every HTTP channel shares: a client of [`crate::http`] (timeouts, redirects within
+//! the same origin only, answers up to [`MAX_REPLY`]), secrets, and the one mapping of an
+//! exchange's failure onto a [`DeliveryError`].
 //!
-//! The rule, for every vendor: connection errors, timeouts and 5xx are worth retrying; 429
-//! is retried after the vendor's `Retry-After` (at most [`crate::outbound::MAX_RETRY_AFTER`]);
-//! any other 4xx is permanent and quotes what the vendor said. Answers larger than
-//! [`MAX_REPLY`] are not read. Request errors never show the URL (a Slack webhook URL is a
-//! secret).
+//! The rule, for every vendor: connection errors, timeouts, 408, 429 and 5xx are worth
+//! retrying, after the vendor's `Retry-After` when it gave one (at most
+//! [`crate::http::MAX_RETRY_AFTER`]); any other 4xx is permanent and quotes what the vendor
+//! said. Request errors never show the URL (a Slack webhook URL is a secret).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
-
-use crate::outbound::{self, BodyError};
+use crate::http::{self, HttpError};
 use crate::secret::{SecretRef, SecretSource, SystemSecrets};
 
 use super::{Channel, DeliveryError};
 
+pub(crate) use crate::http::Answer;
+
 /// The whole request, answer included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How much of a vendor's error body is quoted.
-const QUOTE_MAX: usize = 300;
 /// The largest answer read. Vendors answer a delivery with a few KiB at most; a URL that
 /// points at something else must not fill the memory.
 pub const MAX_REPLY: usize = 1 << 20;
@@ -64,9 +59,8 @@ impl Secrets {
 /// The HTTP client and the secrets one sender uses.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
-    pub client: reqwest::Client,
+    pub client: http::Client,
     pub secrets: Secrets,
-    pub timeout: Duration,
 }
 
 impl Default for Http {
@@ -77,14 +71,15 @@ impl Default for Http {
 
 impl Http {
     pub fn with_timeout(timeout: Duration) -> Self {
-        let client = outbound::client(timeout, CONNECT_TIMEOUT)
+        let client = http::Client::builder(timeout)
+            .max_body(MAX_REPLY)
+            .build()
             // Building fails only when the TLS backend cannot start, which with rustls and
             // bundled roots does not happen (and the default client would then fail the same).
-            .unwrap_or_default();
+            .unwrap_or_else(|_| http::Client::wrap(reqwest::Client::default(), timeout, MAX_REPLY));
         Http {
             client,
             secrets: Secrets::default(),
-            timeout,
         }
     }
 
@@ -104,52 +99,10 @@ impl Http {
         what: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, DeliveryError> {
-        let response = request
-            .send()
+        self.client
+            .send(request)
             .await
-            .map_err(|e| transport_error(channel, what, self.timeout, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = match outbound::read_capped(response, MAX_REPLY).await {
-            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
-            Err(BodyError::Transport(e)) => {
-                return Err(transport_error(channel, what, self.timeout, e))
-            }
-            Err(e @ BodyError::TooLarge { .. }) => {
-                let message = format!("{what}: HTTP {status}: {e}");
-                // Whether the vendor took the message is unknown: a status that asks for
-                // another try gets one, any other does not (it would only repeat this).
-                return Err(if retryable(status) {
-                    retry(
-                        channel,
-                        message,
-                        outbound::retry_after(&headers, SystemTime::now()),
-                    )
-                } else {
-                    permanent(channel, message)
-                });
-            }
-        };
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
-    }
-}
-
-/// A vendor's answer, read whole.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Answer {
-    /// The vendor's `Retry-After`, clamped ([`outbound::retry_after`]).
-    pub fn retry_after(&self) -> Option<Duration> {
-        outbound::retry_after(&self.headers, SystemTime::now())
+            .map_err(|e| delivery_error(channel, what, e))
     }
 }
 
@@ -172,130 +125,52 @@ pub(crate) fn retry(
     }
 }
 
-/// No answer: timeouts and connection failures are retried; a request that could not even
-/// be built (a malformed URL in the config) is not.
-fn transport_error(
-    channel: Channel,
-    what: &str,
-    timeout: Duration,
-    e: reqwest::Error,
-) -> DeliveryError {
-    let builder = e.is_builder();
-    let text = if e.is_timeout() {
-        format!("no answer within {}", humantime::format_duration(timeout))
-    } else {
-        describe(&e.without_url())
+/// The one mapping of an exchange's failure onto a delivery's: what is worth retrying
+/// ([`HttpError::worth_retrying`]) is retried after the vendor's `Retry-After`; a redirect
+/// that was not followed asks for the URL to be updated; a body too large names the status
+/// it came with (whether the vendor took the message is then unknown).
+pub(crate) fn delivery_error(channel: Channel, what: &str, e: HttpError) -> DeliveryError {
+    let message = match &e {
+        HttpError::Status {
+            redirected: true, ..
+        } => format!("{what}: {e}; update the URL"),
+        HttpError::TooLarge { status, .. } => format!("{what}: HTTP {status}: {e}"),
+        _ => format!("{what}: {e}"),
     };
-    if builder {
-        permanent(channel, format!("{what}: {text}"))
+    if e.worth_retrying() {
+        retry(channel, message, e.retry_after())
     } else {
-        retry(channel, format!("{what}: {text}"), None)
+        permanent(channel, message)
     }
 }
 
-/// reqwest's own text is terse ("error sending request"); its causes say what happened
-/// ("Connection refused"). None of them carries the URL once `without_url` has run.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-/// 2xx passes; 429 and 5xx are retried; any other status is permanent. The message quotes
-/// the vendor's own error text.
+/// 2xx passes; 408, 429 and 5xx are retried; any other status is permanent. The message
+/// quotes the vendor's own error text.
 pub(crate) fn check_status(
     channel: Channel,
     what: &str,
     answer: &Answer,
 ) -> Result<(), DeliveryError> {
-    let status = answer.status;
-    if status.is_success() {
-        return Ok(());
-    }
-    let said = vendor_error(&answer.body);
-    let message = if said.is_empty() {
-        format!("{what}: HTTP {status}")
-    } else {
-        format!("{what}: HTTP {status}: {said}")
-    };
-    if retryable(status) {
-        Err(retry(channel, message, answer.retry_after()))
-    } else if let Some(redirect) = outbound::refused_redirect(status, &answer.headers) {
-        Err(permanent(
-            channel,
-            format!("{what}: HTTP {status}: {redirect}; update the URL"),
-        ))
-    } else {
-        Err(permanent(channel, message))
-    }
+    answer.check().map_err(|e| delivery_error(channel, what, e))
 }
 
-/// 429, 408 and 5xx: the vendor may take the message later.
-fn retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-}
-
-/// What a vendor said went wrong, from the usual JSON shapes (`message`, `error`, `errors`,
-/// Twilio's `code`) or the plain-text body, shortened.
-pub(crate) fn vendor_error(body: &str) -> String {
-    let body = body.trim();
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(body) {
-        let mut parts = Vec::new();
-        for key in ["error", "message", "detail", "title"] {
-            if let Some(s) = o.get(key).and_then(|v| v.as_str()) {
-                if !s.is_empty() && !parts.iter().any(|p: &String| p == s) {
-                    parts.push(s.to_owned());
-                }
-            }
-        }
-        if let Some(errors) = o.get("errors").and_then(|v| v.as_array()) {
-            let list: Vec<String> = errors
-                .iter()
-                .map(|e| match e {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            if !list.is_empty() {
-                parts.push(list.join("; "));
-            }
-        }
-        if let Some(code) = o.get("code").filter(|c| c.is_number() || c.is_string()) {
-            let code = code
-                .as_str()
-                .map_or_else(|| code.to_string(), str::to_owned);
-            parts.push(format!("(code {code})"));
-        }
-        if !parts.is_empty() {
-            return shorten(&parts.join(" "));
-        }
-    }
-    shorten(body)
-}
-
-fn shorten(s: &str) -> String {
-    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= QUOTE_MAX {
-        s
-    } else {
-        let cut: String = s.chars().take(QUOTE_MAX).collect();
-        format!("{cut}…")
-    }
+/// The body of a 2xx answer as JSON; anything else is worth a retry (a proxy's error page,
+/// an answer cut short).
+pub(crate) fn json_answer(
+    channel: Channel,
+    what: &str,
+    answer: &Answer,
+) -> Result<serde_json::Value, DeliveryError> {
+    answer
+        .json()
+        .map_err(|e| retry(channel, format!("{what}: unexpected answer: {e}"), None))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderValue, RETRY_AFTER};
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+    use reqwest::StatusCode;
 
     fn answer(status: u16, body: &str, retry: Option<&str>) -> Answer {
         let mut headers = HeaderMap::new();
@@ -305,7 +180,7 @@ mod tests {
         Answer {
             status: StatusCode::from_u16(status).expect("status"),
             headers,
-            body: body.to_owned(),
+            body: body.as_bytes().to_vec(),
         }
     }
 
@@ -346,18 +221,54 @@ mod tests {
     }
 
     #[test]
-    fn vendor_errors_are_quoted_from_their_usual_shapes() {
-        assert_eq!(
-            vendor_error(
-                r#"{"status":"invalid event","message":"Event object is invalid","errors":["'payload.severity' is missing"]}"#
+    fn failures_before_a_status_are_retried_and_name_what_was_sent() {
+        let c = Channel::Webhook;
+        let cases: Vec<(HttpError, DeliveryError)> = vec![
+            (
+                HttpError::Timeout {
+                    after: Duration::from_millis(500),
+                },
+                retry(c, "webhook: timed out after 500ms", None),
             ),
-            "Event object is invalid 'payload.severity' is missing"
-        );
-        assert_eq!(vendor_error("invalid_payload\n"), "invalid_payload");
-        assert_eq!(
-            vendor_error(&"x".repeat(400)).chars().count(),
-            QUOTE_MAX + 1
-        );
+            (
+                HttpError::Connect {
+                    cause: "Connection refused".into(),
+                },
+                retry(c, "webhook: cannot connect: Connection refused", None),
+            ),
+            (
+                HttpError::Request {
+                    cause: "relative URL without a base".into(),
+                },
+                permanent(c, "webhook: relative URL without a base"),
+            ),
+            (
+                HttpError::TooLarge {
+                    status: StatusCode::OK,
+                    limit: MAX_REPLY,
+                    retry_after: None,
+                },
+                permanent(
+                    c,
+                    "webhook: HTTP 200 OK: the answer is larger than 1 MiB (not read)",
+                ),
+            ),
+            (
+                HttpError::TooLarge {
+                    status: StatusCode::BAD_GATEWAY,
+                    limit: MAX_REPLY,
+                    retry_after: Some(Duration::from_secs(3)),
+                },
+                retry(
+                    c,
+                    "webhook: HTTP 502 Bad Gateway: the answer is larger than 1 MiB (not read)",
+                    Some(Duration::from_secs(3)),
+                ),
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(delivery_error(c, "webhook", e), want);
+        }
     }
 
     #[test]
@@ -370,7 +281,7 @@ mod tests {
         assert!(
             matches!(
                 said,
-                Err(DeliveryError::Retry { retry_after: Some(wait), .. }) if wait == outbound::MAX_RETRY_AFTER
+                Err(DeliveryError::Retry { retry_after: Some(wait), .. }) if wait == http::MAX_RETRY_AFTER
             ),
             "{said:?}"
         );

@@ -1,38 +1,22 @@
-//! Triggers a PagerDuty incident through the Events API v2: `POST {events_url}/enqueue`.
-//!
-//! The `dedup_key` is the incident's own dedup key, so a retried or repeated trigger (from
-//! this laptop or another one that saw the same outage) updates the one PagerDuty alert
-//! instead of opening another. The receipt is the `dedup_key` PagerDuty answers with.
+//! The ladder's `pagerduty` step: a PagerDuty incident triggered through the Events API v2
+//! ([`crate::vendor::pagerduty::events`]), with the incident's own dedup key. The receipt is
+//! the `dedup_key` PagerDuty answers with.
 
 use async_trait::async_trait;
 
-use crate::incident::Severity;
 use crate::secret::SecretRef;
+use crate::vendor::pagerduty::events::{self, Accepted, Trigger};
 
-use super::http::{check_status, Http};
+use super::http::{delivery_error, Http};
 use super::{Channel, Deliver, Delivered, DeliveryError, Message};
 
-/// PagerDuty's Events API v2 base URL.
-pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2";
-
-/// PagerDuty cuts `payload.summary` at this many characters.
-const SUMMARY_MAX: usize = 1024;
+pub use crate::vendor::pagerduty::events::{severity as pagerduty_severity, DEFAULT_EVENTS_URL};
 
 #[derive(Debug, Clone)]
 pub struct PagerDutyEvents {
     events_url: String,
     routing_key: Option<SecretRef>,
     http: Http,
-}
-
-/// PagerDuty's four severities.
-pub fn pagerduty_severity(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "critical",
-        Severity::Major => "error",
-        Severity::Minor => "warning",
-        Severity::Info => "info",
-    }
 }
 
 impl PagerDutyEvents {
@@ -50,28 +34,21 @@ impl PagerDutyEvents {
     /// The event sent for `message`.
     pub fn event(routing_key: &str, message: &Message) -> serde_json::Value {
         let i = &message.incident;
-        let summary: String = i.title.trim().chars().take(SUMMARY_MAX).collect();
-        let mut event = serde_json::json!({
-            "routing_key": routing_key,
-            "event_action": "trigger",
-            "dedup_key": i.dedup_key,
-            "client": "Foghorn",
-            "payload": {
-                "summary": summary,
-                "source": "foghorn",
-                "severity": pagerduty_severity(i.severity),
-                "custom_details": {
-                    "summary": i.summary,
-                    "incident_id": i.id,
-                    "acknowledge": i.ack_hint,
-                    "idempotency_key": message.idempotency_key,
-                },
-            },
-        });
-        if let Some(link) = i.link.as_deref().filter(|l| !l.trim().is_empty()) {
-            event["links"] = serde_json::json!([{ "href": link, "text": "The incident" }]);
+        Trigger {
+            dedup_key: &i.dedup_key,
+            summary: &i.title,
+            severity: i.severity,
+            component: None,
+            timestamp: None,
+            custom_details: Some(serde_json::json!({
+                "summary": i.summary,
+                "incident_id": i.id,
+                "acknowledge": i.ack_hint,
+                "idempotency_key": message.idempotency_key,
+            })),
+            link: i.link.as_deref(),
         }
-        event
+        .event(routing_key)
     }
 }
 
@@ -90,16 +67,15 @@ impl Deliver for PagerDutyEvents {
             "the PagerDuty routing_key",
             self.routing_key.as_ref(),
         )?;
-        let request = self
-            .http
-            .client
-            .post(format!("{}/enqueue", self.events_url))
-            .json(&Self::event(&key, message));
-        let answer = self.http.send(Channel::Pagerduty, WHAT, request).await?;
-        check_status(Channel::Pagerduty, WHAT, &answer)?;
-        let dedup_key = serde_json::from_str::<serde_json::Value>(&answer.body)
+        let event = Self::event(&key, message);
+        let answer = events::enqueue(&self.http.client, &self.events_url, &event)
+            .await
+            .map_err(|e| delivery_error(Channel::Pagerduty, WHAT, e))?;
+        // Taken is taken: an answer that does not say more still leaves the alert under the
+        // dedup key that was sent.
+        let dedup_key = Accepted::read(&answer)
             .ok()
-            .and_then(|v| v.get("dedup_key")?.as_str().map(str::to_owned))
+            .and_then(|a| a.dedup_key)
             .or_else(|| Some(message.incident.dedup_key.clone()));
         Ok(Delivered { receipt: dedup_key })
     }

@@ -1,9 +1,9 @@
-//! Prometheus Alertmanager (API v2) as a feed.
+//! Prometheus Alertmanager as a feed, over [`crate::vendor::alertmanager`] (API v2, with
+//! failover to `fallback_urls`).
 //!
-//! - Reading: `GET /api/v2/alerts` with active, silenced, inhibited and unprocessed alerts; each
-//!   alert is a signal keyed by its fingerprint. A silenced alert reads as acknowledged by the
-//!   silence's `createdBy`, wherever the silence was made (`amtool`, the web UI, another
-//!   laptop's Foghorn).
+//! - Reading: every alert is a signal keyed by its fingerprint. A silenced alert reads as
+//!   acknowledged by the silence's `createdBy`, wherever the silence was made (`amtool`, the
+//!   web UI, another laptop's Foghorn).
 //! - Acknowledging is a silence matching exactly the alert's labels for `silence_for`, with the
 //!   comment `Acknowledged in Foghorn by NAME`; taking it back expires the silences Foghorn
 //!   made for those labels.
@@ -16,31 +16,24 @@
 //!   was resolved. With a team secret the engine signs the start it pushes (and each presence
 //!   alert); the signature rides in the `foghorn_signature` annotation and is handed back as
 //!   [`FeedAlert::signature`] (see [`crate::team`]).
-//! - Failover: `url`, then each of `fallback_urls`, on a connection failure, a timeout or a 5xx.
-//!   The URL that answered is remembered and tried first next time. Writes (silences, pushed
-//!   alerts) go to the first URL that answers too: an Alertmanager HA cluster gossips them to
-//!   its peers. Two Alertmanagers that are not clustered do not share them, so a silence or a
-//!   pushed alert lives on whichever of the two answered.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::{Method, StatusCode};
-use serde::Deserialize;
+use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::fetch::Http;
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll, PushedIncident};
 use crate::config::{FeedConfig, FeedKind};
 use crate::incident::Severity;
-use crate::outbound::{self, BodyError};
 use crate::secret::{SecretSource, SystemSecrets};
+use crate::vendor::alertmanager::{Alertmanager, GettableAlert, Matcher};
 
 /// The largest answer read; a larger one is an error, not a memory spike.
-pub const MAX_BODY: usize = super::fetch::MAX_BODY;
+pub const MAX_BODY: usize = crate::http::MAX_BODY;
 /// How long one request may take, connection and body included (see
 /// [`AlertmanagerFeed::with_timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,32 +47,11 @@ pub const PUSH_LIFETIME_POLLS: u32 = 4;
 pub const PRESENCE_ALERTNAME: &str = "FoghornOnline";
 
 /// One Alertmanager, or an HA pair of them, read and written over API v2.
+#[derive(Debug)]
 pub struct AlertmanagerFeed {
-    name: String,
-    /// Base URLs without a trailing slash, `url` first.
-    urls: Vec<String>,
-    client: reqwest::Client,
-    token: Option<String>,
-    timeout: Duration,
+    api: Alertmanager,
     silence_for: Duration,
     poll_every: Duration,
-    /// Index into `urls` of the one that answered last.
-    preferred: AtomicUsize,
-}
-
-impl std::fmt::Debug for AlertmanagerFeed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token is left out on purpose.
-        f.debug_struct("AlertmanagerFeed")
-            .field("name", &self.name)
-            .field("urls", &self.urls)
-            .field("token", &self.token.as_ref().map(|_| "…"))
-            .field("timeout", &self.timeout)
-            .field("silence_for", &self.silence_for)
-            .field("poll_every", &self.poll_every)
-            .field("preferred", &self.preferred.load(Ordering::Relaxed))
-            .finish()
-    }
 }
 
 impl AlertmanagerFeed {
@@ -131,207 +103,39 @@ impl AlertmanagerFeed {
             None => None,
         };
         Ok(AlertmanagerFeed {
-            client: client(DEFAULT_TIMEOUT).map_err(fail)?,
-            name,
-            urls,
-            token,
-            timeout: DEFAULT_TIMEOUT,
+            api: Alertmanager::new(Http::new(name, DEFAULT_TIMEOUT)?, urls, token),
             silence_for: config.silence_for,
             poll_every: config.poll_every,
-            preferred: AtomicUsize::new(0),
         })
     }
 
     /// The same feed with another limit on each request (tests use a short one).
     pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, FeedError> {
-        self.client = client(timeout).map_err(|message| FeedError::Config {
-            feed: self.name.clone(),
-            message,
-        })?;
-        self.timeout = timeout;
+        let http = Http::new(self.api.http().feed.clone(), timeout)?;
+        self.api.set_http(http);
         Ok(self)
     }
 
     /// The base URLs in the order configured.
     pub fn urls(&self) -> &[String] {
-        &self.urls
+        self.api.urls()
     }
 
     /// The base URL tried first: the one that answered last.
     pub fn active_url(&self) -> &str {
-        let i = self.preferred.load(Ordering::Relaxed);
-        self.urls.get(i).unwrap_or(&self.urls[0])
+        self.api.active_url()
     }
+}
 
-    /// Runs `op` against each base URL in turn, from the one that answered last, while the
-    /// failure is one another Alertmanager of the pair could avoid (unreachable, 5xx).
-    async fn on_first_reachable<T, F, Fut>(&self, op: F) -> Result<T, FeedError>
-    where
-        F: Fn(String) -> Fut,
-        Fut: Future<Output = Result<T, FeedError>>,
-    {
-        let start = self
-            .preferred
-            .load(Ordering::Relaxed)
-            .min(self.urls.len() - 1);
-        let order = std::iter::once(start).chain((0..self.urls.len()).filter(move |&i| i != start));
-        let mut failed: Vec<(String, FeedError)> = Vec::new();
-        for i in order {
-            let base = &self.urls[i];
-            match op(base.clone()).await {
-                Ok(v) => {
-                    if i != start {
-                        self.preferred.store(i, Ordering::Relaxed);
-                        tracing::warn!(
-                            feed = %self.name,
-                            "{}: using {base} ({} did not answer)",
-                            self.name,
-                            failed.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>().join(", ")
-                        );
-                    }
-                    return Ok(v);
-                }
-                Err(e) if fails_over(&e) => {
-                    if self.urls.len() > 1 {
-                        tracing::warn!(feed = %self.name, "{e}; trying the next Alertmanager");
-                    }
-                    failed.push((base.clone(), e));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(all_failed(&self.name, failed))
-    }
-
-    /// One request; the answer's body (at most [`MAX_BODY`]) when the status is 2xx.
-    async fn call(
-        &self,
-        method: Method,
-        url: String,
-        body: Option<&Value>,
-    ) -> Result<Vec<u8>, FeedError> {
-        let what = format!("{method} {url}");
-        let mut request = self
-            .client
-            .request(method, &url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let unreachable = |e: reqwest::Error| FeedError::Unreachable {
-            feed: self.name.clone(),
-            message: format!("{what}: {}", outbound::describe(&e, self.timeout)),
-        };
-        let response = request.send().await.map_err(unreachable)?;
-        let status = response.status();
-        if let Some(message) = outbound::refused_redirect(status, response.headers()) {
-            return Err(FeedError::Status {
-                feed: self.name.clone(),
-                what,
-                status: status.as_u16(),
-                message,
-            });
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(FeedError::RateLimited {
-                feed: self.name.clone(),
-                retry_after: outbound::retry_after(response.headers(), SystemTime::now())
-                    .unwrap_or(super::fetch::DEFAULT_RETRY_AFTER),
-            });
-        }
-        let bytes = outbound::read_capped(response, MAX_BODY)
-            .await
-            .map_err(|e| match e {
-                BodyError::TooLarge { .. } => FeedError::Malformed {
-                    feed: self.name.clone(),
-                    what: what.clone(),
-                    message: e.to_string(),
-                },
-                BodyError::Transport(e) => unreachable(e),
-            })?;
-        if !status.is_success() {
-            return Err(FeedError::Status {
-                feed: self.name.clone(),
-                what,
-                status: status.as_u16(),
-                message: snippet(&bytes, 200),
-            });
-        }
-        Ok(bytes)
-    }
-
-    /// `call` and the body as JSON.
-    async fn call_json(
-        &self,
-        method: Method,
-        url: String,
-        body: Option<&Value>,
-    ) -> Result<(String, Value), FeedError> {
-        let what = format!("{method} {url}");
-        let bytes = self.call(method, url, body).await?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| FeedError::Malformed {
-            feed: self.name.clone(),
-            what: what.clone(),
-            message: not_json(&bytes, &e),
-        })?;
-        Ok((what, value))
-    }
-
-    /// A JSON array of `T`, each item checked on its own so the error names which one.
-    fn parse_list<T: for<'de> Deserialize<'de>>(
-        &self,
-        what: &str,
-        noun: &str,
-        value: Value,
-    ) -> Result<Vec<T>, FeedError> {
-        let malformed = |message: String| FeedError::Malformed {
-            feed: self.name.clone(),
-            what: what.to_owned(),
-            message,
-        };
-        let Value::Array(items) = value else {
-            return Err(malformed(format!(
-                "expected a list of {noun}s, got {}",
-                kind_of(&value)
-            )));
-        };
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                serde_json::from_value(item).map_err(|e| malformed(format!("{noun} {i}: {e}")))
-            })
-            .collect()
-    }
-
-    async fn silences_at(&self, base: &str) -> Result<Vec<Silence>, FeedError> {
-        let (what, value) = self
-            .call_json(Method::GET, format!("{base}/api/v2/silences"), None)
-            .await?;
-        self.parse_list(&what, "silence", value)
-    }
-
+impl AlertmanagerFeed {
     async fn poll_at(&self, base: String) -> Result<FeedPoll, FeedError> {
-        let url = format!(
-            "{base}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true"
-        );
-        let (what, value) = self.call_json(Method::GET, url, None).await?;
-        let alerts: Vec<GettableAlert> = self.parse_list(&what, "alert", value)?;
-        if let Some(i) = alerts.iter().position(|a| a.fingerprint.is_empty()) {
-            return Err(FeedError::Malformed {
-                feed: self.name.clone(),
-                what,
-                message: format!("alert {i}: empty fingerprint"),
-            });
-        }
+        let (_, alerts) = self.api.alerts_at(&base).await?;
         let silenced = alerts
             .iter()
             .any(|a| a.status.state == "suppressed" && !a.status.silenced_by.is_empty());
         let silences: HashMap<String, String> = if silenced {
-            self.silences_at(&base)
+            self.api
+                .silences_at(&base)
                 .await?
                 .into_iter()
                 .map(|s| (s.id, s.created_by))
@@ -369,19 +173,20 @@ impl AlertmanagerFeed {
             "comment": format!("{ACK_COMMENT} by {by}"),
         });
         let (what, value) = self
+            .api
             .call_json(Method::POST, format!("{base}/api/v2/silences"), Some(&body))
             .await?;
         match value.get("silenceID").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
-                tracing::info!(feed = %self.name, "{}: {} silenced by {by} ({id})", self.name, alert.key);
+                tracing::info!(feed = %self.api.http().feed, "{}: {} silenced by {by} ({id})", self.api.http().feed, alert.key);
                 Ok(())
             }
             _ => Err(FeedError::Malformed {
-                feed: self.name.clone(),
+                feed: self.api.http().feed.clone(),
                 what,
                 message: format!(
                     "no silenceID in {}",
-                    snippet(value.to_string().as_bytes(), 200)
+                    crate::http::excerpt(value.to_string().as_bytes())
                 ),
             }),
         }
@@ -389,6 +194,7 @@ impl AlertmanagerFeed {
 
     async fn unacknowledge_at(&self, base: String, alert: &FeedAlert) -> Result<(), FeedError> {
         let ours = self
+            .api
             .silences_at(&base)
             .await?
             .into_iter()
@@ -397,26 +203,26 @@ impl AlertmanagerFeed {
             .filter(|s| matches_exactly(&s.matchers, &alert.labels));
         for silence in ours {
             let mut url = url::Url::parse(&base).map_err(|e| FeedError::Config {
-                feed: self.name.clone(),
+                feed: self.api.http().feed.clone(),
                 message: format!("{base}: {e}"),
             })?;
             url.path_segments_mut()
                 .map_err(|()| FeedError::Config {
-                    feed: self.name.clone(),
+                    feed: self.api.http().feed.clone(),
                     message: format!("{base} cannot be a base URL"),
                 })?
                 .pop_if_empty()
                 .extend(["api", "v2", "silence", &silence.id]);
-            self.call(Method::DELETE, url.to_string(), None).await?;
-            tracing::info!(feed = %self.name, "{}: expired silence {} of {}", self.name, silence.id, alert.key);
+            self.api.call(Method::DELETE, url.to_string(), None).await?;
+            tracing::info!(feed = %self.api.http().feed, "{}: expired silence {} of {}", self.api.http().feed, silence.id, alert.key);
         }
         Ok(())
     }
 
     async fn push_at(&self, base: String, body: &Value) -> Result<(), FeedError> {
-        self.call(Method::POST, format!("{base}/api/v2/alerts"), Some(body))
+        self.api
+            .call(Method::POST, format!("{base}/api/v2/alerts"), Some(body))
             .await
-            .map(drop)
     }
 
     /// The alert posted for `incident` (one element of the array `POST /api/v2/alerts` takes).
@@ -444,26 +250,28 @@ impl AlertmanagerFeed {
 #[async_trait]
 impl Feed for AlertmanagerFeed {
     fn name(&self) -> &str {
-        &self.name
+        &self.api.http().feed
     }
 
     async fn poll(&self) -> Result<FeedPoll, FeedError> {
-        self.on_first_reachable(|base| self.poll_at(base)).await
+        self.api.on_first_reachable(|base| self.poll_at(base)).await
     }
 
     async fn acknowledge(&self, alert: &FeedAlert, by: &str) -> Result<(), FeedError> {
         if alert.labels.is_empty() {
             return Err(FeedError::Unsupported {
-                feed: self.name.clone(),
+                feed: self.api.http().feed.clone(),
                 what: format!("acknowledging {} (it has no labels to silence)", alert.key),
             });
         }
-        self.on_first_reachable(|base| self.acknowledge_at(base, alert, by))
+        self.api
+            .on_first_reachable(|base| self.acknowledge_at(base, alert, by))
             .await
     }
 
     async fn unacknowledge(&self, alert: &FeedAlert) -> Result<(), FeedError> {
-        self.on_first_reachable(|base| self.unacknowledge_at(base, alert))
+        self.api
+            .on_first_reachable(|base| self.unacknowledge_at(base, alert))
             .await
     }
 
@@ -471,7 +279,8 @@ impl Feed for AlertmanagerFeed {
         let body = Value::Array(vec![
             self.postable_alert(incident, OffsetDateTime::now_utc())
         ]);
-        self.on_first_reachable(|base| self.push_at(base, &body))
+        self.api
+            .on_first_reachable(|base| self.push_at(base, &body))
             .await
     }
 
@@ -501,7 +310,8 @@ impl Feed for AlertmanagerFeed {
             "startsAt": rfc3339(now),
             "endsAt": rfc3339(until.max(now)),
         }]);
-        self.on_first_reachable(|base| self.push_at(base, &body))
+        self.api
+            .on_first_reachable(|base| self.push_at(base, &body))
             .await
     }
 }
@@ -518,95 +328,6 @@ fn annotations(summary: String, signature: Option<&str>) -> Value {
         );
     }
     Value::Object(annotations)
-}
-
-/// The shared client for requests with a secret: the bearer token must not follow a
-/// redirect to another origin.
-fn client(timeout: Duration) -> Result<reqwest::Client, String> {
-    outbound::client(timeout, Duration::from_secs(5))
-        .map_err(|e| format!("cannot make an HTTP client: {e}"))
-}
-
-/// Whether the other Alertmanager of a pair is worth trying after `e`.
-fn fails_over(e: &FeedError) -> bool {
-    match e {
-        FeedError::Unreachable { .. } => true,
-        FeedError::Status { status, .. } => *status >= 500,
-        _ => false,
-    }
-}
-
-/// One error for a request every URL failed: the last one's kind, every URL's reason.
-fn all_failed(feed: &str, mut failed: Vec<(String, FeedError)>) -> FeedError {
-    if failed.len() == 1 {
-        return failed.remove(0).1;
-    }
-    let reasons = failed
-        .iter()
-        .map(|(_, e)| match e {
-            FeedError::Unreachable { message, .. } => message.clone(),
-            FeedError::Status {
-                what,
-                status,
-                message,
-                ..
-            } => format!("{what}: HTTP {status}: {message}"),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let message = format!("tried {} Alertmanagers: {reasons}", failed.len());
-    match failed.pop() {
-        Some((_, FeedError::Status { what, status, .. })) => FeedError::Status {
-            feed: feed.to_owned(),
-            what,
-            status,
-            message,
-        },
-        _ => FeedError::Unreachable {
-            feed: feed.to_owned(),
-            message,
-        },
-    }
-}
-
-/// Why `bytes` did not parse: an HTML page and plain text are named as such.
-fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
-    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_string();
-    let trimmed = start.trim_start();
-    if trimmed.is_empty() {
-        "an empty answer, not JSON".to_owned()
-    } else if trimmed.starts_with('<') {
-        format!("an HTML page, not JSON: {}", snippet(bytes, 120))
-    } else {
-        format!("not JSON ({e}): {}", snippet(bytes, 120))
-    }
-}
-
-/// The start of a body on one line, for messages.
-fn snippet(bytes: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max * 4)]);
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = one_line.chars().take(max).collect();
-    if one_line.chars().count() > max {
-        out.push('…');
-    }
-    if out.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        out
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
@@ -687,61 +408,10 @@ fn to_feed_alert(
     }
 }
 
-/// The parts of API v2's `gettableAlert` the feed uses.
-#[derive(Debug, Deserialize)]
-struct GettableAlert {
-    fingerprint: String,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
-    #[serde(rename = "startsAt", with = "time::serde::rfc3339")]
-    starts_at: OffsetDateTime,
-    #[serde(rename = "endsAt", with = "time::serde::rfc3339")]
-    ends_at: OffsetDateTime,
-    #[serde(rename = "generatorURL", default)]
-    generator_url: Option<String>,
-    status: AlertStatus,
-}
-
-#[derive(Debug, Deserialize)]
-struct AlertStatus {
-    state: String,
-    #[serde(rename = "silencedBy")]
-    silenced_by: Vec<String>,
-}
-
-/// The parts of API v2's `gettableSilence` the feed uses.
-#[derive(Debug, Deserialize)]
-struct Silence {
-    id: String,
-    status: SilenceStatus,
-    matchers: Vec<Matcher>,
-    #[serde(rename = "createdBy")]
-    created_by: String,
-    comment: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct SilenceStatus {
-    state: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Matcher {
-    name: String,
-    value: String,
-    #[serde(rename = "isRegex")]
-    is_regex: bool,
-    #[serde(rename = "isEqual", default = "yes")]
-    is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vendor::alertmanager::AlertStatus;
 
     #[test]
     fn severity_labels() {
@@ -850,36 +520,5 @@ mod tests {
             &[m("a", "1", false), m("b", "3", false)],
             &labels
         ));
-    }
-
-    #[test]
-    fn every_failed_url_is_named() {
-        let e = all_failed(
-            "am",
-            vec![
-                (
-                    "http://a".into(),
-                    FeedError::Unreachable {
-                        feed: "am".into(),
-                        message: "GET http://a/api/v2/alerts: cannot connect".into(),
-                    },
-                ),
-                (
-                    "http://b".into(),
-                    FeedError::Status {
-                        feed: "am".into(),
-                        what: "GET http://b/api/v2/alerts".into(),
-                        status: 503,
-                        message: "down".into(),
-                    },
-                ),
-            ],
-        );
-        let text = e.to_string();
-        assert!(matches!(e, FeedError::Status { status: 503, .. }), "{text}");
-        assert!(
-            text.contains("http://a/") && text.contains("http://b/"),
-            "{text}"
-        );
     }
 }

@@ -1,9 +1,9 @@
-//! What the vendor feeds share: one HTTP exchange with a timeout and a size cap, the mapping
-//! of what came back onto [`FeedError`], and a reader of JSON documents whose errors name the
+//! What the vendor feeds share: one HTTP exchange through [`crate::http`], the mapping of
+//! what came back onto [`FeedError`], and a reader of JSON documents whose errors name the
 //! field that was wrong. A feed never panics on an answer and never reads a failed poll as
 //! "everything cleared".
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
@@ -11,12 +11,9 @@ use time::OffsetDateTime;
 
 use super::FeedError;
 use crate::config::FeedConfig;
+use crate::http::{self, Answer, HttpError};
 use crate::incident::Severity;
-use crate::outbound::{self, BodyError};
 use crate::secret::{Secret, SecretRef, SecretSource};
-
-/// Bodies larger than this are not read: a feed's answer is a few hundred KiB at most.
-pub const MAX_BODY: usize = 8 << 20;
 
 /// How long one request may take unless the feed was given another timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -24,28 +21,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Assumed when a 429 carries no usable `Retry-After`.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// A client for one feed: its name (for every error) and the shared client for requests with
-/// a secret ([`outbound::client`]: redirects within the same origin only).
+/// A client for one feed: its name (for every error) and a client of [`crate::http`]
+/// (redirects within the same origin only, answers up to [`http::MAX_BODY`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     pub feed: String,
-    pub client: reqwest::Client,
-    /// The client's limit, for "timed out after …".
-    pub timeout: Duration,
+    pub client: http::Client,
 }
 
 impl Http {
     pub fn new(feed: String, timeout: Duration) -> Result<Self, FeedError> {
-        let client =
-            outbound::client(timeout, Duration::from_secs(10)).map_err(|e| FeedError::Config {
+        let client = http::Client::builder(timeout)
+            .build()
+            .map_err(|e| FeedError::Config {
                 feed: feed.clone(),
-                message: format!("cannot build an HTTP client: {e}"),
+                message: e.to_string(),
             })?;
-        Ok(Self {
-            feed,
-            client,
-            timeout,
-        })
+        Ok(Self { feed, client })
     }
 
     pub fn malformed(&self, what: &str, message: impl Into<String>) -> FeedError {
@@ -63,96 +55,61 @@ impl Http {
         }
     }
 
-    /// Sends `request` and reads the answer's body (at most [`MAX_BODY`]). A 2xx answer is
-    /// `Ok`; 429 is `RateLimited` (for at most [`outbound::MAX_RETRY_AFTER`]); a redirect to
-    /// another origin and any other status are `Status`, with the start of the body.
-    pub async fn send(&self, what: &str, request: RequestBuilder) -> Result<Vec<u8>, FeedError> {
-        let response = request.send().await.map_err(|e| self.transport(what, &e))?;
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(FeedError::RateLimited {
-                feed: self.feed.clone(),
-                retry_after: outbound::retry_after(response.headers(), SystemTime::now())
-                    .unwrap_or(DEFAULT_RETRY_AFTER),
-            });
-        }
-        if let Some(message) = outbound::refused_redirect(status, response.headers()) {
-            return Err(FeedError::Status {
-                feed: self.feed.clone(),
-                what: what.to_owned(),
-                status: status.as_u16(),
-                message,
-            });
-        }
-        let body = self.read_capped(what, response).await;
-        if !status.is_success() {
-            let text = match &body {
-                Ok(b) => excerpt(b),
-                Err(_) => String::new(),
-            };
-            return Err(FeedError::Status {
-                feed: self.feed.clone(),
-                what: what.to_owned(),
-                status: status.as_u16(),
-                message: text,
-            });
-        }
-        body
+    /// Sends `request` and reads the answer; a 2xx answer is `Ok`, anything else the
+    /// [`FeedError`] it maps to ([`Http::error`]).
+    pub async fn send(&self, what: &str, request: RequestBuilder) -> Result<Answer, FeedError> {
+        let answer = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| self.error(what, e))?;
+        answer.check().map_err(|e| self.error(what, e))?;
+        Ok(answer)
     }
 
     /// [`Http::send`], then the body as JSON.
     pub async fn json(&self, what: &str, request: RequestBuilder) -> Result<Value, FeedError> {
-        let body = self.send(what, request).await?;
-        self.parse(what, &body)
+        let answer = self.send(what, request).await?;
+        answer.json().map_err(|e| self.error(what, e))
     }
 
-    pub fn parse(&self, what: &str, body: &[u8]) -> Result<Value, FeedError> {
-        let start = body
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .copied()
-            .unwrap_or(b' ');
-        if start == b'<' {
-            return Err(self.malformed(what, format!("an HTML page, not JSON: {}", excerpt(body))));
+    /// The one mapping of an exchange's failure onto a feed's: no answer is `Unreachable`
+    /// (naming the operation, never the URL: its query may carry a token); 429 is
+    /// `RateLimited` for the server's `Retry-After` (else [`DEFAULT_RETRY_AFTER`]); another
+    /// status, a refused redirect included, is `Status` with what the server said; a body
+    /// too large or not what the API describes is `Malformed`.
+    pub fn error(&self, what: &str, e: HttpError) -> FeedError {
+        let feed = self.feed.clone();
+        match e {
+            HttpError::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after,
+                ..
+            } => FeedError::RateLimited {
+                feed,
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+            },
+            HttpError::Status { status, said, .. } => FeedError::Status {
+                feed,
+                what: what.to_owned(),
+                status: status.as_u16(),
+                message: if said.is_empty() {
+                    "(empty body)".to_owned()
+                } else {
+                    said
+                },
+            },
+            e @ (HttpError::TooLarge { .. } | HttpError::Decode { .. }) => FeedError::Malformed {
+                feed,
+                what: what.to_owned(),
+                message: e.to_string(),
+            },
+            e => FeedError::Unreachable {
+                feed,
+                message: format!("{what}: {e}"),
+            },
         }
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(self.malformed(what, "an empty body, not JSON"));
-        }
-        serde_json::from_slice(body)
-            .map_err(|e| self.malformed(what, format!("not valid JSON ({e}): {}", excerpt(body))))
     }
-
-    async fn read_capped(
-        &self,
-        what: &str,
-        response: reqwest::Response,
-    ) -> Result<Vec<u8>, FeedError> {
-        outbound::read_capped(response, MAX_BODY)
-            .await
-            .map_err(|e| match e {
-                BodyError::TooLarge { .. } => self.malformed(what, e.to_string()),
-                BodyError::Transport(e) => self.transport(what, &e),
-            })
-    }
-
-    fn transport(&self, what: &str, e: &reqwest::Error) -> FeedError {
-        // The URL may carry a token in its query: name the operation, never the URL.
-        FeedError::Unreachable {
-            feed: self.feed.clone(),
-            message: format!("{what}: {}", outbound::describe(e, self.timeout)),
-        }
-    }
-}
-
-/// The first 200 characters of a body, on one line, for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = line.chars().take(200).collect();
-    if line.chars().count() > 200 || body.len() > 400 {
-        out.push('…');
-    }
-    out
 }
 
 /// The feed's name: `name` from the configuration, else the kind.
@@ -345,15 +302,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn html_and_garbage_are_malformed_not_panics() {
+    fn severity_words_map_onto_foghorns_four() {
+        let cases = [
+            ("Warning", Some(Severity::Minor)),
+            ("P1", Some(Severity::Critical)),
+            ("error", Some(Severity::Major)),
+            ("informational", Some(Severity::Info)),
+            ("bogus", None),
+        ];
+        for (word, severity) in cases {
+            assert_eq!(severity_word(word), severity, "{word}");
+        }
+    }
+
+    #[test]
+    fn exchange_failures_map_onto_feed_errors() {
         let http = Http::new("x".into(), DEFAULT_TIMEOUT).expect("client");
-        let err = http
-            .parse("poll", b"  <!DOCTYPE html><title>502</title>")
-            .expect_err("html");
-        assert!(err.to_string().contains("HTML"), "{err}");
-        assert!(http.parse("poll", b"").is_err());
-        assert!(http.parse("poll", b"{\"a\":").is_err());
-        assert_eq!(severity_word("Warning"), Some(Severity::Minor));
-        assert_eq!(severity_word("bogus"), None);
+        let status = |code: u16, said: &str| HttpError::Status {
+            status: StatusCode::from_u16(code).expect("status"),
+            said: said.to_owned(),
+            redirected: false,
+            retry_after: None,
+        };
+        let cases: Vec<(HttpError, &str)> = vec![
+            (status(429, ""), "x: rate limited; retry in 30s"),
+            (
+                status(500, "storage broke"),
+                "x: poll returned HTTP 500: storage broke",
+            ),
+            (status(502, ""), "x: poll returned HTTP 502: (empty body)"),
+            (
+                HttpError::Decode {
+                    message: "an HTML page, not JSON: <html>".into(),
+                },
+                "x: poll: unexpected answer: an HTML page, not JSON: <html>",
+            ),
+            (
+                HttpError::Timeout {
+                    after: Duration::from_secs(1),
+                },
+                "x: unreachable: poll: timed out after 1s",
+            ),
+        ];
+        for (e, said) in cases {
+            assert_eq!(http.error("poll", e).to_string(), said);
+        }
     }
 }

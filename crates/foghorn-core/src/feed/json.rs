@@ -32,7 +32,7 @@ use super::fetch::{self, Http};
 use super::{Feed, FeedAlert, FeedAlertState, FeedError, FeedPoll};
 use crate::config::{FeedConfig, JsonMapping};
 use crate::incident::Severity;
-use crate::secret::{Secret, SecretSource, SystemSecrets};
+use crate::secret::{Secret, SecretSource};
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,10 +146,9 @@ pub struct JsonFeed {
 }
 
 impl JsonFeed {
-    pub fn new(config: &FeedConfig) -> Result<Self, FeedError> {
-        Self::with_secrets(config, &SystemSecrets)
-    }
-
+    /// The feed `config` describes, its secrets looked up in `secrets` now, so a missing
+    /// one is reported at start ([`super::from_config`] uses the environment and the OS
+    /// keychain).
     pub fn with_secrets(
         config: &FeedConfig,
         secrets: &dyn SecretSource,

@@ -5,7 +5,7 @@
 
 pub mod alertmanager;
 pub mod datadog;
-mod fetch;
+pub(crate) mod fetch;
 pub mod honeybadger;
 pub mod json;
 pub mod pagerduty;

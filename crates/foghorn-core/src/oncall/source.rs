@@ -46,11 +46,12 @@ pub struct CalendarSource {
     calendar: String,
     label: String,
     location: Location,
-    client: reqwest::Client,
+    client: crate::http::Client,
 }
 
-/// Feeds larger than this are refused: a year of shifts is a few hundred kilobytes.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Calendars larger than this are refused: a year of shifts is a few hundred kilobytes, and
+/// the parser refuses more than this too.
+const MAX_BODY: usize = 16 << 20;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for CalendarSource {
@@ -95,10 +96,13 @@ impl CalendarSource {
         };
         // A calendar URL is a secret (its query is the token): the shared client follows
         // redirects only within the same origin.
-        let client = crate::outbound::client(TIMEOUT, TIMEOUT).map_err(|e| OncallError::Fetch {
-            label: label.clone(),
-            message: e.to_string(),
-        })?;
+        let client = crate::http::Client::builder(TIMEOUT)
+            .max_body(MAX_BODY)
+            .build()
+            .map_err(|e| OncallError::Fetch {
+                label: label.clone(),
+                message: e.to_string(),
+            })?;
         Ok(CalendarSource {
             calendar: trimmed.to_owned(),
             label,
@@ -152,47 +156,19 @@ impl CalendarSource {
                         request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
                     }
                 }
-                let mut response = request.send().await.map_err(|e| {
-                    fail(format!(
-                        "unreachable: {}",
-                        crate::outbound::describe(&e, TIMEOUT)
-                    ))
+                let answer = self.client.send(request).await.map_err(|e| {
+                    fail(match e {
+                        crate::http::HttpError::TooLarge { .. } => e.to_string(),
+                        e => format!("unreachable: {e}"),
+                    })
                 })?;
-                let status = response.status();
-                if status == reqwest::StatusCode::NOT_MODIFIED {
+                if answer.status == reqwest::StatusCode::NOT_MODIFIED {
                     return Ok(Fetched::NotModified);
                 }
-                if let Some(redirect) =
-                    crate::outbound::refused_redirect(status, response.headers())
-                {
-                    return Err(fail(format!("HTTP {status}: {redirect}")));
-                }
-                if !status.is_success() {
-                    return Err(fail(format!("the server answered HTTP {status}")));
-                }
-                let header = |name: reqwest::header::HeaderName| {
-                    response
-                        .headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                let etag = header(reqwest::header::ETAG);
-                let last_modified = header(reqwest::header::LAST_MODIFIED);
-                let mut body = Vec::new();
-                while let Some(chunk) = response
-                    .chunk()
-                    .await
-                    .map_err(|e| fail(format!("reading the answer: {e}")))?
-                {
-                    if body.len() + chunk.len() > MAX_BODY {
-                        return Err(fail(format!(
-                            "the calendar is larger than {} MiB",
-                            MAX_BODY / 1024 / 1024
-                        )));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
+                answer.check().map_err(|e| fail(e.to_string()))?;
+                let etag = answer.header(reqwest::header::ETAG);
+                let last_modified = answer.header(reqwest::header::LAST_MODIFIED);
+                let body = answer.body;
                 let body = String::from_utf8(body)
                     .map_err(|_| fail("the answer is not UTF-8 text".to_owned()))?;
                 Ok(Fetched::Modified {

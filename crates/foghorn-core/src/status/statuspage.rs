@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use super::ComponentStatus;
 use crate::config::StatuspageConfig;
-use crate::deliver::http::{check_status, permanent, retry, Answer, Http, Secrets};
+use crate::deliver::http::{check_status, json_answer, permanent, retry, Answer, Http, Secrets};
 use crate::deliver::{Channel, DeliveryError};
 use crate::secret::SecretRef;
 
@@ -181,8 +181,7 @@ impl Statuspage {
             .client
             .get(format!("{}/{}", self.incidents_url(), urlencode(id)));
         let answer = self.send(WHAT, request).await?;
-        let incident: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| retry(CHANNEL, format!("{WHAT}: unexpected answer: {e}"), None))?;
+        let incident = json_answer(CHANNEL, WHAT, &answer)?;
         // Statuspage lists an incident's updates newest first.
         let newest = incident
             .get("incident_updates")
@@ -203,7 +202,7 @@ impl Statuspage {
             .client
             .get(format!("{}/unresolved", self.incidents_url()));
         let answer = self.send(WHAT, request).await?;
-        let list: Vec<Value> = serde_json::from_str(&answer.body)
+        let list: Vec<Value> = serde_json::from_slice(&answer.body)
             .map_err(|e| retry(CHANNEL, format!("{WHAT}: unexpected answer: {e}"), None))?;
         Ok(list.iter().find_map(|incident| {
             let theirs = incident.pointer("/metadata/foghorn/key")?.as_str()?;
@@ -244,8 +243,7 @@ impl Statuspage {
             return Ok(None);
         }
         check_status(CHANNEL, WHAT, &answer)?;
-        let value: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| retry(CHANNEL, format!("{WHAT}: unexpected answer: {e}"), None))?;
+        let value = json_answer(CHANNEL, WHAT, &answer)?;
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
         Ok(Some(PostmortemState {
             body: text("body"),
@@ -286,8 +284,8 @@ impl Statuspage {
     }
 }
 
-fn incident_id(what: &str, body: &str) -> Result<String, DeliveryError> {
-    let value: Value = serde_json::from_str(body)
+fn incident_id(what: &str, body: &[u8]) -> Result<String, DeliveryError> {
+    let value: Value = serde_json::from_slice(body)
         .map_err(|e| permanent(CHANNEL, format!("{what}: unexpected answer: {e}")))?;
     value
         .get("id")

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::{strip_html, Conversation};
 use crate::config::IntercomConfig;
-use crate::deliver::http::{check_status, permanent, retry, Answer, Http, Secrets};
+use crate::deliver::http::{check_status, json_answer, permanent, retry, Answer, Http, Secrets};
 use crate::deliver::{Channel, DeliveryError};
 use crate::secret::SecretRef;
 
@@ -110,8 +110,7 @@ impl Intercom {
                 .post(format!("{}/conversations/search", self.url))
                 .json(&Self::search_body(word, since, cursor.as_deref()));
             let answer = self.send(&what, request).await?;
-            let list: Value = serde_json::from_str(&answer.body)
-                .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+            let list = json_answer(CHANNEL, &what, &answer)?;
             let conversations = list
                 .get("conversations")
                 .and_then(Value::as_array)
@@ -150,8 +149,7 @@ impl Intercom {
                 url.push_str(&format!("&starting_after={}", segment(c)));
             }
             let answer = self.send(what, self.http.client.get(url)).await?;
-            let list: Value = serde_json::from_str(&answer.body)
-                .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+            let list = json_answer(CHANNEL, what, &answer)?;
             let contacts = list
                 .get("data")
                 .and_then(Value::as_array)
@@ -259,8 +257,7 @@ impl Intercom {
             .client
             .get(self.conversation_url(conversation_id, ""));
         let answer = self.send(&what, request).await?;
-        let conversation: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+        let conversation = json_answer(CHANNEL, &what, &answer)?;
         let wanted = strip_html(html);
         Ok(conversation
             .pointer("/conversation_parts/conversation_parts")
@@ -289,7 +286,7 @@ impl Intercom {
             .post(format!("{}/tags", self.url))
             .json(&json!({ "name": name }));
         let answer = self.send(&what, request).await?;
-        let tag: Value = serde_json::from_str(&answer.body)
+        let tag: Value = serde_json::from_slice(&answer.body)
             .map_err(|e| permanent(CHANNEL, format!("{what}: unexpected answer: {e}")))?;
         let id = match tag.get("id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -338,8 +335,7 @@ impl Intercom {
                 "pagination": { "per_page": 5 },
             }));
         let answer = self.send(what, request).await?;
-        let list: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+        let list = json_answer(CHANNEL, what, &answer)?;
         let found = list
             .get("data")
             .and_then(Value::as_array)
@@ -399,7 +395,7 @@ impl Intercom {
                 "create_conversation_without_contact_reply": true,
             }));
         let answer = self.send(what, request).await?;
-        let message: Value = serde_json::from_str(&answer.body)
+        let message: Value = serde_json::from_slice(&answer.body)
             .map_err(|e| permanent(CHANNEL, format!("{what}: unexpected answer: {e}")))?;
         Ok(match message.get("id") {
             Some(Value::String(s)) => s.clone(),
@@ -434,8 +430,7 @@ impl Intercom {
                 "pagination": { "per_page": 5 },
             }));
         let answer = self.send(what, request).await?;
-        let list: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| retry(CHANNEL, format!("{what}: unexpected answer: {e}"), None))?;
+        let list = json_answer(CHANNEL, what, &answer)?;
         Ok(list
             .get("conversations")
             .and_then(Value::as_array)
