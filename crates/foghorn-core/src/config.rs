@@ -392,8 +392,10 @@ impl MonitorConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Which vendor a feed reads; the window names the feed's kind in its feed list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum FeedKind {
     Alertmanager,
     Pagerduty,

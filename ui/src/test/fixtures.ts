@@ -1,4 +1,5 @@
 import type { EditorLimits } from '../lib/bindings/EditorLimits';
+import type { FeedHealth } from '../lib/bindings/FeedHealth';
 import type { IncidentView } from '../lib/bindings/IncidentView';
 import type { MonitorView } from '../lib/bindings/MonitorView';
 import type { Snapshot } from '../lib/bindings/Snapshot';
@@ -46,6 +47,21 @@ export function incident(over: Partial<IncidentView> = {}): IncidentView {
     snoozedUntil: null,
     assignee: null,
     autoResolve: true,
+    ...over,
+  };
+}
+
+export function feed(over: Partial<FeedHealth> = {}): FeedHealth {
+  return {
+    name: 'alertmanager',
+    kind: 'alertmanager',
+    running: true,
+    ok: true,
+    lastOkAt: iso(-20_000),
+    error: null,
+    latencyMs: 12,
+    failures: 0,
+    alerts: 0,
     ...over,
   };
 }

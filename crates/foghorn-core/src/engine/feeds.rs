@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use ts_rs::TS;
 
 use super::{lock, Engine};
-use crate::config::FeedConfig;
+use crate::config::{FeedConfig, FeedKind};
 use crate::event::EngineEvent;
 use crate::feed::{Feed, FeedAlert, FeedAlertState, PushedIncident};
 use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Signal};
@@ -24,6 +24,7 @@ use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Sig
 #[ts(export)]
 pub struct FeedHealth {
     pub name: String,
+    pub kind: FeedKind,
     /// False when the feed could not be started from its configuration (a missing secret, a
     /// bad URL): it is never polled, `error` says why, and the window and the tray say so.
     pub running: bool,
@@ -104,13 +105,29 @@ fn evidence(alert: &FeedAlert) -> String {
 impl FeedHealth {
     /// A feed that could not be started: it will not be polled until the configuration is
     /// fixed and Foghorn restarted.
-    pub fn not_running(name: String, why: String) -> Self {
+    pub fn not_running(name: String, kind: FeedKind, why: String) -> Self {
         FeedHealth {
             name,
+            kind,
             running: false,
             ok: false,
             last_ok_at: None,
             error: Some(why),
+            latency_ms: None,
+            failures: 0,
+            alerts: 0,
+        }
+    }
+
+    /// A running feed before its first poll has answered: not ok yet, and no failure yet.
+    fn waiting(name: String, kind: FeedKind) -> Self {
+        FeedHealth {
+            name,
+            kind,
+            running: true,
+            ok: false,
+            last_ok_at: None,
+            error: None,
             latency_ms: None,
             failures: 0,
             alerts: 0,
@@ -193,16 +210,9 @@ impl Engine {
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let now = OffsetDateTime::now_utc();
         let previous = lock(&self.shared.feed_health).get(name).cloned();
-        let mut health = previous.clone().unwrap_or(FeedHealth {
-            name: name.to_owned(),
-            running: true,
-            ok: false,
-            last_ok_at: None,
-            error: None,
-            latency_ms: None,
-            failures: 0,
-            alerts: 0,
-        });
+        let mut health = previous
+            .clone()
+            .unwrap_or_else(|| FeedHealth::waiting(name.to_owned(), entry.config.kind));
         let poll = match polled {
             Ok(poll) => {
                 health.ok = true;
@@ -472,8 +482,16 @@ impl Engine {
         }
     }
 
-    /// Every feed's health.
+    /// Every configured feed's health by name, a feed whose first poll has not answered yet
+    /// included (running, not ok, no failures), so the window lists every feed from the start.
     pub fn feed_health(&self) -> Vec<FeedHealth> {
-        lock(&self.shared.feed_health).values().cloned().collect()
+        let mut all = lock(&self.shared.feed_health).clone();
+        for entry in &self.shared.feeds {
+            let name = crate::feed::name_of(&entry.config);
+            if !all.contains_key(&name) {
+                all.insert(name.clone(), FeedHealth::waiting(name, entry.config.kind));
+            }
+        }
+        all.into_values().collect()
     }
 }

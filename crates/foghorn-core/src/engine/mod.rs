@@ -388,7 +388,10 @@ impl Engine {
                 Err(e) => {
                     let name = crate::feed::name_of(&config);
                     tracing::error!(feed = %name, error = %e, "feed not started");
-                    not_running.insert(name.clone(), FeedHealth::not_running(name, e.to_string()));
+                    not_running.insert(
+                        name.clone(),
+                        FeedHealth::not_running(name, config.kind, e.to_string()),
+                    );
                 }
             }
         }
