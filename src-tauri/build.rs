@@ -7,6 +7,7 @@ fn main() {
             "set_mute",
             "set_paused",
             "get_monitor_draft",
+            "get_editor_limits",
             "validate_condition",
             "test_monitor",
             "save_monitor",

@@ -81,6 +81,7 @@ fn build<R: Runtime>(
             commands::monitoring::set_mute,
             commands::monitoring::set_paused,
             commands::editor::get_monitor_draft,
+            commands::editor::get_editor_limits,
             commands::editor::validate_condition,
             commands::editor::test_monitor,
             commands::editor::save_monitor,
@@ -148,7 +149,10 @@ fn build<R: Runtime>(
             let config = config_source(prepared.file.path.clone());
             app.manage(PostmortemDesk::new(prepared.store.clone(), config.clone()));
             app.manage(SlaDesk::new(prepared.store.clone(), config));
-            app.manage(commands::editor::ConfigFile::new(prepared.file));
+            app.manage(foghorn_core::config_edit::ConfigFile::new(
+                prepared.file.path,
+                prepared.file.demo_text,
+            ));
             let (actions, mut pressed) = tokio::sync::mpsc::unbounded_channel();
             let alarm = prepared.alarm.clone();
             let engine = Engine::start(

@@ -229,7 +229,7 @@ describe('App', () => {
   });
 
   it('says which feed is not running and why, apart from one that is not answering', async () => {
-    const base = { lastOkAt: null, latencyMs: null, alerts: 0 };
+    const base = { lastOkAt: null, latencyMs: null, alerts: 0, kind: 'alertmanager' as const };
     shell(
       snapshot({
         summary: 'All 2 monitors up · feed pd not running',

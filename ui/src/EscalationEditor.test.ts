@@ -126,7 +126,8 @@ describe('the escalation tab', () => {
       save_escalation: () => {
         throw {
           code: 'invalid_draft',
-          message: 'steps[1].after: invalid duration "soon"; write it like "30s", "5m" or "1h"',
+          message: 'invalid duration "soon"; write it like "30s", "5m" or "1h"',
+          field: 'steps[1].after',
         };
       },
     });

@@ -8,7 +8,7 @@ import App from './App.svelte';
 import type { CheckResult } from './lib/bindings/CheckResult';
 import type { MonitorDraft } from './lib/bindings/MonitorDraft';
 import type { Snapshot } from './lib/bindings/Snapshot';
-import { monitor, snapshot } from './test/fixtures';
+import { LIMITS, monitor, snapshot } from './test/fixtures';
 
 const DEFAULTS: MonitorDraft = {
   name: '',
@@ -51,6 +51,8 @@ function shell(handlers: Record<string, Handler> = {}, snap: () => Snapshot = ()
         return snap();
       case 'get_monitor_draft':
         return a.id === null ? DEFAULTS : API;
+      case 'get_editor_limits':
+        return LIMITS;
       case 'validate_condition': {
         const at = String(a.text).indexOf('==');
         return at > 0 && String(a.text)[at - 1] !== ' '
@@ -173,6 +175,44 @@ describe('the monitor editor', () => {
     await user.click(save);
     expect(await screen.findByTestId('editor-error')).toHaveTextContent('changed on disk; reopen the editor');
     expect(editor()).toBeInTheDocument();
+  });
+
+  it("shows a refusal next to the field the shell names, until that field changes", async () => {
+    const user = userEvent.setup();
+    shell({
+      save_monitor: () => {
+        throw { code: 'invalid_draft', message: 'must be at least 2m here', field: 'interval' };
+      },
+    });
+    render(App);
+    await user.click((await screen.findAllByTestId('monitor-edit'))[0]);
+    const save = await screen.findByTestId('editor-save');
+    await waitFor(() => expect(save).toBeEnabled());
+    await user.click(save);
+
+    const interval = within(editor()).getByLabelText('Check every');
+    await waitFor(() => expect(interval).toHaveAttribute('aria-invalid', 'true'));
+    expect(within(editor()).getByText('must be at least 2m here')).toBeVisible();
+    expect(within(editor()).queryByTestId('editor-error')).not.toBeInTheDocument();
+
+    await user.type(interval, '0');
+    expect(within(editor()).queryByText('must be at least 2m here')).not.toBeInTheDocument();
+    expect(interval).toHaveAttribute('aria-invalid', 'false');
+  });
+
+  it('offers the methods the loader takes and checks durations against its bounds', async () => {
+    const user = userEvent.setup();
+    shell({ get_editor_limits: () => ({ ...LIMITS, methods: ['GET', 'QUERY'], interval: { ...LIMITS.interval, max: '2m', maxMs: 120_000 } }) });
+    render(App);
+    await user.click((await screen.findAllByTestId('monitor-edit'))[0]);
+    const method = await within(editor()).findByLabelText('Method');
+    expect(Array.from((method as HTMLSelectElement).options).map((o) => o.value)).toEqual(['GET', 'QUERY']);
+    const interval = within(editor()).getByLabelText('Check every');
+    await user.clear(interval);
+    await user.type(interval, '5m');
+    await user.tab();
+    expect(within(editor()).getByText('Interval must be at most 2m')).toBeVisible();
+    expect(within(editor()).getByTestId('editor-save')).toBeDisabled();
   });
 
   it('deletes only after a confirmation', async () => {

@@ -46,6 +46,9 @@ pub enum ConfigError {
         line: usize,
         column: usize,
         message: String,
+        /// The key written where the problem is (`monitors[2].interval`), when the problem
+        /// is on a `key = value` line: the editor shows the message next to that field.
+        key: Option<String>,
     },
     #[error("no configuration file: looked for {0}")]
     NotFound(PathBuf),
@@ -391,8 +394,10 @@ impl MonitorConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Which vendor a feed reads; the window names the feed's kind in its feed list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum FeedKind {
     Alertmanager,
     Pagerduty,
@@ -709,6 +714,12 @@ pub(crate) mod defaults {
     }
 }
 
+/// The HTTP methods a monitor may use (`method`), as the editor offers them.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The least `failure_threshold` and `success_threshold` (and other counts) may be.
+pub const MIN_THRESHOLD: u32 = 1;
+
 /// Deserializers that check a value while reading it, so the error carries its position.
 mod checked {
     use serde::{de::Error, Deserialize, Deserializer};
@@ -740,7 +751,7 @@ mod checked {
 
     pub fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         let value = u32::deserialize(d)?;
-        if value == 0 {
+        if value < super::MIN_THRESHOLD {
             return Err(D::Error::custom("must be at least 1"));
         }
         Ok(value)
@@ -748,13 +759,13 @@ mod checked {
 
     pub fn method<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Method, D::Error> {
         let text = String::deserialize(d)?;
-        match text.to_ascii_uppercase().as_str() {
-            m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => {
-                reqwest::Method::from_bytes(m.as_bytes()).map_err(D::Error::custom)
-            }
-            _ => Err(D::Error::custom(format!(
+        let upper = text.to_ascii_uppercase();
+        if super::METHODS.contains(&upper.as_str()) {
+            reqwest::Method::from_bytes(upper.as_bytes()).map_err(D::Error::custom)
+        } else {
+            Err(D::Error::custom(format!(
                 "unknown HTTP method {text:?}; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS"
-            ))),
+            )))
         }
     }
 
@@ -817,6 +828,7 @@ impl Config {
                 line,
                 column,
                 message,
+                key: key_at(text, offset),
             }
         };
         if text.trim().is_empty() {

@@ -19,8 +19,12 @@ use crate::incident::Severity;
 use crate::monitor::MonitorId;
 
 mod escalation;
+mod file;
+mod limits;
 
 pub use escalation::{read_escalation, write_escalation, EscalationDraft, PhoneDraft, StepDraft};
+pub use file::ConfigFile;
+pub use limits::{DurationLimits, EditorLimits};
 
 /// What is left in a file whose last monitor was deleted: an empty file would not load.
 const NO_MONITORS: &str = "# No monitors yet: add one from Foghorn's window.\n";
@@ -37,9 +41,10 @@ pub enum EditError {
     NotFound(String),
     #[error("another monitor is already named {0:?}; monitor names must be unique")]
     Duplicate(String),
-    /// The draft itself is unusable, before any file is involved.
+    /// The draft itself is unusable; [`DraftProblem::field`] names the draft's field when the
+    /// problem is about one, so the window can show it there.
     #[error("{0}")]
-    Draft(String),
+    Draft(DraftProblem),
     /// The edited file would not load; carries the loader's own message.
     #[error(transparent)]
     Invalid(ConfigError),
@@ -50,6 +55,97 @@ pub enum EditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Started without a configuration path (no OS config directory, no `--config`).
+    #[error(
+        "There is no configuration directory to save to: start Foghorn with --config PATH or \
+         set FOGHORN_CONFIG."
+    )]
+    NoPath,
+    /// The demo's monitor lives in no file, so deleting it has no meaning.
+    #[error(
+        "The demo monitor is not in a configuration file, so there is nothing to delete. Add \
+         a monitor of your own and the demo ends."
+    )]
+    DemoMonitor,
+    /// A heartbeat monitor waits to be pinged: a "Test now" has nothing to call.
+    #[error("A heartbeat monitor is pinged by its job, so there is nothing to check from here.")]
+    NotTestable,
+}
+
+impl EditError {
+    /// The draft's field the refusal is about (`interval`, `conditions[0]`,
+    /// `steps[1].after`), when it is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            EditError::Draft(p) => p.field.as_deref(),
+            EditError::Duplicate(_) => Some("name"),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with a draft, and the field it is about: the monitor's keys as the draft
+/// names them (`name`, `interval`, `conditions[0]`), the ladder's as the file does
+/// (`steps[1].after`, `phones[0].number`, `online_within`; steps counted from 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftProblem {
+    pub field: Option<String>,
+    /// Said about the field, without naming it.
+    pub message: String,
+}
+
+impl DraftProblem {
+    /// A problem with the draft as a whole.
+    pub fn whole(message: impl Into<String>) -> Self {
+        Self {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with one field.
+    pub fn at(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self {
+            field: Some(field.into()),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// `field: message`, so a log line or the CLI still says where.
+impl std::fmt::Display for DraftProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The key and the problem of a loader's message that names its key first
+/// (`` `monitors[2].interval`: invalid duration "soon" … ``).
+fn keyed(message: &str) -> Option<(&str, &str)> {
+    message.strip_prefix('`')?.split_once("`: ")
+}
+
+/// A loader's message about `key` without the key's name, to be shown beside its field:
+/// `` `monitors[2].interval`: invalid duration `` and `` `timeout` must be more than 0s ``
+/// lose their leading key.
+fn said_about<'m>(message: &'m str, key: &str) -> &'m str {
+    if let Some((_, problem)) = keyed(message) {
+        return problem;
+    }
+    let last = key.rsplit('.').next().unwrap_or(key);
+    message
+        .strip_prefix('`')
+        .and_then(|m| m.strip_prefix(last))
+        .and_then(|m| m.strip_prefix("` "))
+        .unwrap_or(message)
 }
 
 pub type Result<T> = std::result::Result<T, EditError>;
@@ -182,6 +278,7 @@ pub fn upsert_monitor(
     if clash {
         return Err(EditError::Duplicate(draft.name.trim().to_owned()));
     }
+    let at = index.unwrap_or(monitors.len());
     match index.and_then(|i| monitors.get_mut(i)) {
         Some(table) => write_draft(table, draft),
         None => {
@@ -195,7 +292,7 @@ pub fn upsert_monitor(
             monitors.push(table);
         }
     }
-    finish(doc.to_string(), path)
+    finish(doc.to_string(), path).map_err(|e| about_monitor(e, at))
 }
 
 /// Removes the monitor named (or with the id) `name`, with the comments written above it.
@@ -275,7 +372,9 @@ pub fn monitor_from_draft(draft: &MonitorDraft) -> Result<MonitorConfig> {
     let edited =
         upsert_monitor("", Path::new("the monitor"), None, draft).map_err(|e| match e {
             // Line numbers of a file that does not exist would only confuse.
-            EditError::Invalid(ConfigError::Invalid { message, .. }) => EditError::Draft(message),
+            EditError::Invalid(ConfigError::Invalid { message, .. }) => {
+                EditError::Draft(DraftProblem::whole(message))
+            }
             other => other,
         })?;
     edited
@@ -283,7 +382,17 @@ pub fn monitor_from_draft(draft: &MonitorDraft) -> Result<MonitorConfig> {
         .monitors
         .into_iter()
         .next()
-        .ok_or_else(|| EditError::Draft("the monitor could not be read back".to_owned()))
+        .ok_or_else(|| EditError::Draft(DraftProblem::whole("the monitor could not be read back")))
+}
+
+/// The monitor a "Test now" checks: [`monitor_from_draft`], unless it is a heartbeat monitor,
+/// which is pinged by its job and has nothing to call.
+pub fn monitor_to_test(draft: &MonitorDraft) -> Result<MonitorConfig> {
+    let monitor = monitor_from_draft(draft)?;
+    if monitor.heartbeat.is_some() {
+        return Err(EditError::NotTestable);
+    }
+    Ok(monitor)
 }
 
 /// Writes `text` to `path` so that a crash leaves either the old file or the new one, never
@@ -356,24 +465,49 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 /// Refusals that deserve a plainer message than the loader's position in a file.
 fn check_draft(draft: &MonitorDraft) -> Result<()> {
     if draft.name.trim().is_empty() {
-        return Err(EditError::Draft("the monitor needs a name".to_owned()));
+        return Err(EditError::Draft(DraftProblem::at(
+            "name",
+            "the monitor needs a name",
+        )));
     }
     if MonitorId::from_name(&draft.name).as_str().is_empty() {
-        return Err(EditError::Draft(
-            "the name needs at least one letter or digit".to_owned(),
-        ));
+        return Err(EditError::Draft(DraftProblem::at(
+            "name",
+            "the name needs at least one letter or digit",
+        )));
     }
     for (i, c) in draft.conditions.iter().enumerate() {
         if let Err(p) = validate_condition(c) {
-            return Err(EditError::Draft(format!(
-                "condition {} is invalid: {} (at character {})",
-                i + 1,
-                p.message,
-                p.column
+            return Err(EditError::Draft(DraftProblem::at(
+                format!("conditions[{i}]"),
+                format!(
+                    "condition {} is invalid: {} (at character {})",
+                    i + 1,
+                    p.message,
+                    p.column
+                ),
             )));
         }
     }
     Ok(())
+}
+
+/// The loader's refusal of a key of the edited monitor (`monitors[index].interval`) as a
+/// problem with the draft's field; the position in the file would mean nothing in a form.
+/// A problem elsewhere in the file stays the loader's, position and all.
+fn about_monitor(e: EditError, index: usize) -> EditError {
+    let prefix = format!("monitors[{index}].");
+    match e {
+        EditError::Invalid(ConfigError::Invalid {
+            key: Some(key),
+            message,
+            ..
+        }) if key.starts_with(&prefix) => {
+            let field = &key[prefix.len()..];
+            EditError::Draft(DraftProblem::at(field, said_about(&message, field)))
+        }
+        other => other,
+    }
 }
 
 /// Loads the edited text exactly as Foghorn would at start; only a text that loads leaves.
@@ -980,13 +1114,13 @@ enabled = true   # native notifications
                     interval: "soon".into(),
                     ..draft("new", "http://x/")
                 },
-                "foghorn.toml:28:12: `monitors[2].interval`: invalid duration \"soon\"",
+                "interval: invalid duration \"soon\"",
             ),
             (
                 "bad url",
                 None,
                 draft("new", "ftp://x/"),
-                "`url` must be an http://",
+                "url: must be an http://",
             ),
         ];
         for (what, original, d, needle) in cases {
@@ -997,6 +1131,94 @@ enabled = true   # native notifications
         }
         let err = delete_monitor(COMMENTED, path(), "gone").expect_err("delete missing");
         assert!(matches!(err, EditError::NotFound(_)), "{err}");
+    }
+
+    /// The window shows a refusal next to the field it names, so it never has to read the
+    /// field's name out of the message.
+    #[test]
+    fn a_refusal_names_the_drafts_field() {
+        /// What, the original, the draft, the field named, words of the message.
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            MonitorDraft,
+            Option<&'static str>,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                "no name",
+                None,
+                draft(" ", "http://x/"),
+                Some("name"),
+                "the monitor needs a name",
+            ),
+            (
+                "duplicate",
+                None,
+                draft("API", "http://x/"),
+                Some("name"),
+                "already named",
+            ),
+            (
+                "second condition",
+                None,
+                MonitorDraft {
+                    conditions: vec!["[STATUS] == 200".into(), "[STATUS]==200".into()],
+                    ..draft("new", "http://x/")
+                },
+                Some("conditions[1]"),
+                "condition 2 is invalid",
+            ),
+            (
+                "interval of a new monitor",
+                None,
+                MonitorDraft {
+                    interval: "soon".into(),
+                    ..draft("new", "http://x/")
+                },
+                Some("interval"),
+                "invalid duration \"soon\"",
+            ),
+            (
+                "timeout of an edited one",
+                Some("api"),
+                MonitorDraft {
+                    timeout: "0s".into(),
+                    ..draft("api", "http://x/")
+                },
+                Some("timeout"),
+                "must be more than 0s",
+            ),
+            (
+                "url",
+                None,
+                draft("new", "ftp://x/"),
+                Some("url"),
+                "must be an http://",
+            ),
+            (
+                "unknown original",
+                Some("gone"),
+                draft("gone", "http://x/"),
+                None,
+                "no monitor named",
+            ),
+        ];
+        for (what, original, d, field, needle) in cases {
+            let err = upsert_monitor(COMMENTED, path(), *original, d).expect_err(what);
+            assert_eq!(err.field(), *field, "{what}: {err}");
+            if let EditError::Draft(p) = &err {
+                assert!(p.message.contains(needle), "{what}: {}", p.message);
+                assert!(
+                    !p.message.contains("foghorn.toml:"),
+                    "{what}: {}",
+                    p.message
+                );
+            } else {
+                assert!(err.to_string().contains(needle), "{what}: {err}");
+            }
+        }
     }
 
     #[test]
@@ -1021,9 +1243,12 @@ enabled = true   # native notifications
             timeout: "0s".into(),
             ..d
         })
-        .expect_err("zero timeout")
-        .to_string();
-        assert!(err.starts_with("`timeout` must be more than 0s"), "{err}");
+        .expect_err("zero timeout");
+        assert_eq!(err.field(), Some("timeout"));
+        assert!(
+            err.to_string().starts_with("timeout: must be more than 0s"),
+            "{err}"
+        );
     }
 
     #[test]

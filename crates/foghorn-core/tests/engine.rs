@@ -114,6 +114,7 @@ async fn a_feed_that_cannot_start_is_in_the_feed_health_and_the_summary_not_only
         foghorn_core::event::Health::Degraded,
         "the tray icon is amber"
     );
+    assert_eq!(pd.kind, foghorn_core::config::FeedKind::Pagerduty);
     let why = pd.error.as_deref().unwrap_or_default();
     assert!(
         why.contains("FOGHORN_TEST_NEVER_SET_PD_TOKEN"),
@@ -124,6 +125,39 @@ async fn a_feed_that_cannot_start_is_in_the_feed_health_and_the_summary_not_only
         "the tray's line says it: {}",
         snapshot.summary
     );
+}
+
+/// The window lists every configured feed from the start: one whose first poll has not
+/// answered yet is there, running, neither ok nor failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_is_listed_before_its_first_poll_answers() {
+    // Accepts connections (the kernel's backlog) and never answers: the first poll hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let config = Config::parse(
+        &format!(
+            "[[feeds]]\nkind = \"alertmanager\"\nname = \"team-am\"\nurl = \"http://{addr}\"\n\
+             poll_every = \"1h\"\n"
+        ),
+        Path::new("test.toml"),
+    )
+    .expect("config");
+    let engine = Engine::start(
+        config,
+        Store::in_memory().expect("store"),
+        Arc::new(Recorder::default()),
+        EngineOptions::default(),
+    )
+    .expect("engine");
+    let feeds = engine.snapshot().expect("snapshot").feeds;
+    engine.shutdown().await;
+    drop(silent);
+    assert_eq!(feeds.len(), 1, "{feeds:?}");
+    let feed = &feeds[0];
+    assert_eq!(feed.name, "team-am");
+    assert_eq!(feed.kind, foghorn_core::config::FeedKind::Alertmanager);
+    assert!(feed.running && !feed.ok, "{feed:?}");
+    assert_eq!((feed.failures, feed.alerts, feed.last_ok_at), (0, 0, None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use foghorn_core::incident::{IncidentAction, IncidentDetail, IncidentView};
 use foghorn_core::store::Store;
 use tauri::State;
 
-use crate::error::{IpcError, Result};
+use crate::error::{IpcError, IpcErrorCode, Result};
 
 /// The incident with its signals and timeline, read off the main thread.
 #[tauri::command]
@@ -13,14 +13,13 @@ pub async fn get_incident(store: State<'_, Store>, id: i64) -> Result<IncidentDe
     let store = store.inner().clone();
     tauri::async_runtime::spawn_blocking(move || store.incident_detail(id))
         .await
-        .map_err(|e| IpcError {
-            code: "internal".to_owned(),
-            message: format!("reading the incident stopped: {e}"),
+        .map_err(|e| {
+            IpcError::new(
+                IpcErrorCode::Internal,
+                format!("reading the incident stopped: {e}"),
+            )
         })??
-        .ok_or_else(|| IpcError {
-            code: "not_found".to_owned(),
-            message: format!("there is no incident {id}"),
-        })
+        .ok_or_else(|| IpcError::new(IpcErrorCode::NotFound, format!("there is no incident {id}")))
 }
 
 /// Acknowledge, resolve, snooze or take an incident, as the person at this machine.

@@ -1,12 +1,12 @@
 //! The window's view of monitoring: the snapshot, mute and pause.
 
+use foghorn_core::config_edit::ConfigFile;
 use foghorn_core::engine::Engine;
 use foghorn_core::event::Snapshot;
 use foghorn_core::monitor::MonitorView;
 use foghorn_core::mute::{Mute, MuteChoice};
 use tauri::State;
 
-use super::editor::ConfigFile;
 use crate::error::Result;
 
 #[tauri::command]

@@ -8,7 +8,7 @@ use foghorn_core::postmortem::desk::{
 };
 use tauri::State;
 
-use crate::error::{IpcError, Result};
+use crate::error::{IpcError, IpcErrorCode, Result};
 
 /// The postmortem covering `incident`; drafted now if it has none.
 #[tauri::command]
@@ -87,9 +87,11 @@ pub async fn export_postmortem(
     id: i64,
     format: ExportFormat,
 ) -> Result<String> {
-    let dir = export_dir().ok_or_else(|| IpcError {
-        code: "io".to_owned(),
-        message: "this system names no home folder to export into".to_owned(),
+    let dir = export_dir().ok_or_else(|| {
+        IpcError::new(
+            IpcErrorCode::Io,
+            "this system names no home folder to export into",
+        )
     })?;
     let desk = desk.inner().clone();
     let path =

@@ -7,7 +7,7 @@ use foghorn_core::status::compose::{DraftInput, Preview};
 use foghorn_core::status::Destination;
 use tauri::State;
 
-use crate::error::{IpcError, Result};
+use crate::error::{IpcError, IpcErrorCode, Result};
 
 /// `[status]` as the composer needs it; `null` when status updates are not configured.
 #[tauri::command]
@@ -45,23 +45,20 @@ pub async fn retry_status(
 /// configuration, never from the window.
 #[tauri::command]
 pub fn open_status_page(engine: State<'_, Engine>) -> Result<()> {
-    let page = engine
-        .status_setup()
-        .and_then(|s| s.page)
-        .ok_or_else(|| IpcError {
-            code: "not_found".to_owned(),
-            message: "no self-hosted page is configured ([status.page])".to_owned(),
-        })?;
+    let page = engine.status_setup().and_then(|s| s.page).ok_or_else(|| {
+        IpcError::new(
+            IpcErrorCode::NotFound,
+            "no self-hosted page is configured ([status.page])",
+        )
+    })?;
     if !std::path::Path::new(&page).is_file() {
-        return Err(IpcError {
-            code: "not_found".to_owned(),
-            message: format!("{page} is not written yet: publish an update first"),
-        });
+        return Err(IpcError::new(
+            IpcErrorCode::NotFound,
+            format!("{page} is not written yet: publish an update first"),
+        ));
     }
-    open::that_detached(&page).map_err(|e| IpcError {
-        code: "io".to_owned(),
-        message: format!("cannot open {page}: {e}"),
-    })
+    open::that_detached(&page)
+        .map_err(|e| IpcError::new(IpcErrorCode::Io, format!("cannot open {page}: {e}")))
 }
 
 /// The incident's support queue from the helpdesk, now; `null` without `[intercom]`.

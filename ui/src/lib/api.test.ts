@@ -9,12 +9,22 @@ describe('toIpcError', () => {
     expect(toIpcError({ code: 'busy', message: 'try later', extra: 1 })).toEqual({
       code: 'busy',
       message: 'try later',
+      field: null,
     });
   });
 
+  it('keeps the field a refusal is about, apart from its message', () => {
+    expect(toIpcError({ code: 'invalid_draft', message: 'must be at least 1s', field: 'interval' })).toEqual({
+      code: 'invalid_draft',
+      message: 'must be at least 1s',
+      field: 'interval',
+    });
+    expect(toIpcError({ code: 'invalid_draft', message: 'x', field: 3 }).field).toBeNull();
+  });
+
   it('normalises errors, strings and junk', () => {
-    expect(toIpcError(new Error('boom'))).toEqual({ code: 'internal', message: 'boom' });
-    expect(toIpcError('plain text')).toEqual({ code: 'unknown', message: 'plain text' });
+    expect(toIpcError(new Error('boom'))).toEqual({ code: 'internal', message: 'boom', field: null });
+    expect(toIpcError('plain text')).toEqual({ code: 'unknown', message: 'plain text', field: null });
     expect(toIpcError(undefined).code).toBe('unknown');
     expect(toIpcError(42).message).toMatch(/went wrong/);
   });
@@ -31,7 +41,7 @@ describe('commands', () => {
       calls.push([cmd, args]);
       throw 'engine gone';
     });
-    await expect(setMute('fourHours')).rejects.toEqual({ code: 'unknown', message: 'engine gone' });
+    await expect(setMute('fourHours')).rejects.toEqual({ code: 'unknown', message: 'engine gone', field: null });
     expect(calls).toEqual([['set_mute', { choice: 'fourHours' }]]);
   });
 

@@ -1,6 +1,6 @@
 // Thin, typed wrappers over the shell's IPC (see docs/ipc.md). Every failure is turned
-// into an `IpcError`, whatever shape it arrived in, so callers branch on `code` and show
-// `message`.
+// into an `IpcError`, whatever shape it arrived in, so callers branch on `code`, show
+// `message`, and put it next to `field` when the shell names one.
 import { invoke } from '@tauri-apps/api/core';
 import type { Destination } from './bindings/Destination';
 import type { LetterDraft } from './bindings/LetterDraft';
@@ -29,7 +29,9 @@ import type { EscalationDraft } from './bindings/EscalationDraft';
 import type { IncidentAction } from './bindings/IncidentAction';
 import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { IncidentView } from './bindings/IncidentView';
+import type { EditorLimits } from './bindings/EditorLimits';
 import type { IpcError } from './bindings/IpcError';
+import type { IpcErrorCode } from './bindings/IpcErrorCode';
 import type { MonitorDraft } from './bindings/MonitorDraft';
 import type { MonitorHistory } from './bindings/MonitorHistory';
 import type { MonitorView } from './bindings/MonitorView';
@@ -43,7 +45,7 @@ export type { UnlistenFn };
 export const ENGINE_EVENT = 'engine-event';
 
 /** `code` used when the page is not running inside the Foghorn shell at all. */
-export const NO_SHELL = 'no_shell';
+export const NO_SHELL: IpcErrorCode = 'no_shell';
 
 /** True inside the Foghorn shell (or under `mockIPC`): Tauri's IPC bridge is there. */
 export function inShell(): boolean {
@@ -56,24 +58,26 @@ function noShell(): IpcError {
   return {
     code: NO_SHELL,
     message: 'This window is not connected to Foghorn. Open it from the Foghorn tray icon.',
+    field: null,
   };
 }
 
-/** Normalise anything a rejected IPC call may produce into `{ code, message }`. */
+/** Normalise anything a rejected IPC call may produce into `{ code, message, field }`. */
 export function toIpcError(err: unknown): IpcError {
   if (typeof err === 'object' && err !== null) {
-    const { code, message } = err as { code?: unknown; message?: unknown };
+    const { code, message, field } = err as { code?: unknown; message?: unknown; field?: unknown };
     if (typeof code === 'string' && typeof message === 'string') {
-      return { code, message };
+      // The shell's codes are an enum; a code it does not know yet still carries its message.
+      return { code: code as IpcErrorCode, message, field: typeof field === 'string' ? field : null };
     }
     if (typeof message === 'string' && message.length > 0) {
-      return { code: err instanceof Error ? 'internal' : 'unknown', message };
+      return { code: err instanceof Error ? 'internal' : 'unknown', message, field: null };
     }
   }
   if (typeof err === 'string' && err.length > 0) {
-    return { code: 'unknown', message: err };
+    return { code: 'unknown', message: err, field: null };
   }
-  return { code: 'unknown', message: 'Something went wrong, and Foghorn gave no reason.' };
+  return { code: 'unknown', message: 'Something went wrong, and Foghorn gave no reason.', field: null };
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -100,6 +104,11 @@ export function setPaused(paused: boolean): Promise<boolean> {
 /** The monitor `id` as the editor shows it, or a new monitor's defaults for `null`. */
 export function getMonitorDraft(id: string | null): Promise<MonitorDraft> {
   return call<MonitorDraft>('get_monitor_draft', { id });
+}
+
+/** The loader's bounds on a monitor (durations, thresholds, methods), for the editor's checks. */
+export function getEditorLimits(): Promise<EditorLimits> {
+  return call<EditorLimits>('get_editor_limits');
 }
 
 /** `null` when the condition parses, else what is wrong and at which column. */

@@ -7,6 +7,7 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import type { CheckResult } from './bindings/CheckResult';
 import type { ConditionOutcome } from './bindings/ConditionOutcome';
 import type { ConditionProblem } from './bindings/ConditionProblem';
+import type { EditorLimits } from './bindings/EditorLimits';
 import type { EngineEvent } from './bindings/EngineEvent';
 import type { IncidentAction } from './bindings/IncidentAction';
 import type { IncidentDetail } from './bindings/IncidentDetail';
@@ -457,6 +458,15 @@ function demoAct(i: IncidentView, action: IncidentAction): IncidentView {
   }
 }
 
+/** The loader's bounds, as the shell serves them. */
+const DEMO_LIMITS: EditorLimits = {
+  interval: { minMs: 1_000, maxMs: 86_400_000, min: '1s', max: '1d' },
+  timeout: { minMs: 1e-6, maxMs: 600_000, min: '1ns', max: '10m' },
+  heartbeat: { minMs: 10_000, maxMs: 34_560_000_000, min: '10s', max: '400d' },
+  minThreshold: 1,
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+};
+
 export function installDemo(variant: string): void {
   const snapshot = demoSnapshot(variant);
   const drafts = new Map<string, MonitorDraft>(snapshot.monitors.map((m) => [m.id, demoDraft(m)]));
@@ -498,6 +508,8 @@ export function installDemo(variant: string): void {
           if (!draft) throw { code: 'not_found', message: `there is no monitor named "${String(a.id)}"` };
           return structuredClone(draft);
         }
+        case 'get_editor_limits':
+          return DEMO_LIMITS;
         case 'validate_condition':
           return demoValidate(String(a.text));
         case 'test_monitor':

@@ -7,6 +7,7 @@ import {
   conditionRow,
   Debouncer,
   draftFromForm,
+  formField,
   formFromDraft,
   formProblems,
   parseDuration,
@@ -14,6 +15,7 @@ import {
   testSummary,
   type EditorForm,
 } from './editor';
+import { LIMITS } from '../test/fixtures';
 
 const DRAFT: MonitorDraft = {
   name: 'api',
@@ -38,7 +40,7 @@ function form(over: Partial<EditorForm> = {}): EditorForm {
 }
 
 function fields(f: EditorForm): string[] {
-  return formProblems(f).map((p) => p.field);
+  return formProblems(f, LIMITS).map((p) => p.field);
 }
 
 describe('parseDuration', () => {
@@ -66,7 +68,7 @@ describe('parseDuration', () => {
 
 describe('formProblems', () => {
   it('accepts a complete monitor', () => {
-    expect(formProblems(form())).toEqual([]);
+    expect(formProblems(form(), LIMITS)).toEqual([]);
   });
 
   it.each<[string, Partial<EditorForm>, string]>([
@@ -78,6 +80,8 @@ describe('formProblems', () => {
     ['an interval under 1s', { interval: '500ms' }, 'interval'],
     ['a zero timeout', { timeout: '0s' }, 'timeout'],
     ['a heartbeat under 10s', { url: '', heartbeat: '5s' }, 'heartbeat'],
+    ['an interval over a day', { interval: '25h' }, 'interval'],
+    ['a timeout over 10m', { timeout: '11m' }, 'timeout'],
     ['a zero threshold', { failureThreshold: 0 }, 'thresholds'],
     ['an empty threshold', { successThreshold: null }, 'thresholds'],
     ['a header twice', { headers: [{ key: 1, name: 'A', value: '1' }, { key: 2, name: 'a', value: '2' }] }, 'headers'],
@@ -92,7 +96,33 @@ describe('formProblems', () => {
   });
 
   it('takes a heartbeat monitor without a URL', () => {
-    expect(formProblems(form({ url: '', heartbeat: '24h' }))).toEqual([]);
+    expect(formProblems(form({ url: '', heartbeat: '24h' }), LIMITS)).toEqual([]);
+  });
+
+  it("says the loader's bounds, whatever they are", () => {
+    const limits = { ...LIMITS, interval: { minMs: 5_000, maxMs: 60_000, min: '5s', max: '1m' }, minThreshold: 3 };
+    expect(formProblems(form({ interval: '2s' }), limits)[0]?.message).toBe('Interval must be at least 5s');
+    expect(formProblems(form({ interval: '2m' }), limits)[0]?.message).toBe('Interval must be at most 1m');
+    expect(formProblems(form({ interval: '2m' }), LIMITS)).toEqual([]);
+    expect(formProblems(form({ timeout: '0s' }), LIMITS)[0]?.message).toBe('Timeout must be more than 0s');
+    expect(formProblems(form({ failureThreshold: 2 }), limits).map((p) => p.message)).toEqual([
+      'Thresholds must be whole numbers, at least 3',
+    ]);
+  });
+});
+
+describe('formField', () => {
+  it.each<[string | null, string | null]>([
+    ['name', 'name'],
+    ['interval', 'interval'],
+    ['failure_threshold', 'thresholds'],
+    ['success_threshold', 'thresholds'],
+    ['conditions[1]', 'conditions'],
+    ['headers', 'headers'],
+    ['method', null],
+    [null, null],
+  ])('puts %j at %j', (field, at) => {
+    expect(formField(field)).toBe(at);
   });
 });
 

@@ -1,14 +1,16 @@
 // The monitor editor's form: turning a draft into fields and back, what keeps Save disabled,
 // and the lines of a "Test now". No Svelte, no IPC: unit tested directly. The shell checks
 // everything again on save with the configuration loader itself; these checks only catch
-// the obvious early, and never refuse what the loader would accept.
+// the obvious early, with the loader's own bounds (`EditorLimits`, served by the shell), and
+// never refuse what the loader would accept.
 import type { CheckResult } from './bindings/CheckResult';
 import type { ConditionProblem } from './bindings/ConditionProblem';
+import type { DurationLimits } from './bindings/DurationLimits';
+import type { EditorLimits } from './bindings/EditorLimits';
 import type { FollowRedirects } from './bindings/FollowRedirects';
 import type { MonitorDraft } from './bindings/MonitorDraft';
 import type { Severity } from './bindings/Severity';
 
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const SEVERITIES: Severity[] = ['critical', 'major', 'minor', 'info'];
 export const REDIRECTS: { value: FollowRedirects; label: string }[] = [
   { value: 'same-host', label: 'Same host only' },
@@ -165,20 +167,24 @@ function durationProblem(
   field: 'interval' | 'timeout' | 'heartbeat',
   label: string,
   text: string,
-  minMs: number,
-  tooSmall: string,
+  limits: DurationLimits,
 ): FieldProblem | null {
   const parsed = parseDuration(text);
   if ('problem' in parsed) return { field, message: `${label} ${parsed.problem}` };
-  return parsed.ms < minMs ? { field, message: `${label} ${tooSmall}` } : null;
+  if (parsed.ms < limits.minMs) {
+    // A minimum under a millisecond means "anything but nothing".
+    const least = limits.minMs < 1 ? 'must be more than 0s' : `must be at least ${limits.min}`;
+    return { field, message: `${label} ${least}` };
+  }
+  return parsed.ms > limits.maxMs ? { field, message: `${label} must be at most ${limits.max}` } : null;
 }
 
-function isCount(n: number | null): boolean {
-  return n !== null && Number.isInteger(n) && n >= 1;
+function isCount(n: number | null, least: number): boolean {
+  return n !== null && Number.isInteger(n) && n >= least;
 }
 
 /** Everything in the form that the shell would refuse anyway, in the order of the fields. */
-export function formProblems(form: EditorForm): FieldProblem[] {
+export function formProblems(form: EditorForm, limits: EditorLimits): FieldProblem[] {
   const problems: (FieldProblem | null)[] = [];
   if (form.name.trim() === '') problems.push({ field: 'name', message: 'The monitor needs a name' });
   else if (!/[\p{L}\p{N}]/u.test(form.name)) {
@@ -193,14 +199,14 @@ export function formProblems(form: EditorForm): FieldProblem[] {
   } else if (!heartbeat && !/^(https?|tcp|dns):\/\/[^/\s]/i.test(url)) {
     problems.push({ field: 'url', message: 'The URL must start with http://, https://, tcp:// or dns:// and name a host' });
   }
-  problems.push(durationProblem('interval', 'Interval', form.interval, 1_000, 'must be at least 1s'));
-  const timeout = durationProblem('timeout', 'Timeout', form.timeout, 1e-6, 'must be more than 0s');
-  problems.push(timeout);
+  problems.push(durationProblem('interval', 'Interval', form.interval, limits.interval));
+  problems.push(durationProblem('timeout', 'Timeout', form.timeout, limits.timeout));
   if (heartbeat) {
-    problems.push(durationProblem('heartbeat', 'Heartbeat', form.heartbeat, 10_000, 'must be at least 10s'));
+    problems.push(durationProblem('heartbeat', 'Heartbeat', form.heartbeat, limits.heartbeat));
   }
-  if (!isCount(form.failureThreshold) || !isCount(form.successThreshold)) {
-    problems.push({ field: 'thresholds', message: 'Thresholds must be whole numbers, at least 1' });
+  const least = limits.minThreshold;
+  if (!isCount(form.failureThreshold, least) || !isCount(form.successThreshold, least)) {
+    problems.push({ field: 'thresholds', message: `Thresholds must be whole numbers, at least ${least}` });
   }
   const names = form.headers.map((h) => h.name.trim()).filter((n) => n !== '');
   if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) {
@@ -211,6 +217,31 @@ export function formProblems(form: EditorForm): FieldProblem[] {
   const bad = form.conditions.findIndex((c) => c.problem !== null && c.text.trim() !== '');
   if (bad !== -1) problems.push({ field: 'conditions', message: `Condition ${bad + 1} is invalid` });
   return problems.filter((p): p is FieldProblem => p !== null);
+}
+
+/**
+ * Where the form shows a refusal whose `field` the shell named (the key as the file writes
+ * it: `interval`, `failure_threshold`, `conditions[1]`); `null` for a key the form has no
+ * place for, whose message then goes below the form.
+ */
+export function formField(field: string | null): FieldProblem['field'] | null {
+  if (field === null) return null;
+  const key = field.replace(/\[\d+\]$/, '');
+  switch (key) {
+    case 'name':
+    case 'url':
+    case 'interval':
+    case 'timeout':
+    case 'heartbeat':
+    case 'conditions':
+    case 'headers':
+      return key;
+    case 'failure_threshold':
+    case 'success_threshold':
+      return 'thresholds';
+    default:
+      return null;
+  }
 }
 
 /** The condition and a caret under the offending character (columns count characters). */

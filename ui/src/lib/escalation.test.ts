@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { escalationFromForm, fieldError, formFromEscalation, moved } from './escalation';
+import { escalationFromForm, formFromEscalation, moved } from './escalation';
 
 describe('the escalation form', () => {
   it('round-trips a draft', () => {
@@ -29,16 +29,6 @@ describe('the escalation form', () => {
       { key: 1, after: '0s', action: 'chat', minSeverity: '', unacknowledged: true, nobodyOnline: false, url: 'x', secret: 'y' },
     ];
     expect(escalationFromForm(form).steps[0]).toMatchObject({ url: null, secret: null });
-  });
-
-  it('names the field of an error', () => {
-    expect(fieldError('steps[2].min_severity: unknown severity "huge"')).toEqual({
-      field: 'steps[2].min_severity',
-      message: 'unknown severity "huge"',
-    });
-    expect(fieldError('online_within: must be at least 1s')?.field).toBe('online_within');
-    expect(fieldError('phones[0].number: no number for "Bob"')?.field).toBe('phones[0].number');
-    expect(fieldError('/x/foghorn.toml:3:1: something else')).toBeNull();
   });
 
   it('moves rows within bounds', () => {

@@ -1,6 +1,6 @@
-// The escalation settings page's form: a draft turned into rows and back, and the field a
-// save's error is about. No Svelte, no IPC: unit tested directly. The shell checks the draft
-// with the configuration loader itself on save.
+// The escalation settings page's form: a draft turned into rows and back. No Svelte, no IPC:
+// unit tested directly. The shell checks the draft with the configuration loader itself on
+// save, and names the field a refusal is about.
 import type { EscalationDraft } from './bindings/EscalationDraft';
 import type { Severity } from './bindings/Severity';
 import { rowKey } from './editor';
@@ -108,14 +108,4 @@ export function moved<T>(rows: T[], from: number, by: number): T[] {
   const [row] = next.splice(from, 1);
   next.splice(to, 0, row);
   return next;
-}
-
-/**
- * The field a save's error names, e.g. `steps[1].after: invalid duration "soon"` →
- * `{ field: 'steps[1].after', message: 'invalid duration "soon"' }`; `null` for an error
- * about no field in particular.
- */
-export function fieldError(message: string): { field: string; message: string } | null {
-  const m = /^((?:steps|phones)\[\d+\]\.[a-z_]+|online_within|mention|phones): ([\s\S]*)$/.exec(message);
-  return m ? { field: m[1], message: m[2] } : null;
 }

@@ -239,7 +239,7 @@ describe('HistoryStore', () => {
     vi.useRealTimers();
   });
 
-  const toError = (err: unknown) => ({ code: 'test', message: String(err) });
+  const toError = (err: unknown) => ({ code: 'unknown' as const, message: String(err), field: null });
 
   it('reads each monitor once, then again after its events, at most every 5 s', async () => {
     vi.useFakeTimers();
@@ -274,7 +274,7 @@ describe('HistoryStore', () => {
     store.refresh('api');
     await vi.advanceTimersByTimeAsync(0);
     expect(store.histories.api?.monitorId).toBe('api');
-    expect(store.errors.api).toEqual({ code: 'test', message: 'database is locked' });
+    expect(store.errors.api).toEqual({ code: 'unknown', message: 'database is locked', field: null });
     fail = false;
     store.refresh('api');
     await vi.advanceTimersByTimeAsync(0);

@@ -66,7 +66,7 @@ describe('IncidentStore', () => {
     const changed: IncidentView[] = [];
     let answer: (i: IncidentView) => void = () => {};
     const act = vi.fn(() => new Promise<IncidentView>((resolve) => (answer = resolve)));
-    const store = new IncidentStore(act, vi.fn(), (e) => ({ code: 'x', message: String(e) }), (i) => changed.push(i));
+    const store = new IncidentStore(act, vi.fn(), (e) => ({ code: 'unknown', message: String(e), field: null }), (i) => changed.push(i));
 
     const first = store.act(1, 'acknowledge');
     expect(store.pending).toEqual({ 1: 'acknowledge' });
@@ -89,9 +89,9 @@ describe('IncidentStore', () => {
         if (fail) throw { code: 'conflict', message: 'already resolved' };
         return incident({ id });
       });
-      const store = new IncidentStore(act, vi.fn(), (e) => e as { code: string; message: string }, () => {}, 1_000);
+      const store = new IncidentStore(act, vi.fn(), (e) => ({ ...(e as { code: 'conflict'; message: string }), field: null }), () => {}, 1_000);
       await store.act(2, 'snooze');
-      expect(store.failures[2]).toEqual({ action: 'snooze', error: { code: 'conflict', message: 'already resolved' } });
+      expect(store.failures[2]).toEqual({ action: 'snooze', error: { code: 'conflict', message: 'already resolved', field: null } });
       fail = false;
       await store.act(2, 'snooze');
       expect(store.failures[2]).toBeUndefined();
@@ -107,7 +107,7 @@ describe('IncidentStore', () => {
   it('reads an opened detail again on its events, once more if one arrives during a read', async () => {
     const answers: ((d: IncidentDetail) => void)[] = [];
     const fetch = vi.fn(() => new Promise<IncidentDetail>((resolve) => answers.push(resolve)));
-    const store = new IncidentStore(vi.fn(), fetch, () => ({ code: 'x', message: 'x' }), () => {});
+    const store = new IncidentStore(vi.fn(), fetch, () => ({ code: 'unknown', message: 'x', field: null }), () => {});
 
     store.apply({ type: 'incident', incident: incident({ id: 3 }) });
     expect(fetch).not.toHaveBeenCalled();

@@ -85,7 +85,7 @@ describe('applyEvent', () => {
 
   it('keeps one health line per feed', () => {
     let s = snapshot();
-    const health = { name: 'alertmanager', running: true, ok: true, lastOkAt: '2026-11-26T10:00:00Z', error: null, latencyMs: 12, failures: 0, alerts: 3 };
+    const health = { name: 'alertmanager', kind: 'alertmanager' as const, running: true, ok: true, lastOkAt: '2026-11-26T10:00:00Z', error: null, latencyMs: 12, failures: 0, alerts: 3 };
     s = applyEvent(s, { type: 'feed', health });
     s = applyEvent(s, { type: 'feed', health: { ...health, ok: false, error: 'unreachable', failures: 2 } });
     expect(s.feeds).toEqual([{ ...health, ok: false, error: 'unreachable', failures: 2 }]);

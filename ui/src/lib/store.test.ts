@@ -16,7 +16,7 @@ describe('FoghornStore', () => {
 
   it('goes loading → error → loading on retry', () => {
     const store = new FoghornStore();
-    store.failed({ code: 'engine_unavailable', message: 'not running' });
+    store.failed({ code: 'engine', message: 'not running', field: null });
     expect(store.phase).toBe('error');
     expect(store.loadError?.message).toBe('not running');
     store.startLoading();

@@ -1,8 +1,19 @@
+import type { EditorLimits } from '../lib/bindings/EditorLimits';
+import type { FeedHealth } from '../lib/bindings/FeedHealth';
 import type { IncidentView } from '../lib/bindings/IncidentView';
 import type { MonitorView } from '../lib/bindings/MonitorView';
 import type { Snapshot } from '../lib/bindings/Snapshot';
 
 export const T0 = Date.parse('2025-06-01T12:00:00Z');
+
+/** The loader's bounds as the shell serves them (`get_editor_limits`). */
+export const LIMITS: EditorLimits = {
+  interval: { minMs: 1_000, maxMs: 86_400_000, min: '1s', max: '1d' },
+  timeout: { minMs: 1e-6, maxMs: 600_000, min: '1ns', max: '10m' },
+  heartbeat: { minMs: 10_000, maxMs: 34_560_000_000, min: '10s', max: '400d' },
+  minThreshold: 1,
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+};
 
 export function iso(offsetMs: number): string {
   return new Date(T0 + offsetMs).toISOString();
@@ -36,6 +47,21 @@ export function incident(over: Partial<IncidentView> = {}): IncidentView {
     snoozedUntil: null,
     assignee: null,
     autoResolve: true,
+    ...over,
+  };
+}
+
+export function feed(over: Partial<FeedHealth> = {}): FeedHealth {
+  return {
+    name: 'alertmanager',
+    kind: 'alertmanager',
+    running: true,
+    ok: true,
+    lastOkAt: iso(-20_000),
+    error: null,
+    latencyMs: 12,
+    failures: 0,
+    alerts: 0,
     ...over,
   };
 }

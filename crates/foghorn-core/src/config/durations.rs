@@ -13,6 +13,12 @@ const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
+/// `[[monitors]] interval`: at least a second.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// `[[monitors]] timeout`: anything more than nothing.
+pub const MIN_TIMEOUT: Duration = Duration::from_nanos(1);
+/// `[[monitors]] heartbeat`: a job pinging more often than this is better polled.
+pub const MIN_HEARTBEAT: Duration = Duration::from_secs(10);
 /// `[[monitors]] interval`: a check less often than daily is not monitoring.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(DAY);
 /// `[[monitors]] timeout`.
@@ -95,17 +101,17 @@ const ONE_SECOND: (Duration, &str) = (Duration::from_secs(1), "must be at least 
 const ANY: (Duration, &str) = (Duration::ZERO, "");
 
 pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let at_least = (Duration::from_secs(1), "`interval` must be at least 1s");
+    let at_least = (MIN_INTERVAL, "`interval` must be at least 1s");
     within(read(d)?, None, at_least, MAX_INTERVAL)
 }
 
 pub fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let more_than_zero = (Duration::from_nanos(1), "`timeout` must be more than 0s");
+    let more_than_zero = (MIN_TIMEOUT, "`timeout` must be more than 0s");
     within(read(d)?, None, more_than_zero, MAX_TIMEOUT)
 }
 
 pub fn heartbeat<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let at_least = (Duration::from_secs(10), "`heartbeat` must be at least 10s");
+    let at_least = (MIN_HEARTBEAT, "`heartbeat` must be at least 10s");
     within(read(d)?, None, at_least, MAX_HEARTBEAT).map(Some)
 }
 

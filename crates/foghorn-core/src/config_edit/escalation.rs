@@ -3,9 +3,9 @@
 //! never touched; like the monitor editor, only values that changed are rewritten and the
 //! result must load before anything is written.
 //!
-//! A problem with the draft is an [`EditError::Draft`] whose message starts with the field
-//! it is about, e.g. `steps[1].after: invalid duration "soon" …` (steps counted from 0),
-//! so the window can show it next to that field.
+//! A problem with the draft is an [`EditError::Draft`] naming the field it is about, e.g.
+//! `steps[1].after` (steps counted from 0) with `invalid duration "soon" …`, so the window
+//! can show it next to that field.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 use ts_rs::TS;
 
-use super::{finish, non_empty, put, same_duration, text_of, write_map, EditError, Edited, Result};
+use super::{
+    finish, keyed, non_empty, put, said_about, same_duration, text_of, write_map, DraftProblem,
+    EditError, Edited, Result,
+};
 use crate::config::{defaults, ConfigError};
 use crate::incident::Severity;
 use crate::secret::SecretRef;
@@ -165,11 +168,10 @@ pub fn write_escalation(text: &str, path: &Path, draft: &EscalationDraft) -> Res
         doc.insert("escalation", Item::Table(table));
     }
     let Some(esc) = doc.get_mut("escalation").and_then(Item::as_table_mut) else {
-        return Err(EditError::Draft(
+        return Err(EditError::Draft(DraftProblem::whole(
             "`escalation` is written as an inline table; write it as an [escalation] \
-             section to edit it here"
-                .to_owned(),
-        ));
+             section to edit it here",
+        )));
     };
     let online = draft.online_within.trim();
     put(
@@ -191,21 +193,29 @@ pub fn write_escalation(text: &str, path: &Path, draft: &EscalationDraft) -> Res
 /// The loader's verdict, its problems with `[escalation]` named by field like the draft's.
 fn finish_escalation(text: String, path: &Path) -> Result<Edited> {
     finish(text, path).map_err(|e| match e {
-        EditError::Invalid(ConfigError::Invalid { message, .. })
-            if message.starts_with("`escalation.") =>
+        EditError::Invalid(ConfigError::Invalid { message, key, .. })
+            if message.starts_with("`escalation.")
+                || key.as_deref().is_some_and(|k| k.starts_with("escalation.")) =>
         {
-            let rest = &message["`escalation.".len()..];
-            match rest.split_once("`: ") {
-                Some((field, problem)) => EditError::Draft(format!("{field}: {problem}")),
-                None => EditError::Draft(rest.replacen('`', "", 1)),
-            }
+            let problem = match keyed(&message) {
+                Some((key, problem)) if key.starts_with("escalation.") => {
+                    DraftProblem::at(&key["escalation.".len()..], problem)
+                }
+                _ => match key.as_deref().and_then(|k| k.strip_prefix("escalation.")) {
+                    Some(field) => DraftProblem::at(field, said_about(&message, field)),
+                    None => {
+                        DraftProblem::whole(message["`escalation.".len()..].replacen('`', "", 1))
+                    }
+                },
+            };
+            EditError::Draft(problem)
         }
         other => other,
     })
 }
 
 fn field(name: &str, message: impl std::fmt::Display) -> EditError {
-    EditError::Draft(format!("{name}: {message}"))
+    EditError::Draft(DraftProblem::at(name, message))
 }
 
 fn duration(name: &str, text: &str) -> Result<Duration> {
@@ -330,11 +340,10 @@ fn write_steps(esc: &mut Table, steps: &[StepDraft]) -> Result<()> {
         esc.insert("steps", Item::ArrayOfTables(ArrayOfTables::new()));
     }
     let Some(tables) = esc.get_mut("steps").and_then(Item::as_array_of_tables_mut) else {
-        return Err(EditError::Draft(
+        return Err(EditError::Draft(DraftProblem::whole(
             "`escalation.steps` is written inline; write it as [[escalation.steps]] tables \
-             to edit it here"
-                .to_owned(),
-        ));
+             to edit it here",
+        )));
     };
     while tables.len() > steps.len() {
         tables.remove(tables.len() - 1);
@@ -646,6 +655,9 @@ enabled = true   # native notifications
             let err = write_escalation(LADDER, path(), &d).expect_err(what);
             assert!(matches!(err, EditError::Draft(_)), "{what}: {err}");
             assert!(err.to_string().starts_with(needle), "{what}: {err}");
+            // The field travels apart from the message, so the window never parses it out.
+            let (field, _) = needle.split_once(": ").expect("a field");
+            assert_eq!(err.field(), Some(field), "{what}: {err}");
         }
     }
 
@@ -656,5 +668,6 @@ enabled = true   # native notifications
         let d = read_escalation(&broken).expect("read");
         let err = write_escalation(&broken, path(), &d).expect_err("clear secret");
         assert!(err.to_string().starts_with("twilio_token: "), "{err}");
+        assert_eq!(err.field(), Some("twilio_token"));
     }
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use ts_rs::TS;
 
 use super::{lock, Engine};
-use crate::config::FeedConfig;
+use crate::config::{FeedConfig, FeedKind};
 use crate::event::EngineEvent;
 use crate::feed::{Feed, FeedAlert, FeedAlertState, PushedIncident};
 use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Signal};
@@ -24,6 +24,7 @@ use crate::incident::{IncidentAction, IncidentState, IncidentView, Severity, Sig
 #[ts(export)]
 pub struct FeedHealth {
     pub name: String,
+    pub kind: FeedKind,
     /// False when the feed could not be started from its configuration (a missing secret, a
     /// bad URL): it is never polled, `error` says why, and the window and the tray say so.
     pub running: bool,
@@ -68,7 +69,10 @@ impl Feeds {
                 Err(e) => {
                     let name = crate::feed::name_of(&config);
                     tracing::error!(feed = %name, error = %e, "feed not started");
-                    not_running.insert(name.clone(), FeedHealth::not_running(name, e.to_string()));
+                    not_running.insert(
+                        name.clone(),
+                        FeedHealth::not_running(name, config.kind, e.to_string()),
+                    );
                 }
             }
         }
@@ -104,8 +108,17 @@ impl Feeds {
             .unwrap_or_default()
     }
 
+    /// Every configured feed's health by name, a feed whose first poll has not answered yet
+    /// included (running, not ok, no failures), so the window lists every feed from the start.
     pub(super) fn health(&self) -> Vec<FeedHealth> {
-        lock(&self.health).values().cloned().collect()
+        let mut all = lock(&self.health).clone();
+        for entry in &self.entries {
+            let name = crate::feed::name_of(&entry.config);
+            if !all.contains_key(&name) {
+                all.insert(name.clone(), FeedHealth::waiting(name, entry.config.kind));
+            }
+        }
+        all.into_values().collect()
     }
 
     /// Feeds that could not be started: missing alerts must show where people look.
@@ -175,13 +188,29 @@ fn evidence(alert: &FeedAlert) -> String {
 impl FeedHealth {
     /// A feed that could not be started: it will not be polled until the configuration is
     /// fixed and Foghorn restarted.
-    pub fn not_running(name: String, why: String) -> Self {
+    pub fn not_running(name: String, kind: FeedKind, why: String) -> Self {
         FeedHealth {
             name,
+            kind,
             running: false,
             ok: false,
             last_ok_at: None,
             error: Some(why),
+            latency_ms: None,
+            failures: 0,
+            alerts: 0,
+        }
+    }
+
+    /// A running feed before its first poll has answered: not ok yet, and no failure yet.
+    fn waiting(name: String, kind: FeedKind) -> Self {
+        FeedHealth {
+            name,
+            kind,
+            running: true,
+            ok: false,
+            last_ok_at: None,
+            error: None,
             latency_ms: None,
             failures: 0,
             alerts: 0,
@@ -261,16 +290,9 @@ impl Engine {
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let now = self.now();
         let previous = lock(&self.shared.feeds.health).get(name).cloned();
-        let mut health = previous.clone().unwrap_or(FeedHealth {
-            name: name.to_owned(),
-            running: true,
-            ok: false,
-            last_ok_at: None,
-            error: None,
-            latency_ms: None,
-            failures: 0,
-            alerts: 0,
-        });
+        let mut health = previous
+            .clone()
+            .unwrap_or_else(|| FeedHealth::waiting(name.to_owned(), entry.config.kind));
         let poll = match polled {
             Ok(poll) => {
                 health.ok = true;
@@ -536,7 +558,7 @@ impl Engine {
         }
     }
 
-    /// Every feed's health.
+    /// Every configured feed's health, started or not, answered yet or not.
     pub fn feed_health(&self) -> Vec<FeedHealth> {
         self.shared.feeds.health()
     }
