@@ -37,9 +37,19 @@ impl Laptop {
         monitor_url: Option<&str>,
         extra: &str,
     ) -> Result<Self> {
+        Self::start_polling(name, am, monitor_url, extra, "1s")
+    }
+
+    fn start_polling(
+        name: &str,
+        am: &Alertmanager,
+        monitor_url: Option<&str>,
+        extra: &str,
+        poll_every: &str,
+    ) -> Result<Self> {
         let home = tempfile::tempdir()?;
         let mut config = format!(
-            "[me]\nnames = [\"{name}\"]\n\n[[feeds]]\nkind = \"alertmanager\"\nurl = \"{}\"\npoll_every = \"1s\"\n\n{extra}",
+            "[me]\nnames = [\"{name}\"]\n\n[[feeds]]\nkind = \"alertmanager\"\nurl = \"{}\"\npoll_every = \"{poll_every}\"\n\n{extra}",
             am.url()
         );
         if let Some(url) = monitor_url {
@@ -203,6 +213,51 @@ async fn alerts_become_incidents_and_acknowledgements_become_silences() -> Resul
     .await
     .with_context(|| laptop.engine.stderr())?;
     ensure!(acked["ackedBy"] == "bob in alertmanager", "{acked}");
+    Ok(())
+}
+
+/// The feed is polled once an hour here, so only an acknowledgement written back at once (not
+/// at the next poll) makes the silence in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_is_written_back_at_once_not_at_the_next_poll() -> Result<()> {
+    let am = Alertmanager::start()?;
+    am.post_alert(
+        &[("alertname", "QueueStuck"), ("severity", "critical")],
+        &[("summary", "Queue stuck")],
+    )
+    .await?;
+    // The first poll is at start, so the alert is an incident before the hour-long wait.
+    let laptop = Laptop::start_polling("Alice Smith", &am, None, "", "1h")?;
+    let incident = wait_until_async(WAIT, "the alert as an incident", || async {
+        Ok(laptop
+            .open()?
+            .into_iter()
+            .find(|i| i["title"] == "Queue stuck"))
+    })
+    .await
+    .with_context(|| laptop.engine.stderr())?;
+    laptop.ack(incident["id"].as_i64().unwrap_or_default())?;
+    let silence = wait_until_async(WAIT, "the silence", || async {
+        Ok(am
+            .silences()
+            .await?
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s["status"]["state"] == "active"))
+    })
+    .await
+    .with_context(|| laptop.engine.stderr())?;
+    ensure!(
+        silence["matchers"].to_string().contains("QueueStuck"),
+        "{silence}"
+    );
+    let timeline = laptop.timeline()?;
+    ensure!(
+        timeline.iter().any(|t| t == "feed-ack: acknowledged in alertmanager"),
+        "{timeline:?}"
+    );
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 use ts_rs::TS;
 
 use super::{lock, Engine};
@@ -46,6 +47,10 @@ pub struct FeedHealth {
 struct FeedEntry {
     config: FeedConfig,
     feed: Arc<dyn Feed>,
+    /// Woken when an incident is acknowledged here, so the acknowledgement reaches the vendor
+    /// at once instead of at the next poll (up to `poll_every` later). A wake while the feed
+    /// is busy is kept and served when it is done.
+    acknowledged: Notify,
 }
 
 /// The feeds that started and every feed's health.
@@ -65,7 +70,11 @@ impl Feeds {
         let mut not_running = BTreeMap::new();
         for config in configs {
             match crate::feed::from_config(&config) {
-                Ok(feed) => entries.push(FeedEntry { config, feed }),
+                Ok(feed) => entries.push(FeedEntry {
+                    config,
+                    feed,
+                    acknowledged: Notify::new(),
+                }),
                 Err(e) => {
                     let name = crate::feed::name_of(&config);
                     tracing::error!(feed = %name, error = %e, "feed not started");
@@ -79,6 +88,13 @@ impl Feeds {
         Feeds {
             entries,
             health: Mutex::new(not_running),
+        }
+    }
+
+    /// Tells every feed that an incident was acknowledged here, to write it back now.
+    pub(super) fn acknowledged(&self) {
+        for entry in &self.entries {
+            entry.acknowledged.notify_one();
         }
     }
 
@@ -255,7 +271,15 @@ impl Engine {
         let mut tick = tokio::time::interval(entry.config.poll_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = entry.acknowledged.notified() => {
+                    // Only what the last poll saw is written back; the next poll goes on as
+                    // scheduled.
+                    self.sync_acks(entry, &name, &mut seen).await;
+                    continue;
+                }
+            }
             if let Some(wait) = self.poll_feed(entry, &name, &mut seen).await {
                 // Told to slow down: the next poll waits as long as the vendor asked.
                 tracing::info!(feed = %name, ?wait, "feed rate-limited; waiting");

@@ -442,6 +442,9 @@ impl Engine {
         if quiet {
             self.silence(incident.id);
         }
+        if incident.state == IncidentState::Acknowledged {
+            self.shared.feeds.acknowledged();
+        }
         let mut a = lock(&self.shared.incidents.alerting);
         match incident.snoozed_until {
             Some(until) if incident.snoozed(now) && incident.state == IncidentState::Triggered => {
