@@ -99,7 +99,7 @@ async fn pagerduty_fake() -> Result<Receiver> {
         let entry = |id: &str, name: &str, level: u32| {
             json!({
                 "user": {
-                    "id": id, "type": "user", "summary": name, "name": name,
+                    "id": id, "type": "user_reference", "summary": name, "name": name,
                     "email": format!("{}@example.com", name.split(' ').next().unwrap_or("x").to_lowercase()),
                     "self": format!("https://api.pagerduty.com/users/{id}"),
                     "html_url": format!("https://subdomain.pagerduty.com/users/{id}")

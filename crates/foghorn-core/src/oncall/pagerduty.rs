@@ -149,9 +149,10 @@ pub fn shifts_of(
         .filter_map(|e| {
             let start = e.start.map_or(since, |s| s.max(since));
             let end = e.end.map_or(until, |t| t.min(until));
+            // In UTC, like every time Foghorn shows: PagerDuty answers in the account's zone.
             (start < end).then(|| CopiedShift {
-                start,
-                end,
+                start: start.to_offset(time::UtcOffset::UTC),
+                end: end.to_offset(time::UtcOffset::UTC),
                 person: Person {
                     name: e.user.clone(),
                     email: e.email.clone(),
