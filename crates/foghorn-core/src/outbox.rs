@@ -9,6 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::deliver::{Delivered, DeliveryError};
+use crate::incident::TimelineKind;
 use crate::store::{self, OutboxRow, Store};
 
 /// A message being sent is held back this long, so a crash mid-send retries it later.
@@ -120,9 +121,9 @@ where
             }
             if let (Some(incident), false) = (incident, note.is_empty()) {
                 let kind = if failed_for_good {
-                    "message-failed"
+                    TimelineKind::MessageFailed
                 } else {
-                    "message-sent"
+                    TimelineKind::MessageSent
                 };
                 store::note(tx, incident, at, kind, &note)?;
             }

@@ -13,7 +13,7 @@ use foghorn_core::clock::Clock;
 use foghorn_core::config::Config;
 use foghorn_core::engine::{Engine, EngineOptions};
 use foghorn_core::event::{EngineEvent, Health};
-use foghorn_core::incident::{IncidentAction, IncidentState, IncidentView};
+use foghorn_core::incident::{IncidentAction, IncidentState, IncidentView, TimelineKind};
 use foghorn_core::notify::{Notification, Notifier, NotifyError, Urgency};
 use foghorn_core::policy::OnCall;
 use foghorn_core::store::Store;
@@ -202,7 +202,10 @@ async fn nobody_off_call_is_told_when_they_asked_for_nothing() {
         .incident_detail(incident.id)
         .expect("detail")
         .expect("exists");
-    assert!(detail.timeline.iter().all(|t| t.kind != "notified"));
+    assert!(detail
+        .timeline
+        .iter()
+        .all(|t| t.kind != TimelineKind::Notified));
     assert!(s.shown.0.lock().expect("lock").is_empty());
     s.engine.shutdown().await;
 }

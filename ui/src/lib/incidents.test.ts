@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { T0, incident, iso } from '../test/fixtures';
 import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { IncidentView } from './bindings/IncidentView';
+import type { TimelineKind } from './bindings/TimelineKind';
 import { formatClock } from './format';
 import { actionResult, evidenceOf, firstLine, holdersOf, timelineLabel } from './incidents';
 import { IncidentStore } from './incidents.svelte';
@@ -18,7 +19,7 @@ describe('incident wording', () => {
   });
 
   it('takes the evidence from the triggered entry', () => {
-    const entry = (id: number, kind: string, detail: string) => ({ id, at: iso(0), kind, actor: 'x', detail });
+    const entry = (id: number, kind: TimelineKind, detail: string) => ({ id, at: iso(0), kind, actor: 'x', detail });
     expect(evidenceOf([entry(1, 'notified', 'shown'), entry(2, 'triggered', 'HTTP 503\nlatency: 12 ms\n')])).toBe(
       'HTTP 503\nlatency: 12 ms',
     );

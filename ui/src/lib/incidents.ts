@@ -3,9 +3,11 @@
 import type { IncidentAction } from './bindings/IncidentAction';
 import type { IncidentView } from './bindings/IncidentView';
 import type { TimelineEntry } from './bindings/TimelineEntry';
+import type { TimelineKind } from './bindings/TimelineKind';
 import { formatClock, parseTime } from './format';
 
-const KIND_LABELS: Record<string, string> = {
+/** Every kind the core writes has a label here: the type makes a new kind a compile error. */
+const KIND_LABELS: Record<TimelineKind, string> = {
   triggered: 'Triggered',
   joined: 'Signal joined',
   retriggered: 'Triggered again',
@@ -15,11 +17,22 @@ const KIND_LABELS: Record<string, string> = {
   assigned: 'Taken',
   'signal-cleared': 'Signal cleared',
   resolved: 'Resolved',
+  escalated: 'Escalated',
+  'escalation-skipped': 'Escalation skipped',
+  'message-sent': 'Message sent',
+  'message-failed': 'Message failed',
+  'feed-ack': 'Acknowledged in the feed',
+  'feed-ignored': 'Claim ignored',
+  'status-update': 'Status update',
+  'status-record': 'Public updates',
+  'postmortem-published': 'Postmortem published',
+  letter: 'Customer letter',
+  other: 'Event',
 };
 
 /** A timeline entry's kind as a person reads it; a kind from a newer shell is spelled out. */
 export function timelineLabel(kind: string): string {
-  const known = KIND_LABELS[kind];
+  const known = (KIND_LABELS as Record<string, string | undefined>)[kind];
   if (known) return known;
   const words = kind.replace(/[-_]+/g, ' ').trim();
   return words.length > 0 ? words[0].toUpperCase() + words.slice(1) : 'Event';

@@ -12,7 +12,7 @@ use super::{durable, lock, Engine, Result};
 use crate::alarm::Ringer;
 use crate::crash_point::crash_point;
 use crate::event::EngineEvent;
-use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal};
+use crate::incident::{IncidentAction, IncidentState, IncidentView, Signal, TimelineKind};
 use crate::notify::{human_duration, Notification, Urgency};
 use crate::policy::{self, Delivery, Situation};
 use crate::store::{self, StoredNotification};
@@ -308,7 +308,7 @@ impl Engine {
             .write(move |tx| {
                 store::mark_notification(tx, notification, at, &outcome)?;
                 if let Some((incident, detail)) = note {
-                    store::note(tx, incident, at, "notified", &detail)?;
+                    store::note(tx, incident, at, TimelineKind::Notified, &detail)?;
                 }
                 Ok(())
             })
@@ -418,7 +418,7 @@ impl Engine {
     }
 
     /// Adds a line by Foghorn to an incident's timeline and tells the window.
-    pub(super) async fn note_on(&self, id: i64, kind: &'static str, detail: String) {
+    pub(super) async fn note_on(&self, id: i64, kind: TimelineKind, detail: String) {
         let at = self.now();
         let written = self
             .shared

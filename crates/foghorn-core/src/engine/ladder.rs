@@ -13,7 +13,7 @@ use super::Engine;
 use crate::config::{EscalationConfig, EscalationStep, StepAction};
 use crate::deliver::{Channel, Deliver, DeliveryError, Message, MessageIncident};
 use crate::event::EngineEvent;
-use crate::incident::{IncidentState, IncidentView};
+use crate::incident::{IncidentState, IncidentView, TimelineKind};
 use crate::store::{self, OutboxRow};
 
 /// How often due steps and messages are looked for.
@@ -357,9 +357,9 @@ impl Engine {
                     store::enqueue(tx, &key, Some(incident_id), &channel, &json, at)?;
                 }
                 let kind = if state == "fired" {
-                    "escalated"
+                    TimelineKind::Escalated
                 } else {
-                    "escalation-skipped"
+                    TimelineKind::EscalationSkipped
                 };
                 store::note(
                     tx,
@@ -550,7 +550,11 @@ impl Engine {
             .incident_detail(incident.id)
             .ok()
             .flatten()
-            .and_then(|d| d.timeline.into_iter().find(|t| t.kind == "triggered"))
+            .and_then(|d| {
+                d.timeline
+                    .into_iter()
+                    .find(|t| t.kind == TimelineKind::Triggered)
+            })
             .map(|t| t.detail.lines().take(2).collect::<Vec<_>>().join("; "))
             .unwrap_or_default();
         MessageIncident {
@@ -587,7 +591,7 @@ impl Engine {
                             tx,
                             incident_id,
                             now,
-                            "escalation-skipped",
+                            TimelineKind::EscalationSkipped,
                             &format!("step {}: skipped by {who}", step + 1),
                         )?;
                     }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::{lock, Engine};
 use crate::feed::FeedAlert;
-use crate::incident::IncidentView;
+use crate::incident::{IncidentView, TimelineKind};
 use crate::team::{StartClaim, TeamKey};
 
 /// Clocks of two laptops may differ this much.
@@ -297,7 +297,8 @@ impl Engine {
         tracing::warn!(feed, dedup_key, "{text}");
         match self.shared.store.last_incident_for_key(dedup_key) {
             Ok(Some(incident)) if incident.is_open() => {
-                self.note_on(incident.id, "feed-ignored", text).await;
+                self.note_on(incident.id, TimelineKind::FeedIgnored, text)
+                    .await;
             }
             _ => {}
         }

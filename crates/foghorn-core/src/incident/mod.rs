@@ -2,6 +2,8 @@
 //! alert) are grouped into incidents by a stable key, so the same outage never opens two; an
 //! incident resolves when every signal in it has cleared, unless its owner resolves by hand.
 
+pub mod rules;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ts_rs::TS;
@@ -143,12 +145,114 @@ pub struct TimelineEntry {
     #[serde(with = "time::serde::rfc3339")]
     #[ts(type = "string")]
     pub at: OffsetDateTime,
-    /// `triggered`, `acknowledged`, `snoozed`, `assigned`, `signal-cleared`, `resolved`,
-    /// `retriggered`, `joined`, `notified`, …
-    pub kind: String,
+    pub kind: TimelineKind,
     /// Who or what did it: a person, `cli`, `monitor api`.
     pub actor: String,
     pub detail: String,
+}
+
+/// What a timeline line records. Stored by its kebab-case name (the window shows it, the
+/// postmortem tells the story from it); a name this version does not know, written by a newer
+/// one, reads as `Other`, so the incident still shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum TimelineKind {
+    /// A signal opened the incident.
+    Triggered,
+    /// Another signal joined it.
+    Joined,
+    /// A signal opened it again soon after it resolved.
+    Retriggered,
+    /// A signal cleared while the incident stays open.
+    SignalCleared,
+    Resolved,
+    Acknowledged,
+    Snoozed,
+    /// Someone took it ("reassign to me").
+    Assigned,
+    /// A desktop notification was shown.
+    Notified,
+    /// A ladder step fired.
+    Escalated,
+    /// A ladder step was skipped (by hand, or not this laptop's to climb).
+    EscalationSkipped,
+    /// A ladder message reached its vendor.
+    MessageSent,
+    /// A ladder message failed for good.
+    MessageFailed,
+    /// The acknowledgement was written back to a feed's vendor.
+    FeedAck,
+    /// A team claim from a feed was not believed.
+    FeedIgnored,
+    /// A public status update was published about it.
+    StatusUpdate,
+    /// How the public updates kept their promises, once the public incident closed.
+    StatusRecord,
+    /// Its postmortem was published.
+    PostmortemPublished,
+    /// A customer letter about it finished sending.
+    Letter,
+    /// A kind this version does not know.
+    Other,
+}
+
+impl TimelineKind {
+    const ALL: [TimelineKind; 19] = [
+        TimelineKind::Triggered,
+        TimelineKind::Joined,
+        TimelineKind::Retriggered,
+        TimelineKind::SignalCleared,
+        TimelineKind::Resolved,
+        TimelineKind::Acknowledged,
+        TimelineKind::Snoozed,
+        TimelineKind::Assigned,
+        TimelineKind::Notified,
+        TimelineKind::Escalated,
+        TimelineKind::EscalationSkipped,
+        TimelineKind::MessageSent,
+        TimelineKind::MessageFailed,
+        TimelineKind::FeedAck,
+        TimelineKind::FeedIgnored,
+        TimelineKind::StatusUpdate,
+        TimelineKind::StatusRecord,
+        TimelineKind::PostmortemPublished,
+        TimelineKind::Letter,
+    ];
+
+    /// The name stored in the database and sent to the window.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Triggered => "triggered",
+            TimelineKind::Joined => "joined",
+            TimelineKind::Retriggered => "retriggered",
+            TimelineKind::SignalCleared => "signal-cleared",
+            TimelineKind::Resolved => "resolved",
+            TimelineKind::Acknowledged => "acknowledged",
+            TimelineKind::Snoozed => "snoozed",
+            TimelineKind::Assigned => "assigned",
+            TimelineKind::Notified => "notified",
+            TimelineKind::Escalated => "escalated",
+            TimelineKind::EscalationSkipped => "escalation-skipped",
+            TimelineKind::MessageSent => "message-sent",
+            TimelineKind::MessageFailed => "message-failed",
+            TimelineKind::FeedAck => "feed-ack",
+            TimelineKind::FeedIgnored => "feed-ignored",
+            TimelineKind::StatusUpdate => "status-update",
+            TimelineKind::StatusRecord => "status-record",
+            TimelineKind::PostmortemPublished => "postmortem-published",
+            TimelineKind::Letter => "letter",
+            TimelineKind::Other => "other",
+        }
+    }
+
+    /// The kind a stored name stands for; `Other` for one this version does not know.
+    pub fn parse(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap_or(TimelineKind::Other)
+    }
 }
 
 /// A signal as the incident's detail shows it.
@@ -237,5 +341,23 @@ impl IncidentAction {
         ]
         .into_iter()
         .find(|a| a.key() == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TimelineKind;
+
+    #[test]
+    fn a_timeline_kind_is_stored_and_sent_by_one_name() {
+        for kind in TimelineKind::ALL {
+            let sent = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(sent, kind.as_str(), "{kind:?}");
+            assert_eq!(TimelineKind::parse(kind.as_str()), kind);
+        }
+        assert_eq!(
+            TimelineKind::parse("written-by-a-newer-version"),
+            TimelineKind::Other
+        );
     }
 }

@@ -18,6 +18,7 @@ use super::rate::{Pacer, Rate};
 use super::smtp::SendError;
 use super::LetterError;
 use crate::crash_point::crash_point;
+use crate::incident::TimelineKind;
 use crate::store::{self, LedgerRow, LetterState, LetterSummary, Outcome, Store};
 
 /// Attempts at one recipient before a temporary refusal counts as a failure.
@@ -305,7 +306,7 @@ fn note_on_incident(
     if s.left() > 0 {
         line.push_str(&format!(", {} not sent", s.left()));
     }
-    store::append_timeline(tx, incident, now, "letter", &s.sender, &line)
+    store::append_timeline(tx, incident, now, TimelineKind::Letter, &s.sender, &line)
 }
 
 /// Letters a stopped run left in flight, looked for where the courier can look (Intercom):

@@ -18,6 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::incident::TimelineKind;
 use crate::monitor::MonitorId;
 use crate::notify::human_duration;
 use crate::store::{Store, StoreError, TimelineRow};
@@ -256,25 +257,29 @@ fn describe(row: &TimelineRow, many: bool) -> Option<String> {
     } else {
         format!(" by {}", row.actor)
     };
-    let text = match row.kind.as_str() {
-        "triggered" => format!("Detected: incident #{} opened — {detail}", row.incident_id),
-        "joined" => format!("Joined the incident{of}: {detail}"),
-        "retriggered" => format!("Failing again{of}: {detail}"),
-        "signal-cleared" => format!("Recovered{of}: {detail}"),
-        "notified" => format!("Notification shown{of}: {detail}"),
-        "acknowledged" => format!("Acknowledged{by}{of}"),
-        "assigned" => format!("{}{of}", capitalise(detail)),
-        "escalated" => format!("Escalated{of}: {detail}"),
-        "message-sent" => format!("Delivered{of}: {}", delivery(detail)),
-        "message-failed" => format!("Not delivered{of}: {}", delivery(detail)),
-        "status-update" | "status-record" | "feed-ignored" => return None,
+    let text = match TimelineKind::parse(&row.kind) {
+        TimelineKind::Triggered => {
+            format!("Detected: incident #{} opened — {detail}", row.incident_id)
+        }
+        TimelineKind::Joined => format!("Joined the incident{of}: {detail}"),
+        TimelineKind::Retriggered => format!("Failing again{of}: {detail}"),
+        TimelineKind::SignalCleared => format!("Recovered{of}: {detail}"),
+        TimelineKind::Notified => format!("Notification shown{of}: {detail}"),
+        TimelineKind::Acknowledged => format!("Acknowledged{by}{of}"),
+        TimelineKind::Assigned => format!("{}{of}", capitalise(detail)),
+        TimelineKind::Escalated => format!("Escalated{of}: {detail}"),
+        TimelineKind::MessageSent => format!("Delivered{of}: {}", delivery(detail)),
+        TimelineKind::MessageFailed => format!("Not delivered{of}: {}", delivery(detail)),
+        TimelineKind::StatusUpdate | TimelineKind::StatusRecord | TimelineKind::FeedIgnored => {
+            return None
+        }
         // The document's own publication is not part of the outage's story.
         publish::TIMELINE_KIND => return None,
-        "letter" => format!("{}{of}", capitalise(detail)),
-        "resolved" if detail.is_empty() => format!("Resolved{by}{of}"),
-        "resolved" => format!("Resolved{by}{of}: {detail}"),
-        other if detail.is_empty() => format!("{other}{by}{of}"),
-        other => format!("{other}{by}{of}: {detail}"),
+        TimelineKind::Letter => format!("{}{of}", capitalise(detail)),
+        TimelineKind::Resolved if detail.is_empty() => format!("Resolved{by}{of}"),
+        TimelineKind::Resolved => format!("Resolved{by}{of}: {detail}"),
+        _ if detail.is_empty() => format!("{}{by}{of}", row.kind),
+        _ => format!("{}{by}{of}: {detail}", row.kind),
     };
     Some(text)
 }

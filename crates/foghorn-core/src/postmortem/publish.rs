@@ -15,11 +15,12 @@ use time::OffsetDateTime;
 
 use crate::config::StatuspageConfig;
 use crate::deliver::{DeliveryError, Secrets};
+use crate::incident::TimelineKind;
 use crate::status::statuspage::Statuspage;
 use crate::store::{self, Store, StoreError};
 
 /// The timeline's kind for a published postmortem.
-pub const TIMELINE_KIND: &str = "postmortem-published";
+pub const TIMELINE_KIND: TimelineKind = TimelineKind::PostmortemPublished;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

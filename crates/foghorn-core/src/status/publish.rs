@@ -18,6 +18,7 @@ use super::{ComponentStatus, Destination, PublicState, Result, StatusError};
 use crate::config::{EscalationConfig, StatusConfig};
 use crate::deliver::http::{permanent, Http, Secrets};
 use crate::deliver::{Channel, Delivered, DeliveryError};
+use crate::incident::TimelineKind;
 use crate::store::{self, OutboxRow, Store};
 use crate::time_fmt::rfc3339;
 
@@ -258,7 +259,14 @@ impl Publisher {
                     if let Some(evidence) = &c.evidence {
                         line.push_str(&format!(" [{evidence}]"));
                     }
-                    store::append_timeline(tx, incident, c.at, "status-update", &c.author, &line)?;
+                    store::append_timeline(
+                        tx,
+                        incident,
+                        c.at,
+                        TimelineKind::StatusUpdate,
+                        &c.author,
+                        &line,
+                    )?;
                     if c.state.is_closed() {
                         // The public side is over: how it kept its word goes on the record.
                         if let Some(record) = store::comms_record_in(tx, incident, c.at)? {
@@ -266,7 +274,7 @@ impl Publisher {
                                 tx,
                                 incident,
                                 c.at,
-                                "status-record",
+                                TimelineKind::StatusRecord,
                                 "foghorn",
                                 &format!("Public updates: {}", record.summary),
                             )?;

@@ -9,9 +9,10 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::{Result, Store, StoreError};
+use crate::incident::rules::{self, Act, Clear, Raise, RaiseFacts};
 use crate::incident::{
     IncidentAction, IncidentDetail, IncidentState, IncidentView, Severity, Signal, SignalView,
-    TimelineEntry, SNOOZE,
+    TimelineEntry, TimelineKind,
 };
 use crate::notify::{human_duration, Notification, Urgency};
 use crate::time_fmt::{parse_rfc3339, rfc3339};
@@ -133,13 +134,13 @@ pub(crate) fn append_timeline(
     tx: &Transaction<'_>,
     incident_id: i64,
     at: OffsetDateTime,
-    kind: &str,
+    kind: TimelineKind,
     actor: &str,
     detail: &str,
 ) -> Result<()> {
     tx.execute(
         "INSERT INTO timeline(incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![incident_id, rfc3339(at), kind, actor, detail],
+        params![incident_id, rfc3339(at), kind.as_str(), actor, detail],
     )?;
     Ok(())
 }
@@ -180,48 +181,25 @@ fn supersede_notifications(
     Ok(())
 }
 
-/// A signal fires: it opens an incident for its group, joins the open one, or re-opens one
-/// resolved less than `retrigger_within` ago.
+/// A signal fires: [`rules::on_raise`] decides on what this transaction reads, and the
+/// answer is written in it.
 pub(crate) fn raise_signal(
     tx: &Transaction<'_>,
     s: &Signal,
     retrigger_within: time::Duration,
 ) -> Result<Raised> {
     let actor = s.origin.as_str();
-    let firing: Option<i64> = tx
+    let firing_in = tx
         .query_row(
             "SELECT incident_id FROM signals WHERE dedup_key = ?1 AND ended_at IS NULL",
             [&s.dedup_key],
-            |r| r.get(0),
+            |r| r.get::<_, i64>(0),
         )
-        .optional()?;
-    if let Some(incident) = firing.map(|id| must(tx, id)).transpose()? {
-        if incident.is_open() {
-            tx.execute(
-                "UPDATE signals SET last_seen_at = ?2 WHERE dedup_key = ?1",
-                params![s.dedup_key, rfc3339(s.at)],
-            )?;
-            return Ok(Raised {
-                incident,
-                change: IncidentChange::Unchanged,
-            });
-        }
-    }
-    if let Some(open) = open_for_key(tx, &s.group_key)? {
-        upsert_signal(tx, open.id, s)?;
-        if s.severity > open.severity {
-            tx.execute(
-                "UPDATE incidents SET severity = ?2 WHERE id = ?1",
-                params![open.id, s.severity.as_str()],
-            )?;
-        }
-        append_timeline(tx, open.id, s.at, "joined", actor, &s.evidence)?;
-        return Ok(Raised {
-            incident: must(tx, open.id)?,
-            change: IncidentChange::Joined,
-        });
-    }
-    let recent = tx
+        .optional()?
+        .map(|id| must(tx, id))
+        .transpose()?;
+    let open_for_group = open_for_key(tx, &s.group_key)?;
+    let last_resolved = tx
         .query_row(
             &format!(
                 "SELECT {COLUMNS} FROM incidents WHERE dedup_key = ?1 AND state = 'resolved'
@@ -233,45 +211,67 @@ pub(crate) fn raise_signal(
         .optional()?
         .transpose()
         .map_err(StoreError::Corrupt)?;
-    if let Some(old) = recent.filter(|old| {
-        old.resolved_at
-            .is_some_and(|r| s.at - r <= retrigger_within && retrigger_within.is_positive())
-    }) {
-        tx.execute(
-            "UPDATE incidents SET state = 'triggered', resolved_at = NULL, acked_by = NULL,
-                    acked_at = NULL, snoozed_until = NULL
-             WHERE id = ?1",
-            [old.id],
-        )?;
-        upsert_signal(tx, old.id, s)?;
-        append_timeline(tx, old.id, s.at, "retriggered", actor, &s.evidence)?;
-        return Ok(Raised {
-            incident: must(tx, old.id)?,
-            change: IncidentChange::Retriggered,
-        });
-    }
-    tx.execute(
-        "INSERT INTO incidents(dedup_key, title, severity, state, opened_at, auto_resolve)
-         VALUES (?1, ?2, ?3, 'triggered', ?4, ?5)",
-        params![
-            s.group_key,
-            s.summary,
-            s.severity.as_str(),
-            rfc3339(s.at),
-            s.auto_resolve
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    upsert_signal(tx, id, s)?;
-    append_timeline(tx, id, s.at, "triggered", actor, &s.evidence)?;
+    let facts = RaiseFacts {
+        firing_in: firing_in.as_ref(),
+        open_for_group: open_for_group.as_ref(),
+        last_resolved: last_resolved.as_ref(),
+    };
+    let (id, change) = match rules::on_raise(s, facts, retrigger_within) {
+        Raise::AlreadyFiring(id) => {
+            tx.execute(
+                "UPDATE signals SET last_seen_at = ?2 WHERE dedup_key = ?1",
+                params![s.dedup_key, rfc3339(s.at)],
+            )?;
+            (id, IncidentChange::Unchanged)
+        }
+        Raise::Join { incident, severity } => {
+            upsert_signal(tx, incident, s)?;
+            if let Some(severity) = severity {
+                tx.execute(
+                    "UPDATE incidents SET severity = ?2 WHERE id = ?1",
+                    params![incident, severity.as_str()],
+                )?;
+            }
+            append_timeline(tx, incident, s.at, TimelineKind::Joined, actor, &s.evidence)?;
+            (incident, IncidentChange::Joined)
+        }
+        Raise::Retrigger(id) => {
+            tx.execute(
+                "UPDATE incidents SET state = 'triggered', resolved_at = NULL, acked_by = NULL,
+                        acked_at = NULL, snoozed_until = NULL
+                 WHERE id = ?1",
+                [id],
+            )?;
+            upsert_signal(tx, id, s)?;
+            append_timeline(tx, id, s.at, TimelineKind::Retriggered, actor, &s.evidence)?;
+            (id, IncidentChange::Retriggered)
+        }
+        Raise::Open => {
+            tx.execute(
+                "INSERT INTO incidents(dedup_key, title, severity, state, opened_at, auto_resolve)
+                 VALUES (?1, ?2, ?3, 'triggered', ?4, ?5)",
+                params![
+                    s.group_key,
+                    s.summary,
+                    s.severity.as_str(),
+                    rfc3339(s.at),
+                    s.auto_resolve
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            upsert_signal(tx, id, s)?;
+            append_timeline(tx, id, s.at, TimelineKind::Triggered, actor, &s.evidence)?;
+            (id, IncidentChange::Opened)
+        }
+    };
     Ok(Raised {
         incident: must(tx, id)?,
-        change: IncidentChange::Opened,
+        change,
     })
 }
 
-/// A signal clears. Its incident resolves when no signal in it is still firing, unless it
-/// waits for a person (`auto_resolve` off); either way the timeline says so.
+/// A signal clears: [`rules::on_clear`] decides whether its incident resolves; either way
+/// the timeline says so.
 pub(crate) fn clear_signal(
     tx: &Transaction<'_>,
     dedup_key: &str,
@@ -294,38 +294,44 @@ pub(crate) fn clear_signal(
         params![dedup_key, rfc3339(at)],
     )?;
     let incident = must(tx, incident_id)?;
-    if !incident.is_open() {
-        return Ok(None);
-    }
     let firing: i64 = tx.query_row(
         "SELECT count(*) FROM signals WHERE incident_id = ?1 AND ended_at IS NULL",
         [incident_id],
         |r| r.get(0),
     )?;
-    if firing > 0 || !incident.auto_resolve {
-        let detail = if firing > 0 {
-            format!("{detail}; {firing} other signal(s) still firing")
-        } else {
-            format!("{detail}; waiting for someone to resolve it")
-        };
-        append_timeline(tx, incident_id, at, "signal-cleared", actor, &detail)?;
-        return Ok(Some(Cleared {
-            incident,
+    let kept_open = |detail: String| -> Result<Option<Cleared>> {
+        append_timeline(
+            tx,
+            incident_id,
+            at,
+            TimelineKind::SignalCleared,
+            actor,
+            &detail,
+        )?;
+        Ok(Some(Cleared {
+            incident: incident.clone(),
             resolved: false,
-        }));
+        }))
+    };
+    match rules::on_clear(&incident, u64::try_from(firing).unwrap_or(0)) {
+        Clear::Nothing => Ok(None),
+        Clear::OthersFiring(n) => kept_open(format!("{detail}; {n} other signal(s) still firing")),
+        Clear::WaitForPerson => kept_open(format!("{detail}; waiting for someone to resolve it")),
+        Clear::Resolve => {
+            let lasted = human_duration(at - incident.opened_at);
+            resolve(
+                tx,
+                incident_id,
+                at,
+                actor,
+                &format!("{detail}; lasted {lasted}"),
+            )?;
+            Ok(Some(Cleared {
+                incident: must(tx, incident_id)?,
+                resolved: true,
+            }))
+        }
     }
-    let lasted = human_duration(at - incident.opened_at);
-    resolve(
-        tx,
-        incident_id,
-        at,
-        actor,
-        &format!("{detail}; lasted {lasted}"),
-    )?;
-    Ok(Some(Cleared {
-        incident: must(tx, incident_id)?,
-        resolved: true,
-    }))
 }
 
 fn resolve(
@@ -345,11 +351,11 @@ fn resolve(
     )?;
     supersede_notifications(tx, id, at)?;
     super::ladder::cancel_steps(tx, id, "resolved")?;
-    append_timeline(tx, id, at, "resolved", actor, detail)
+    append_timeline(tx, id, at, TimelineKind::Resolved, actor, detail)
 }
 
 /// What [`Store::act_on_incident`] does, in the caller's transaction (for blocking callers:
-/// the CLI).
+/// the CLI): [`rules::on_action`] decides, this writes it.
 pub fn act_on_incident_in(
     tx: &Transaction<'_>,
     id: i64,
@@ -358,11 +364,11 @@ pub fn act_on_incident_in(
     at: OffsetDateTime,
 ) -> Result<(IncidentView, bool)> {
     let incident = must(tx, id)?;
-    if !incident.is_open() {
+    let Some(act) = rules::on_action(&incident, action, actor, at) else {
         return Err(StoreError::IncidentResolved(id));
-    }
-    let changed = match action {
-        IncidentAction::Acknowledge if incident.state == IncidentState::Triggered => {
+    };
+    match act {
+        Act::Acknowledge => {
             tx.execute(
                 "UPDATE incidents SET state = 'acknowledged', acked_by = ?2, acked_at = ?3,
                         snoozed_until = NULL
@@ -371,11 +377,9 @@ pub fn act_on_incident_in(
             )?;
             supersede_notifications(tx, id, at)?;
             super::ladder::cancel_steps(tx, id, &format!("acknowledged by {actor}"))?;
-            append_timeline(tx, id, at, "acknowledged", actor, "")?;
-            true
+            append_timeline(tx, id, at, TimelineKind::Acknowledged, actor, "")?;
         }
-        IncidentAction::Acknowledge => false,
-        IncidentAction::Resolve => {
+        Act::Resolve => {
             let lasted = human_duration(at - incident.opened_at);
             resolve(
                 tx,
@@ -384,10 +388,8 @@ pub fn act_on_incident_in(
                 actor,
                 &format!("resolved by hand; lasted {lasted}"),
             )?;
-            true
         }
-        IncidentAction::Snooze => {
-            let until = at + SNOOZE;
+        Act::Snooze { until } => {
             tx.execute(
                 "UPDATE incidents SET snoozed_until = ?2 WHERE id = ?1",
                 params![id, rfc3339(until)],
@@ -397,23 +399,28 @@ pub fn act_on_incident_in(
                 tx,
                 id,
                 at,
-                "snoozed",
+                TimelineKind::Snoozed,
                 actor,
                 &format!("quiet until {}", rfc3339(until)),
             )?;
-            true
         }
-        IncidentAction::ReassignToMe if incident.assignee.as_deref() != Some(actor) => {
+        Act::Assign => {
             tx.execute(
                 "UPDATE incidents SET assignee = ?2 WHERE id = ?1",
                 params![id, actor],
             )?;
-            append_timeline(tx, id, at, "assigned", actor, &format!("taken by {actor}"))?;
-            true
+            append_timeline(
+                tx,
+                id,
+                at,
+                TimelineKind::Assigned,
+                actor,
+                &format!("taken by {actor}"),
+            )?;
         }
-        IncidentAction::ReassignToMe => false,
-    };
-    Ok((must(tx, id)?, changed))
+        Act::Unchanged => {}
+    }
+    Ok((must(tx, id)?, act != Act::Unchanged))
 }
 
 /// Notes on the timeline what the engine did about an incident (notified someone, rang).
@@ -421,7 +428,7 @@ pub(crate) fn note(
     tx: &Transaction<'_>,
     id: i64,
     at: OffsetDateTime,
-    kind: &str,
+    kind: TimelineKind,
     detail: &str,
 ) -> Result<()> {
     append_timeline(tx, id, at, kind, "foghorn", detail)
@@ -588,14 +595,14 @@ impl Store {
                 "SELECT id, at, kind, actor, detail FROM timeline WHERE incident_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([id], |r| {
-                Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((r.get(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
             })?;
             for row in rows {
                 let (entry_id, at, kind, actor, detail) = row?;
                 timeline.push(TimelineEntry {
                     id: entry_id,
                     at: time_of(at)?,
-                    kind,
+                    kind: TimelineKind::parse(&kind),
                     actor,
                     detail,
                 });
