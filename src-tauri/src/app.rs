@@ -149,7 +149,7 @@ fn build<R: Runtime>(
             let config = config_source(prepared.file.path.clone());
             app.manage(PostmortemDesk::new(prepared.store.clone(), config.clone()));
             app.manage(SlaDesk::new(prepared.store.clone(), config));
-            app.manage(foghorn_core::config_edit::ConfigFile::new(
+            app.manage(foghorn_core::config::edit::ConfigFile::new(
                 prepared.file.path,
                 prepared.file.demo_text,
             ));

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 
-use foghorn_core::config_edit::EditError;
+use foghorn_core::config::edit::EditError;
 use foghorn_core::engine::EngineError;
 use foghorn_core::letter::LetterError;
 use foghorn_core::postmortem::PostmortemError;

@@ -189,7 +189,7 @@ pub fn prepare(explicit: Option<&Path>, tolerate_bad_config: bool) -> Result<Pre
 fn loud_alarm(config: &Config) -> Arc<Alarm> {
     Arc::new(Alarm::new(
         Arc::new(RodioPlayer::new()),
-        config.alarm.settings(),
+        foghorn_core::alarm::AlarmSettings::from_config(&config.alarm),
     ))
 }
 

@@ -64,6 +64,18 @@ pub struct AlarmSettings {
     pub sound: Option<PathBuf>,
 }
 
+impl AlarmSettings {
+    /// What `[alarm]` in the configuration asks for.
+    pub fn from_config(config: &crate::config::AlarmConfig) -> Self {
+        AlarmSettings {
+            volume: config.volume,
+            escalate_after: config.escalate_after,
+            escalated_volume: config.escalated_volume,
+            sound: config.sound.as_ref().map(|s| s.get_ref().clone()),
+        }
+    }
+}
+
 impl Default for AlarmSettings {
     fn default() -> Self {
         Self {

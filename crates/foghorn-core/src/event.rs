@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::engine::FeedHealth;
+use crate::feed::FeedHealth;
 use crate::incident::IncidentView;
 use crate::monitor::MonitorView;
 use crate::mute::Mute;

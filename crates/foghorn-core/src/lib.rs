@@ -7,7 +7,6 @@ pub mod check;
 pub mod clock;
 pub mod condition;
 pub mod config;
-pub mod config_edit;
 pub mod crash_point;
 pub mod deadline;
 pub mod deliver;

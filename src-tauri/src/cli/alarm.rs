@@ -49,7 +49,7 @@ fn volume(s: &str) -> Result<f32, String> {
 pub fn alarm(config: Option<&std::path::Path>, action: &AlarmAction) -> ExitCode {
     let AlarmAction::Test(args) = action;
     let mut settings = match crate::startup::locate(config).1 {
-        Ok(Some(c)) => c.alarm.settings(),
+        Ok(Some(c)) => foghorn_core::alarm::AlarmSettings::from_config(&c.alarm),
         Ok(None) => AlarmSettings::default(),
         Err(e) => {
             eprintln!("{e}");

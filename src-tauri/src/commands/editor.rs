@@ -1,13 +1,13 @@
 //! The monitor and escalation editors: a monitor read back from the configuration file,
 //! conditions checked as they are typed, one check of a draft, and the file written back
-//! (`foghorn_core::config_edit::ConfigFile` keeps the file's state). The file stays the
+//! (`foghorn_core::config::edit::ConfigFile` keeps the file's state). The file stays the
 //! source of truth: the engine only ever runs what the file now says.
 
 use foghorn_core::check::{CheckResult, Clients, Probe};
-use foghorn_core::config::MonitorConfig;
-use foghorn_core::config_edit::{
+use foghorn_core::config::edit::{
     self, ConditionProblem, ConfigFile, EditorLimits, EscalationDraft, MonitorDraft,
 };
+use foghorn_core::config::MonitorConfig;
 use foghorn_core::engine::Engine;
 use foghorn_core::monitor::MonitorId;
 use tauri::State;
@@ -34,13 +34,13 @@ pub fn get_editor_limits() -> EditorLimits {
 /// `null` when the condition parses, else what is wrong and where.
 #[tauri::command]
 pub fn validate_condition(text: String) -> Option<ConditionProblem> {
-    config_edit::validate_condition(&text).err()
+    edit::validate_condition(&text).err()
 }
 
 /// One check of the draft as it would run once saved, like `foghorn check`.
 #[tauri::command]
 pub async fn test_monitor(draft: MonitorDraft) -> Result<CheckResult> {
-    let monitor = config_edit::monitor_to_test(&draft)?;
+    let monitor = edit::monitor_to_test(&draft)?;
     Ok(Probe::from_monitor(&monitor).run(&Clients::default()).await)
 }
 
@@ -90,7 +90,7 @@ pub async fn save_escalation(
 ) -> Result<EscalationDraft> {
     let file = file.inner().clone();
     let (edited, ended_demo) = blocking(move || file.save_escalation(&draft)).await?;
-    let saved = config_edit::read_escalation(&edited.text)?;
+    let saved = edit::read_escalation(&edited.text)?;
     engine.set_escalation(edited.config.escalation);
     if ended_demo {
         // The engine runs what the file says: the demo's monitor is not in it.
@@ -106,7 +106,7 @@ fn apply(engine: &Engine, monitors: Vec<MonitorConfig>) -> Result<()> {
 
 /// File work off the async runtime's threads.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> config_edit::Result<T> + Send + 'static,
+    work: impl FnOnce() -> edit::Result<T> + Send + 'static,
 ) -> Result<T> {
     tauri::async_runtime::spawn_blocking(work)
         .await
@@ -136,9 +136,9 @@ mod tests {
         .expect("write");
         let file = ConfigFile::new(Some(path), None);
         let mut draft = file.escalation_draft().expect("open");
-        draft.steps.push(config_edit::StepDraft {
+        draft.steps.push(edit::StepDraft {
             after: "soon".into(),
-            ..config_edit::StepDraft::default()
+            ..edit::StepDraft::default()
         });
         let err = IpcError::from(file.save_escalation(&draft).expect_err("invalid"));
         assert_eq!(err.code, IpcErrorCode::InvalidDraft);

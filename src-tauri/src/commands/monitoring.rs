@@ -1,6 +1,6 @@
 //! The window's view of monitoring: the snapshot, mute and pause.
 
-use foghorn_core::config_edit::ConfigFile;
+use foghorn_core::config::edit::ConfigFile;
 use foghorn_core::engine::Engine;
 use foghorn_core::event::Snapshot;
 use foghorn_core::monitor::MonitorView;

@@ -13,19 +13,9 @@ pub use dns::{run_dns, DnsProbe};
 pub use http::{http_client, run_http, Clients, HttpProbe, TlsOptions, MAX_BODY};
 pub use tcp::{run_tcp, TcpProbe};
 
+pub use crate::condition::ConditionOutcome;
 use crate::condition::{Condition, Context};
 use crate::config::MonitorConfig;
-
-/// The verdict on one condition, with the value it was judged on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConditionOutcome {
-    pub condition: String,
-    pub ok: bool,
-    /// The condition with its left side resolved, e.g. `[STATUS] (500) == 200`.
-    pub resolved: String,
-}
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -49,8 +49,18 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use ts_rs::TS;
 
-use crate::check::ConditionOutcome;
+/// The verdict on one condition, with the value it was judged on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConditionOutcome {
+    pub condition: String,
+    pub ok: bool,
+    /// The condition with its left side resolved, e.g. `[STATUS] (500) == 200`.
+    pub resolved: String,
+}
 
 /// A parsed condition. Parsing happens once, at configuration load; evaluation never fails,
 /// it only says whether the check passed and why.

@@ -81,8 +81,8 @@ mod supervise;
 mod support;
 mod team;
 
+pub use crate::feed::FeedHealth;
 pub use cadence::UpdatePromise;
-pub use feeds::FeedHealth;
 pub use status::{Published, StatusOverview, StatusSetup};
 pub use support::{QueueItem, SupportQueue};
 

@@ -6,11 +6,13 @@
 pub mod alertmanager;
 pub mod datadog;
 pub(crate) mod fetch;
+mod health;
 pub mod honeybadger;
 pub mod json;
 pub mod pagerduty;
 
 pub use datadog::DatadogFeed;
+pub use health::FeedHealth;
 pub use honeybadger::HoneybadgerFeed;
 pub use json::JsonFeed;
 pub use pagerduty::PagerDutyFeed;
@@ -209,67 +211,6 @@ pub fn kind_name(kind: crate::config::FeedKind) -> &'static str {
         FeedKind::Datadog => "datadog",
         FeedKind::Honeybadger => "honeybadger",
         FeedKind::Json => "json",
-    }
-}
-
-/// Keys of `[[feeds]]` that only some kinds use: one set on another kind is an error rather
-/// than silently ignored. Also what a kind cannot work without.
-pub fn check_config(config: &crate::config::FeedConfig) -> Result<(), String> {
-    use crate::config::FeedKind;
-    let kind = config.kind;
-    let set: [(&str, bool, &[FeedKind]); 9] = [
-        ("app_key", config.app_key.is_some(), &[FeedKind::Datadog]),
-        ("mute_as_ack", config.mute_as_ack, &[FeedKind::Datadog]),
-        ("from", config.from.is_some(), &[FeedKind::Pagerduty]),
-        (
-            "routing_key",
-            config.routing_key.is_some(),
-            &[FeedKind::Pagerduty],
-        ),
-        (
-            "events_url",
-            config.events_url.is_some(),
-            &[FeedKind::Pagerduty],
-        ),
-        (
-            "project",
-            config.project.is_some(),
-            &[FeedKind::Honeybadger],
-        ),
-        ("mapping", config.mapping.is_some(), &[FeedKind::Json]),
-        (
-            "filter",
-            !config.filter.is_empty(),
-            &[FeedKind::Pagerduty, FeedKind::Datadog],
-        ),
-        (
-            "fallback_urls",
-            !config.fallback_urls.is_empty(),
-            &[FeedKind::Alertmanager],
-        ),
-    ];
-    for (key, present, kinds) in set {
-        if present && !kinds.contains(&kind) {
-            let names: Vec<String> = kinds
-                .iter()
-                .map(|k| format!("{k:?}").to_lowercase())
-                .collect();
-            return Err(format!(
-                "`{key}` is for {} feeds, not {}",
-                names.join(" and "),
-                format!("{kind:?}").to_lowercase()
-            ));
-        }
-    }
-    match kind {
-        FeedKind::Honeybadger if config.project.is_none() => {
-            Err("a honeybadger feed needs `project`".to_owned())
-        }
-        FeedKind::Json if config.mapping.is_none() => Err(
-            "a json feed needs `mapping = { items = \"$\", id = \"id\", title = \"title\" }`"
-                .to_owned(),
-        ),
-        _ => Ok(()),
     }
 }
 

@@ -2,19 +2,16 @@
 //! preview shows, one pass over the whole list that counts it (and, before a send, fills the
 //! letter in for every row), and the test letter to the founder's own address.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::courier::{Courier, Outgoing};
 use super::credit::SlaFigures;
 use super::draft::{Draft, Rendered};
 use super::message::Identity;
+pub use super::message::{with_unsubscribe, Columns};
 use super::recipients::{self, Filter, Recipient, RecipientsError, Row, Skipped};
 use super::smtp::SendError;
 use super::LetterError;
-
-/// A customer's row: column name to value.
-pub type Columns = BTreeMap<String, String>;
 
 /// The customer at `index` (0 is the first) among those the filter lets through.
 pub fn recipient_at(
@@ -34,15 +31,6 @@ pub fn recipient_at(
         }
     }
     Ok(None)
-}
-
-/// A row's columns with the customer's own unsubscribe link, as the letter is filled in.
-pub fn with_unsubscribe(identity: Option<&Identity>, vars: &Columns, email: &str) -> Columns {
-    let mut vars = vars.clone();
-    if let Some(url) = identity.and_then(|i| i.unsubscribe_url_for(email)) {
-        vars.insert("unsubscribe_url".into(), url);
-    }
-    vars
 }
 
 /// A customer's variables: their row, and the SLA figures when the letter names its month.

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::compose::Columns;
 use super::draft::Rendered;
 use super::message::Identity;
+use super::message::{with_unsubscribe, Columns};
 use super::smtp::{Mailer, SendError};
 use crate::deliver::DeliveryError;
 use crate::support::intercom::Intercom;
@@ -169,5 +169,5 @@ fn send_error(e: DeliveryError) -> SendError {
 /// The columns a letter is filled in with: the row's, and the customer's own unsubscribe link
 /// when the courier adds one.
 pub fn columns(courier: &dyn Courier, vars: &Columns, email: &str) -> Columns {
-    super::compose::with_unsubscribe(courier.identity(), vars, email)
+    with_unsubscribe(courier.identity(), vars, email)
 }

@@ -4,6 +4,7 @@
 //! (RFC 8058, which Gmail and Yahoo require of bulk senders), and an optional DKIM signature
 //! that covers them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
@@ -239,6 +240,18 @@ impl Header for ListUnsubscribePost {
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
     }
+}
+
+/// A customer's row: column name to value.
+pub type Columns = BTreeMap<String, String>;
+
+/// A row's columns with the customer's own unsubscribe link, as the letter is filled in.
+pub fn with_unsubscribe(identity: Option<&Identity>, vars: &Columns, email: &str) -> Columns {
+    let mut vars = vars.clone();
+    if let Some(url) = identity.and_then(|i| i.unsubscribe_url_for(email)) {
+        vars.insert("unsubscribe_url".into(), url);
+    }
+    vars
 }
 
 #[cfg(test)]

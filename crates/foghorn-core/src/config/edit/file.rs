@@ -137,7 +137,7 @@ impl FileState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_edit::StepDraft;
+    use crate::config::edit::StepDraft;
 
     fn draft(name: &str) -> MonitorDraft {
         MonitorDraft {

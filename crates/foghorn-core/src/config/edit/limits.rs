@@ -72,7 +72,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::config_edit::{upsert_monitor, EditError, MonitorDraft};
+    use crate::config::edit::{upsert_monitor, EditError, MonitorDraft};
 
     fn save(draft: MonitorDraft) -> Result<(), EditError> {
         upsert_monitor("", Path::new("foghorn.toml"), None, &draft).map(drop)

@@ -5,22 +5,31 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use serde::Deserialize;
 
-use crate::incident::Severity;
-use crate::monitor::MonitorId;
-use crate::secret::{Confidential, SecretRef};
+use crate::secret::SecretRef;
 
+mod alarm;
 pub mod durations;
+pub mod edit;
+mod escalation;
+mod feed;
 mod intercom;
+mod monitor;
 mod oncall;
 mod postmortem;
 mod sla;
 mod smtp;
 mod status;
 
+pub use alarm::AlarmConfig;
+pub use escalation::{EscalationConfig, EscalationStep, StepAction};
+pub use feed::{FeedConfig, FeedKind, JsonMapping};
 pub use intercom::IntercomConfig;
+pub use monitor::{
+    DnsQuery, FlapConfig, FollowRedirects, MonitorConfig, ResolveMode, DNS_QUERY_TYPES, METHODS,
+    MIN_THRESHOLD,
+};
 pub use oncall::{OncallConfig, OncallSource};
 pub use postmortem::PostmortemConfig;
 pub use sla::{CreditTier, SlaConfig, SlaPlan};
@@ -111,58 +120,6 @@ pub struct TeamConfig {
     pub secret: Option<SecretRef>,
 }
 
-/// The loud alarm on the laptop of whoever is on call.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlarmConfig {
-    /// 0 to 1.
-    #[serde(
-        default = "defaults::alarm_volume",
-        deserialize_with = "checked::volume"
-    )]
-    pub volume: f32,
-    /// Ringing this long without an acknowledgement switches to the urgent sound.
-    #[serde(
-        default = "defaults::escalate_after",
-        deserialize_with = "durations::escalate_after"
-    )]
-    pub escalate_after: Duration,
-    /// 0 to 1; the urgent sound's volume.
-    #[serde(
-        default = "defaults::escalated_volume",
-        deserialize_with = "checked::volume"
-    )]
-    pub escalated_volume: f32,
-    /// A sound file of the user's own (WAV, FLAC, Ogg Vorbis or MP3) for the first stage.
-    /// `~/` is the home directory; a relative path is relative to the configuration file.
-    /// `Config::parse` resolves it and checks that it exists.
-    #[serde(default)]
-    pub sound: Option<toml::Spanned<PathBuf>>,
-}
-
-impl Default for AlarmConfig {
-    fn default() -> Self {
-        Self {
-            volume: defaults::alarm_volume(),
-            escalate_after: defaults::escalate_after(),
-            escalated_volume: defaults::escalated_volume(),
-            sound: None,
-        }
-    }
-}
-
-impl AlarmConfig {
-    /// What the alarm controller needs.
-    pub fn settings(&self) -> crate::alarm::AlarmSettings {
-        crate::alarm::AlarmSettings {
-            volume: self.volume,
-            escalate_after: self.escalate_after,
-            escalated_volume: self.escalated_volume,
-            sound: self.sound.as_ref().map(|s| s.get_ref().clone()),
-        }
-    }
-}
-
 /// Limits that keep thousands of monitors from hammering anything, this laptop included.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,346 +196,6 @@ impl Default for HistoryConfig {
 pub struct Me {
     #[serde(default)]
     pub names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonitorConfig {
-    pub name: toml::Spanned<String>,
-    /// Shown as a heading in the window; monitors without one are listed first.
-    #[serde(default)]
-    pub group: Option<String>,
-    /// `http(s)://…`, `tcp://host:port` or `dns://resolver[:port]`. Empty for heartbeat
-    /// monitors, which are pinged rather than polled.
-    #[serde(default, deserialize_with = "checked::monitor_url")]
-    pub url: String,
-    /// The query of a `dns://` monitor.
-    #[serde(default)]
-    pub dns: Option<DnsQuery>,
-    /// A push monitor: the job pings Foghorn at least this often or an incident opens.
-    #[serde(default, deserialize_with = "durations::heartbeat")]
-    pub heartbeat: Option<Duration>,
-    /// Redirects are followed only to the same host unless this is `"any"`; `"none"`
-    /// reports the redirect itself.
-    #[serde(default)]
-    pub follow_redirects: FollowRedirects,
-    #[serde(
-        default = "defaults::interval",
-        deserialize_with = "durations::interval"
-    )]
-    pub interval: Duration,
-    #[serde(default = "defaults::timeout", deserialize_with = "durations::timeout")]
-    pub timeout: Duration,
-    /// HTTP method; `GET` unless the endpoint wants another.
-    #[serde(default = "defaults::method", deserialize_with = "checked::method")]
-    pub method: reqwest::Method,
-    /// Request headers; a value may be `env:NAME` or `keyring:NAME`, and a credential
-    /// (`Authorization`, `Cookie`, an API key or token header) must be.
-    #[serde(default, deserialize_with = "checked::headers")]
-    pub headers: std::collections::BTreeMap<String, Confidential>,
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Accept any certificate (self-signed, expired, wrong host). For internal endpoints
-    /// only; `[CERTIFICATE_EXPIRATION]` still reads the certificate's date.
-    #[serde(default)]
-    pub insecure: bool,
-    /// A PEM file of extra certificate authorities to trust, for internal CAs.
-    #[serde(default)]
-    pub ca_file: Option<std::path::PathBuf>,
-    /// Gatus-style conditions, parsed here so a typo fails the load with a caret under it.
-    #[serde(default)]
-    pub conditions: Vec<crate::condition::Condition>,
-    #[serde(
-        default = "defaults::failure_threshold",
-        deserialize_with = "checked::at_least_one"
-    )]
-    pub failure_threshold: u32,
-    #[serde(
-        default = "defaults::success_threshold",
-        deserialize_with = "checked::at_least_one"
-    )]
-    pub success_threshold: u32,
-    #[serde(default)]
-    pub severity: Severity,
-    /// Optional flap detection: `flap = { changes = 4, within = "10m" }`.
-    #[serde(default)]
-    pub flap: Option<FlapConfig>,
-    /// `"manual"`: the incident stays open after the monitor comes back, until someone
-    /// resolves it (for outages that need a look even once they pass).
-    #[serde(default)]
-    pub resolve: ResolveMode,
-    /// Monitors with the same `incident_group` share one incident, which resolves once every
-    /// one of them is back up.
-    #[serde(default)]
-    pub incident_group: Option<String>,
-}
-
-/// How a monitor's incident resolves.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResolveMode {
-    #[default]
-    Auto,
-    Manual,
-}
-
-/// The record types a DNS monitor can ask for.
-pub const DNS_QUERY_TYPES: &[&str] = &[
-    "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA",
-];
-
-/// What a DNS monitor asks its resolver.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DnsQuery {
-    pub query_name: String,
-    #[serde(
-        default = "defaults::query_type",
-        deserialize_with = "checked::query_type"
-    )]
-    pub query_type: String,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-#[ts(export)]
-pub enum FollowRedirects {
-    /// Follow redirects within the same host only: a health URL that suddenly redirects to
-    /// a login page on another host is a failure, not a 200.
-    #[default]
-    SameHost,
-    Any,
-    None,
-}
-
-/// After `changes` ups and downs within `within`, one "flapping" notification replaces the
-/// individual ones until the monitor has been stable for `within`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FlapConfig {
-    #[serde(deserialize_with = "checked::at_least_one")]
-    pub changes: u32,
-    #[serde(
-        default = "defaults::flap_within",
-        deserialize_with = "durations::flap_within"
-    )]
-    pub within: Duration,
-}
-
-impl MonitorConfig {
-    pub fn name(&self) -> &str {
-        self.name.get_ref()
-    }
-
-    pub fn id(&self) -> MonitorId {
-        MonitorId::from_name(self.name())
-    }
-
-    /// Failures before the monitor is down. A missed heartbeat is already conclusive: the
-    /// deadline itself is the grace period.
-    pub fn effective_failure_threshold(&self) -> u32 {
-        if self.heartbeat.is_some() {
-            1
-        } else {
-            self.failure_threshold
-        }
-    }
-
-    /// What the window shows as the monitor's target.
-    pub fn target(&self) -> String {
-        match (&self.heartbeat, &self.dns) {
-            (Some(every), _) => format!("heartbeat every {}", humantime::format_duration(*every)),
-            (None, Some(q)) => format!("{} {} via {}", q.query_type, q.query_name, self.url),
-            (None, None) => self.url.clone(),
-        }
-    }
-}
-
-/// Which vendor a feed reads; the window names the feed's kind in its feed list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "lowercase")]
-#[ts(export)]
-pub enum FeedKind {
-    Alertmanager,
-    Pagerduty,
-    Datadog,
-    Honeybadger,
-    Json,
-}
-
-/// One escalation feed. Keys that a kind does not use are errors at load (see
-/// `feed::check_config`), so a PagerDuty key on a Datadog feed is caught, not ignored.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedConfig {
-    pub kind: FeedKind,
-    /// The base URL (every vendor's is configurable, so tests and proxies can stand in).
-    pub url: String,
-    /// More base URLs of the same system (an Alertmanager HA pair): tried in order when the
-    /// one before fails.
-    #[serde(default)]
-    pub fallback_urls: Vec<String>,
-    /// A name for logs and the window; the kind by default.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The API token or key (`env:NAME` or `keyring:NAME`).
-    #[serde(default)]
-    pub token: Option<SecretRef>,
-    /// Datadog's application key.
-    #[serde(default)]
-    pub app_key: Option<SecretRef>,
-    /// How often it is polled.
-    #[serde(
-        default = "defaults::feed_poll",
-        deserialize_with = "durations::poll_every"
-    )]
-    pub poll_every: Duration,
-    /// After this many failed polls in a row the feed itself becomes an incident ("you might
-    /// be missing alerts").
-    #[serde(
-        default = "defaults::feed_failures",
-        deserialize_with = "checked::at_least_one"
-    )]
-    pub unreachable_after: u32,
-    /// Alertmanager: how long the silence that acknowledges an alert lasts; Datadog (with
-    /// `mute_as_ack`): how long the downtime that mutes the monitor lasts.
-    #[serde(
-        default = "defaults::silence_for",
-        deserialize_with = "durations::silence_for"
-    )]
-    pub silence_for: Duration,
-    /// Alertmanager: post Foghorn's own incidents as alerts (default on), so every laptop
-    /// converges on one alert.
-    #[serde(default = "defaults::yes")]
-    pub push: bool,
-    /// PagerDuty: the `From` header's email (a PagerDuty user) for acknowledgements.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// PagerDuty: the Events API v2 base URL, `https://events.pagerduty.com/v2` when unset.
-    #[serde(default)]
-    pub events_url: Option<String>,
-    /// PagerDuty: the Events v2 routing key for pushing Foghorn's incidents.
-    #[serde(default)]
-    pub routing_key: Option<SecretRef>,
-    /// PagerDuty: only these services' incidents; Datadog: only monitors with these tags.
-    #[serde(default)]
-    pub filter: Vec<String>,
-    /// Datadog: mute the monitor as the acknowledgement.
-    #[serde(default)]
-    pub mute_as_ack: bool,
-    /// Honeybadger: the project id.
-    #[serde(default)]
-    pub project: Option<String>,
-    /// Honeybadger: a fault becomes a signal at this many notices per hour.
-    #[serde(default = "defaults::fault_rate")]
-    pub fault_rate: u32,
-    /// Generic JSON feed: where each field is in an item of the list (JSON paths such as
-    /// `$.alerts[*]` for the list, then `id`, `title`, `severity`, `state`, `link`).
-    #[serde(default)]
-    pub mapping: Option<JsonMapping>,
-    /// Labels whose values group a feed's alerts into one incident (e.g. `["alertname",
-    /// "cluster"]`); without, each alert is its own incident.
-    #[serde(default)]
-    pub group_by: Vec<String>,
-}
-
-/// Where a generic JSON feed keeps each field.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct JsonMapping {
-    /// The list of alerts in the document: `$` for a top-level array, `$.data.items`, …
-    pub items: String,
-    pub id: String,
-    pub title: String,
-    #[serde(default)]
-    pub severity: Option<String>,
-    /// The item's state; `firing_values` say which values mean firing.
-    #[serde(default)]
-    pub state: Option<String>,
-    #[serde(default)]
-    pub firing_values: Vec<String>,
-    #[serde(default)]
-    pub link: Option<String>,
-}
-
-/// The escalation ladder: `[[escalation.steps]]` in order.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EscalationConfig {
-    #[serde(default)]
-    pub steps: Vec<EscalationStep>,
-    /// An engineer counts as online when their Foghorn was active this recently.
-    #[serde(
-        default = "defaults::online_within",
-        deserialize_with = "durations::online_within"
-    )]
-    pub online_within: Duration,
-    /// The team's Slack incoming webhook (`env:`/`keyring:`, it is a secret) or, with
-    /// `slack_token`, the channel for `chat.postMessage`.
-    #[serde(default)]
-    pub slack_webhook: Option<SecretRef>,
-    #[serde(default)]
-    pub slack_token: Option<SecretRef>,
-    #[serde(default)]
-    pub slack_channel: Option<String>,
-    /// Slack's API base URL (tests point it elsewhere).
-    #[serde(default = "defaults::slack_api")]
-    pub slack_api: String,
-    /// Twilio: account SID, auth token, the number texts and calls come from.
-    #[serde(default)]
-    pub twilio_account: Option<String>,
-    #[serde(default)]
-    pub twilio_token: Option<SecretRef>,
-    #[serde(default)]
-    pub twilio_from: Option<String>,
-    #[serde(default = "defaults::twilio_api")]
-    pub twilio_api: String,
-    /// Phone numbers of the people who can be on call, by name as the schedule names them.
-    #[serde(default)]
-    pub phones: std::collections::BTreeMap<String, String>,
-    /// Who is mentioned in chat: Slack user ids or `@here`/`@channel` (default `@channel`).
-    #[serde(default)]
-    pub mention: Vec<String>,
-}
-
-/// One step of the ladder.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct EscalationStep {
-    /// After this long from the incident opening (`0s` for at once).
-    #[serde(deserialize_with = "durations::step_after")]
-    pub after: Duration,
-    pub action: StepAction,
-    /// Only for incidents at least this severe.
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-    /// Only when nobody acknowledged it yet (default on).
-    #[serde(default = "defaults::yes")]
-    pub unacknowledged: bool,
-    /// Only when no engineer's Foghorn is online.
-    #[serde(default)]
-    pub nobody_online: bool,
-    /// `webhook`: where (a URL, or `env:`/`keyring:` holding one: webhook URLs often carry
-    /// their own token), and the HMAC secret its signature uses.
-    #[serde(default)]
-    pub url: Option<Confidential>,
-    #[serde(default)]
-    pub secret: Option<SecretRef>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepAction {
-    /// Post to the team channel, mentioning everyone.
-    Chat,
-    /// Text the engineer on call.
-    Sms,
-    /// Call the engineer on call; the call reads the incident out.
-    Call,
-    /// Trigger a PagerDuty incident (Events v2).
-    Pagerduty,
-    /// POST the incident to a URL, signed with HMAC-SHA256.
-    Webhook,
 }
 
 /// How the desktop announces changes.
@@ -713,12 +330,6 @@ pub(crate) mod defaults {
         1.0
     }
 }
-
-/// The HTTP methods a monitor may use (`method`), as the editor offers them.
-pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
-/// The least `failure_threshold` and `success_threshold` (and other counts) may be.
-pub const MIN_THRESHOLD: u32 = 1;
 
 /// Deserializers that check a value while reading it, so the error carries its position.
 mod checked {
@@ -873,7 +484,7 @@ impl Config {
         let mut feeds_at = text.match_indices("[[feeds]]").map(|(at, _)| at);
         for (i, feed) in config.feeds.iter().enumerate() {
             let at = feeds_at.next().unwrap_or(0);
-            if let Err(problem) = crate::feed::check_config(feed) {
+            if let Err(problem) = feed.check() {
                 return Err(invalid(at, format!("feeds[{i}]: {problem}")));
             }
         }
@@ -1084,6 +695,7 @@ pub fn resolve_path(explicit: Option<&Path>) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::Severity;
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("foghorn.toml"))
@@ -1245,7 +857,10 @@ password = "keyring:smtp"
     #[test]
     fn alarm_settings() {
         let c = parse("[me]\nnames = []\n").expect("valid");
-        assert_eq!(c.alarm.settings(), crate::alarm::AlarmSettings::default());
+        assert_eq!(
+            crate::alarm::AlarmSettings::from_config(&c.alarm),
+            crate::alarm::AlarmSettings::default()
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("klaxon.wav"), b"RIFF").expect("write");
@@ -1254,7 +869,7 @@ password = "keyring:smtp"
             &dir.path().join("foghorn.toml"),
         )
         .expect("valid");
-        let s = c.alarm.settings();
+        let s = crate::alarm::AlarmSettings::from_config(&c.alarm);
         assert_eq!(s.volume, 0.25);
         assert_eq!(s.escalate_after, Duration::from_secs(120));
         assert_eq!(s.escalated_volume, 1.0);
