@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: measurements written to docs/bench.md (see that file for how to read them).
-# Four parts, each rewriting its own marked section: the tray app (bench_app), the
+# Five parts, each rewriting its own marked section: the tray app (bench_app), the
 # monitoring engine side by side with blackbox_exporter (bench_engine), status updates
-# (bench_status), and the customer letter side by side with a Python smtplib mail merge
-# (bench_letter). BENCH_QUICK=1 runs a
+# (bench_status), the customer letter side by side with a Python smtplib mail merge
+# (bench_letter), and acknowledgement write-back side by side with amtool (bench_ack).
+# BENCH_QUICK=1 runs a
 # short engine bench (compressed intervals only, a smaller history) for trying changes out,
 # and only prints: its numbers are not the ones docs/bench.md quotes.
 set -euo pipefail
@@ -84,3 +85,14 @@ cargo build -q --release -p foghorn-e2e --bin bench_letter --locked
 } > "$out"
 cat "$out"
 rewrite_section letter "$out"
+
+cargo build -q --release -p foghorn-e2e --bin bench_ack --locked
+{
+  machine
+  echo
+  echo "Command: \`make bench\` (\`cargo build --release -p foghorn-e2e --bin bench_ack\`, then \`target/release/bench_ack\` on \`target/release/foghorn\`)."
+  echo
+  target/release/bench_ack 2>/dev/null
+} > "$out"
+cat "$out"
+rewrite_section ack "$out"

@@ -244,6 +244,5 @@ async fn main() -> Result<()> {
         "| peer: `amtool silence add` → silence in Alertmanager | — | {} | — |",
         stats(by_amtool)
     );
-    println!("| at the next poll instead (before) | — | 0–15 s, 7.5 s on average | — |");
     Ok(())
 }
