@@ -46,7 +46,7 @@ pub enum EngineEvent {
     },
     /// The public updates owed changed (one was posted, promised, or came due).
     Promises {
-        promises: Vec<crate::engine::UpdatePromise>,
+        promises: Vec<crate::status::UpdatePromise>,
     },
     Paused {
         paused: bool,
@@ -84,7 +84,7 @@ pub struct Snapshot {
     /// Every feed's health.
     pub feeds: Vec<FeedHealth>,
     /// Public updates owed, soonest first.
-    pub promises: Vec<crate::engine::UpdatePromise>,
+    pub promises: Vec<crate::status::UpdatePromise>,
 }
 
 /// Overall health, for the tray icon.

@@ -6,37 +6,18 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use ts_rs::TS;
 
 use super::{lock, Engine};
 use crate::event::EngineEvent;
 use crate::notify::{Notification, Urgency};
 use crate::status::publish::Publisher;
 use crate::status::template::time_in;
+use crate::status::UpdatePromise;
 
 const TICK: Duration = Duration::from_secs(5);
 /// How long before a promised update the first nudge comes.
 const HEADS_UP: time::Duration = time::Duration::minutes(5);
-
-/// An update someone owes the public.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct UpdatePromise {
-    /// The public incident whose next update is promised; `None` when no update was posted
-    /// yet for `incident_id`.
-    #[ts(type = "number | null")]
-    pub public_id: Option<i64>,
-    #[ts(type = "number | null")]
-    pub incident_id: Option<i64>,
-    pub title: String,
-    /// Promised by (or, with no update yet, due by: the incident's start + `nudge_after`).
-    #[serde(with = "time::serde::rfc3339")]
-    #[ts(type = "string")]
-    pub due_at: OffsetDateTime,
-}
 
 /// Where public updates go (`[status]`; the outbox sends their messages), and the promises
 /// made in them.

@@ -82,7 +82,7 @@ mod support;
 mod team;
 
 pub use crate::feed::FeedHealth;
-pub use cadence::UpdatePromise;
+pub use crate::status::UpdatePromise;
 pub use status::{Published, StatusOverview, StatusSetup};
 pub use support::{QueueItem, SupportQueue};
 

@@ -303,3 +303,21 @@ pub enum StatusError {
 }
 
 pub type Result<T> = std::result::Result<T, StatusError>;
+
+/// An update someone owes the public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct UpdatePromise {
+    /// The public incident whose next update is promised; `None` when no update was posted
+    /// yet for `incident_id`.
+    #[ts(type = "number | null")]
+    pub public_id: Option<i64>,
+    #[ts(type = "number | null")]
+    pub incident_id: Option<i64>,
+    pub title: String,
+    /// Promised by (or, with no update yet, due by: the incident's start + `nudge_after`).
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub due_at: OffsetDateTime,
+}
