@@ -265,6 +265,7 @@ fn describe(row: &TimelineRow, many: bool) -> Option<String> {
         "acknowledged" => format!("Acknowledged{by}{of}"),
         "assigned" => format!("{}{of}", capitalise(detail)),
         "escalated" => format!("Escalated{of}: {detail}"),
+        "handover" => format!("Ladder handed over{of}: {detail}"),
         "message-sent" => format!("Delivered{of}: {}", delivery(detail)),
         "message-failed" => format!("Not delivered{of}: {}", delivery(detail)),
         "status-update" | "status-record" | "feed-ignored" => return None,
