@@ -255,7 +255,9 @@ async fn an_acknowledgement_is_written_back_at_once_not_at_the_next_poll() -> Re
     );
     let timeline = laptop.timeline()?;
     ensure!(
-        timeline.iter().any(|t| t == "feed-ack: acknowledged in alertmanager"),
+        timeline
+            .iter()
+            .any(|t| t == "feed-ack: acknowledged in alertmanager"),
         "{timeline:?}"
     );
     Ok(())

@@ -318,7 +318,10 @@ mod tests {
             )]),
         };
         let signed = key.sign_ladders("Alice Smith", &report);
-        assert_eq!(key.verify_ladders("Alice Smith", Some(&signed)), Ok(report.clone()));
+        assert_eq!(
+            key.verify_ladders("Alice Smith", Some(&signed)),
+            Ok(report.clone())
+        );
         assert_eq!(
             key.verify_ladders("Mallory", Some(&signed)),
             Err(Unverified::BadSignature)

@@ -72,29 +72,36 @@ where
 
 async fn silenced(am: &Alertmanager, alertname: &str) -> Result<bool> {
     let silences = am.silences().await?;
-    Ok(silences.as_array().into_iter().flatten().any(|s| {
-        s["status"]["state"] == "active" && s["matchers"].to_string().contains(alertname)
-    }))
+    Ok(silences
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["status"]["state"] == "active" && s["matchers"].to_string().contains(alertname)))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     if std::env::var_os("FOGHORN_BIN").is_none() {
-        std::env::set_var("FOGHORN_BIN", workspace_root().join("target/release/foghorn"));
+        std::env::set_var(
+            "FOGHORN_BIN",
+            workspace_root().join("target/release/foghorn"),
+        );
     }
     let am = Alertmanager::start()?;
     for i in 0..ROUNDS {
         for who in ["foghorn", "amtool"] {
             am.post_alert(
-                &[("alertname", &format!("Bench{who}{i}")), ("severity", "critical")],
+                &[
+                    ("alertname", &format!("Bench{who}{i}")),
+                    ("severity", "critical"),
+                ],
                 &[("summary", &format!("Queue stuck {who} {i}"))],
             )
             .await?;
         }
     }
-    let incidents: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(
-        (0..ROUNDS).map(pd_incident).collect::<Vec<_>>(),
-    ));
+    let incidents: Arc<Mutex<Vec<Value>>> =
+        Arc::new(Mutex::new((0..ROUNDS).map(pd_incident).collect::<Vec<_>>()));
     let listed = incidents.clone();
     let pagerduty = Receiver::start(move |req| {
         let body = if req.method == "GET" {
@@ -204,7 +211,11 @@ async fn main() -> Result<()> {
             ])
             .output()
             .context("amtool (prometheus-alertmanager)")?;
-        ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         by_amtool.push(until(started, "amtool's silence", || silenced(&am, &name)).await?);
     }
     drop(engine);
@@ -233,8 +244,6 @@ async fn main() -> Result<()> {
         "| peer: `amtool silence add` → silence in Alertmanager | — | {} | — |",
         stats(by_amtool)
     );
-    println!(
-        "| at the next poll instead (before) | — | 0–15 s, 7.5 s on average | — |"
-    );
+    println!("| at the next poll instead (before) | — | 0–15 s, 7.5 s on average | — |");
     Ok(())
 }

@@ -94,7 +94,8 @@ pub(super) fn decide(
     else {
         return Handover::Stay;
     };
-    let fresh = last_poll.is_some_and(|polled| polled >= crate::deadline::shifted(from.heard_at, grace));
+    let fresh =
+        last_poll.is_some_and(|polled| polled >= crate::deadline::shifted(from.heard_at, grace));
     if !fresh {
         return Handover::Stay;
     }
@@ -142,8 +143,8 @@ pub(super) fn taken_over_by<'a>(
 impl Engine {
     /// How long a climbing laptop may stay silent before its ladder is taken over.
     pub(super) fn handover_grace(&self) -> time::Duration {
-        let configured =
-            time::Duration::try_from(self.ladder().config.handover_after).unwrap_or(time::Duration::MAX);
+        let configured = time::Duration::try_from(self.ladder().config.handover_after)
+            .unwrap_or(time::Duration::MAX);
         configured.max(self.shared.escalation.handover_floor())
     }
 
@@ -170,7 +171,10 @@ impl Engine {
             return;
         }
         let heard = self.shared.team.reports();
-        if !heard.iter().any(|h| h.report.incidents.values().any(|c| c.climbs)) {
+        if !heard
+            .iter()
+            .any(|h| h.report.incidents.values().any(|c| c.climbs))
+        {
             return;
         }
         let grace = self.handover_grace();
@@ -213,8 +217,14 @@ impl Engine {
         if self.took_over(incident.id) {
             return true;
         }
-        if taken_over_by(&self.shared.me, &incident.dedup_key, heard, now, self.handover_grace())
-            .is_some()
+        if taken_over_by(
+            &self.shared.me,
+            &incident.dedup_key,
+            heard,
+            now,
+            self.handover_grace(),
+        )
+        .is_some()
         {
             return false;
         }
@@ -430,7 +440,10 @@ mod tests {
                 "Carol opened it before Bob and is there: Carol takes over",
                 "Bob",
                 3,
-                vec![heard("Alice", 70, 1, true, &[0, 1]), heard("Carol", 5, 2, false, &[])],
+                vec![
+                    heard("Alice", 70, 1, true, &[0, 1]),
+                    heard("Carol", 5, 2, false, &[]),
+                ],
                 polled,
                 Handover::Stay,
             ),
@@ -438,7 +451,10 @@ mod tests {
                 "…and Carol's laptop decides the same",
                 "Carol",
                 2,
-                vec![heard("Alice", 70, 1, true, &[0, 1]), heard("Bob", 5, 3, false, &[])],
+                vec![
+                    heard("Alice", 70, 1, true, &[0, 1]),
+                    heard("Bob", 5, 3, false, &[]),
+                ],
                 polled,
                 take_over("Alice", 70, &[0, 1]),
             ),
@@ -446,7 +462,10 @@ mod tests {
                 "Carol opened it first but went away too: Bob takes over",
                 "Bob",
                 3,
-                vec![heard("Alice", 70, 1, true, &[0]), heard("Carol", 65, 2, false, &[])],
+                vec![
+                    heard("Alice", 70, 1, true, &[0]),
+                    heard("Carol", 65, 2, false, &[]),
+                ],
                 polled,
                 take_over("Alice", 70, &[0]),
             ),
@@ -454,7 +473,10 @@ mod tests {
                 "the same opening: the person first by name takes over",
                 "Bob",
                 2,
-                vec![heard("Alice", 70, 1, true, &[0]), heard("Carol", 5, 2, false, &[])],
+                vec![
+                    heard("Alice", 70, 1, true, &[0]),
+                    heard("Carol", 5, 2, false, &[]),
+                ],
                 polled,
                 take_over("Alice", 70, &[0]),
             ),
@@ -462,7 +484,10 @@ mod tests {
                 "…and Carol leaves it to Bob",
                 "Carol",
                 2,
-                vec![heard("Alice", 70, 1, true, &[0]), heard("Bob", 5, 2, false, &[])],
+                vec![
+                    heard("Alice", 70, 1, true, &[0]),
+                    heard("Bob", 5, 2, false, &[]),
+                ],
                 polled,
                 Handover::Stay,
             ),
@@ -482,7 +507,10 @@ mod tests {
                 "two climbers went away: the steps either settled are done",
                 "Bob",
                 3,
-                vec![heard("Alice", 90, 1, true, &[0]), heard("Carol", 70, 2, true, &[0, 1])],
+                vec![
+                    heard("Alice", 90, 1, true, &[0]),
+                    heard("Carol", 70, 2, true, &[0, 1]),
+                ],
                 polled,
                 take_over("Carol", 70, &[0, 1]),
             ),
@@ -490,7 +518,10 @@ mod tests {
                 "one of two climbers is still there",
                 "Bob",
                 3,
-                vec![heard("Alice", 90, 1, true, &[0]), heard("Carol", 5, 2, true, &[0, 1])],
+                vec![
+                    heard("Alice", 90, 1, true, &[0]),
+                    heard("Carol", 5, 2, true, &[0, 1]),
+                ],
                 polled,
                 Handover::Stay,
             ),
@@ -509,7 +540,11 @@ mod tests {
                 dedup_key: KEY,
                 opened: T0 + secs(opened),
             };
-            assert_eq!(decide(mine, &heard, now, grace, last_poll), expected, "{case}");
+            assert_eq!(
+                decide(mine, &heard, now, grace, last_poll),
+                expected,
+                "{case}"
+            );
         }
     }
 
@@ -521,10 +556,19 @@ mod tests {
             claim.took_over = true;
         }
         let heard = vec![bob.clone()];
-        assert_eq!(taken_over_by("Alice", KEY, &heard, now, secs(60)), Some("Bob"));
+        assert_eq!(
+            taken_over_by("Alice", KEY, &heard, now, secs(60)),
+            Some("Bob")
+        );
         assert_eq!(taken_over_by("Bob", KEY, &heard, now, secs(60)), None);
-        assert_eq!(taken_over_by("Alice", "monitor:other", &heard, now, secs(60)), None);
+        assert_eq!(
+            taken_over_by("Alice", "monitor:other", &heard, now, secs(60)),
+            None
+        );
         // Gone since: the laptop that saw it first may climb again.
-        assert_eq!(taken_over_by("Alice", KEY, &heard, now + secs(60), secs(60)), None);
+        assert_eq!(
+            taken_over_by("Alice", KEY, &heard, now + secs(60), secs(60)),
+            None
+        );
     }
 }

@@ -404,10 +404,7 @@ fn to_feed_alert(
         .get(crate::team::STARTS_ANNOTATION)
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
-    let ladders = a
-        .annotations
-        .get(crate::team::LADDERS_ANNOTATION)
-        .cloned();
+    let ladders = a.annotations.get(crate::team::LADDERS_ANNOTATION).cloned();
     FeedAlert {
         signature,
         starts,
