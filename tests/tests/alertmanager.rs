@@ -597,6 +597,7 @@ async fn bad_answers_are_feed_errors_that_say_what_was_wrong() -> Result<()> {
         started_at: OffsetDateTime::now_utc(),
         signature: None,
         starts: BTreeMap::new(),
+        ladders: None,
     };
     let err = feed(&url)?
         .acknowledge(&alert, "alice")

@@ -112,6 +112,7 @@ fn alert(key: &str) -> FeedAlert {
         started_at: OffsetDateTime::now_utc(),
         signature: None,
         starts: BTreeMap::new(),
+        ladders: None,
     }
 }
 

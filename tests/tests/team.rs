@@ -709,3 +709,158 @@ async fn an_earlier_start_told_in_a_teammate_s_presence_counts_when_the_shared_a
     ensure!(hook.requests().is_empty(), "no post from Alice's laptop");
     Ok(())
 }
+
+/// A ladder of three webhook steps (`/step1` at once, `/step2` and `/step3` later) handed over
+/// after `handover_after`, on a signed team.
+fn three_steps(hook: &Receiver, handover_after: &str) -> String {
+    let step = |n: u32, after: &str| {
+        format!(
+            "[[escalation.steps]]\nafter = \"{after}\"\naction = \"webhook\"\nurl = \"{}/step{n}\"\n\
+             secret = \"env:HOOK_SECRET\"\n\n",
+            hook.url()
+        )
+    };
+    format!(
+        "{SIGNED}[escalation]\nhandover_after = \"{handover_after}\"\n\n{}{}{}",
+        step(1, "0s"),
+        step(2, "20s"),
+        step(3, "21s")
+    )
+}
+
+/// The steps `person`'s laptop says it settled for the outage, from its presence alert's
+/// ladder report in Alertmanager.
+async fn reported_done(am: &Alertmanager, person: &str) -> Result<Option<Vec<u64>>> {
+    let alerts = am.alerts().await?;
+    let report = alerts.as_array().and_then(|a| {
+        a.iter().find_map(|x| {
+            (x["labels"]["alertname"] == "FoghornOnline" && x["labels"]["person"] == person)
+                .then(|| x["annotations"]["foghorn_ladders"].as_str())
+                .flatten()
+                .and_then(foghorn_core::team::read_unsigned_ladders)
+        })
+    });
+    Ok(report
+        .and_then(|r| r.incidents.get("monitor:checkout").cloned())
+        .filter(|claim| claim.climbs)
+        .map(|claim| claim.done.into_iter().map(u64::from).collect()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_still_online_takes_over_the_ladder_of_one_killed_mid_climb_sending_each_remaining_step_once(
+) -> Result<()> {
+    let am = Alertmanager::start()?;
+    let target = Target::start().await?;
+    let hook = Receiver::start(|_| answer(200, "ok")).await?;
+    let config = three_steps(&hook, "3s");
+    let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
+    let bob = Laptop::start_with("Bob Jones", &am, Some(&target.url()), &config)?;
+    wait_until_async(WAIT, "both laptops checking and announcing", || async {
+        let online = am
+            .alerts()
+            .await?
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|x| {
+                        x["labels"]["alertname"] == "FoghornOnline"
+                            && x["annotations"]["foghorn_ladders"].is_string()
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        Ok((online == 2 && target.requests() >= 6).then_some(()))
+    })
+    .await?;
+    target.set_healthy(false);
+    let logs = || format!("{}\n{}", alice.engine.stderr(), bob.engine.stderr());
+
+    // One laptop climbs step 1; the other skips it.
+    let (a, b) = wait_until_async(WAIT, "both laptops to decide step 1", || async {
+        let (a, b) = (alice.decided()?, bob.decided()?);
+        Ok((!a.is_empty() && !b.is_empty()).then_some((a, b)))
+    })
+    .await
+    .with_context(logs)?;
+    ensure!(
+        [&a[0], &b[0]]
+            .iter()
+            .filter(|s| s.starts_with("fired"))
+            .count()
+            == 1,
+        "exactly one laptop climbs: {a:?} / {b:?}\n{}",
+        logs()
+    );
+    let (owner, other, owner_name) = if a[0].starts_with("fired") {
+        (alice, bob, "Alice Smith")
+    } else {
+        (bob, alice, "Bob Jones")
+    };
+    // The owner told the team it settled step 1 (before sending it), and sent it.
+    wait_until_async(WAIT, "the owner's report of step 1", || async {
+        Ok(reported_done(&am, owner_name)
+            .await?
+            .filter(|done| *done == [0])
+            .map(|_| ()))
+    })
+    .await
+    .with_context(|| owner.engine.stderr())?;
+    wait_until_async(WAIT, "step 1's post", || async {
+        Ok((!hook.requests().is_empty()).then_some(()))
+    })
+    .await?;
+    ensure!(
+        owner.decided()?.len() == 1,
+        "the owner has not reached step 2 yet: {:?}",
+        owner.decided()?
+    );
+
+    // The owner's laptop dies mid-climb.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(owner.engine.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
+
+    // The other laptop takes over, says so, and climbs steps 2 and 3.
+    let timeline = wait_until_async(
+        Duration::from_secs(60),
+        "the hand-over on the timeline",
+        || async {
+            Ok(other
+                .timeline()?
+                .into_iter()
+                .find(|t| t.starts_with("handover:")))
+        },
+    )
+    .await
+    .with_context(|| other.engine.stderr())?;
+    ensure!(
+        timeline.contains(&format!("{owner_name}'s Foghorn went away"))
+            && timeline.contains("this laptop takes over the ladder from step 2"),
+        "{timeline}"
+    );
+    let decided = wait_until_async(
+        Duration::from_secs(60),
+        "the remaining steps fired and sent",
+        || async {
+            let decided = other.decided()?;
+            let unsent = other.query(
+                "SELECT idempotency_key FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+            )?;
+            Ok((decided.len() == 3 && unsent.is_empty()).then_some(decided))
+        },
+    )
+    .await
+    .with_context(|| other.engine.stderr())?;
+    ensure!(
+        decided[0].starts_with("skipped") && decided[1..].iter().all(|d| d.starts_with("fired")),
+        "step 1 stays the owner's; 2 and 3 fire here: {decided:?}"
+    );
+    let posts: Vec<String> = hook.requests().iter().map(|r| r.path.clone()).collect();
+    ensure!(
+        posts == ["/step1", "/step2", "/step3"],
+        "each step sent exactly once across the team: {posts:?}\n{}",
+        other.engine.stderr()
+    );
+    Ok(())
+}

@@ -16,9 +16,16 @@
 //! - a laptop that has read a signed start earlier than its own pushes that start with that
 //!   same annotation (it does not sign it again), so every laptop's push carries the earliest
 //!   signed start and the annotation read back is the same whoever pushed last;
-//! - a presence alert's `v1:{until_ms}:{mac}` signs (person, until): it counts until then.
+//! - a presence alert's `v1:{until_ms}:{mac}` signs (person, until): it counts until then;
+//! - a presence alert's ladder report (`foghorn_ladders`, see [`LadderReport`]) is
+//!   `v1:{mac}:{json}`, signing (person, the JSON): which outages that laptop has open, whose
+//!   ladder it climbs and the steps it has settled, for the hand-over of a ladder whose laptop
+//!   went away. Without a team secret it is the JSON alone.
+
+use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
@@ -28,7 +35,42 @@ pub const SIGNATURE_ANNOTATION: &str = "foghorn_signature";
 /// (a JSON object: dedup key → start signature).
 pub const STARTS_ANNOTATION: &str = "foghorn_starts";
 
+/// The presence alert's annotation with its laptop's ladder report (see [`LadderReport`]).
+pub const LADDERS_ANNOTATION: &str = "foghorn_ladders";
+
 type Mac256 = Hmac<Sha256>;
+
+/// What one laptop says, in every presence alert it posts, about the outages it pushes: the
+/// ladder hand-over is decided from these. `at` changes with every announcement, so a report
+/// that stops changing tells that its laptop went away, long before its presence alert ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderReport {
+    /// When the laptop announced it, in milliseconds since the epoch (by its own clock: it is
+    /// only compared with the laptop's earlier reports, never with another clock).
+    pub at: i64,
+    /// Each open pushed outage by dedup key.
+    #[serde(default)]
+    pub incidents: BTreeMap<String, LadderClaim>,
+}
+
+/// One laptop's word on one outage it has open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderClaim {
+    /// When the outage opened on that laptop, in milliseconds since the epoch: the earliest
+    /// of the laptops still online takes a ladder over.
+    pub opened: i64,
+    /// That laptop climbs the outage's ladder.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub climbs: bool,
+    /// It climbs because it took the ladder over from a laptop that went away: the laptop
+    /// that saw the outage first does not climb it again when it comes back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub took_over: bool,
+    /// The steps it has settled (fired, skipped or cancelled), by index from 0; only a
+    /// climbing laptop's count. A step is told here before its message is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<u32>,
+}
 
 /// The team secret, ready to sign and verify. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -140,6 +182,31 @@ impl TeamKey {
         format!("v1:{until}:{}", hex::encode(mac.finalize().into_bytes()))
     }
 
+    /// The `foghorn_ladders` annotation of `person`'s presence alert, signed.
+    pub fn sign_ladders(&self, person: &str, report: &LadderReport) -> String {
+        let json = serde_json::to_string(report).unwrap_or_default();
+        let mac = self.mac(&serde_json::json!(["ladders", person, json]));
+        format!("v1:{}:{json}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The ladder report of `person`'s presence alert, if the team secret signed it.
+    pub fn verify_ladders(
+        &self,
+        person: &str,
+        annotation: Option<&str>,
+    ) -> Result<LadderReport, Unverified> {
+        let annotation = annotation.ok_or(Unverified::Unsigned)?.trim();
+        if annotation.starts_with('{') {
+            return Err(Unverified::Unsigned);
+        }
+        let rest = annotation
+            .strip_prefix("v1:")
+            .ok_or(Unverified::Malformed)?;
+        let (mac, json) = rest.split_once(':').ok_or(Unverified::Malformed)?;
+        self.check(&serde_json::json!(["ladders", person, json]), mac)?;
+        serde_json::from_str(json).map_err(|_| Unverified::Malformed)
+    }
+
     /// Until when `person` is online, if the team secret signed their presence alert.
     pub fn verify_presence(
         &self,
@@ -155,6 +222,22 @@ impl TeamKey {
         self.check(&serde_json::json!(["online", person, ms(until_t)]), mac)?;
         Ok(until_t)
     }
+}
+
+/// The `foghorn_ladders` annotation without a team secret: the report as JSON.
+pub fn unsigned_ladders(report: &LadderReport) -> String {
+    serde_json::to_string(report).unwrap_or_default()
+}
+
+/// A ladder report read without a team secret: the JSON, signed or not (the signature cannot
+/// be checked, and nothing else read from the feed is either).
+pub fn read_unsigned_ladders(annotation: &str) -> Option<LadderReport> {
+    let annotation = annotation.trim();
+    let json = match annotation.strip_prefix("v1:") {
+        Some(rest) => rest.split_once(':')?.1,
+        None => annotation,
+    };
+    serde_json::from_str(json).ok()
 }
 
 #[cfg(test)]
@@ -217,5 +300,50 @@ mod tests {
             Err(Unverified::Malformed)
         );
         assert!(!format!("{key:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_ladder_report_is_signed_for_one_person() {
+        let key = TeamKey::new("team secret");
+        let report = LadderReport {
+            at: 1_700_000_000_000,
+            incidents: BTreeMap::from([(
+                "monitor:checkout".to_owned(),
+                LadderClaim {
+                    opened: 1_699_999_990_000,
+                    climbs: true,
+                    took_over: false,
+                    done: vec![0],
+                },
+            )]),
+        };
+        let signed = key.sign_ladders("Alice Smith", &report);
+        assert_eq!(
+            key.verify_ladders("Alice Smith", Some(&signed)),
+            Ok(report.clone())
+        );
+        assert_eq!(
+            key.verify_ladders("Mallory", Some(&signed)),
+            Err(Unverified::BadSignature)
+        );
+        // Another step claimed done under the same signature.
+        let edited = signed.replace("[0]", "[0,1]");
+        assert_eq!(
+            key.verify_ladders("Alice Smith", Some(&edited)),
+            Err(Unverified::BadSignature)
+        );
+        let plain = unsigned_ladders(&report);
+        assert_eq!(
+            key.verify_ladders("Alice Smith", Some(&plain)),
+            Err(Unverified::Unsigned)
+        );
+        assert_eq!(
+            key.verify_ladders("Alice Smith", Some("v1:zz")),
+            Err(Unverified::Malformed)
+        );
+        // Without a secret both read alike.
+        assert_eq!(read_unsigned_ladders(&plain), Some(report.clone()));
+        assert_eq!(read_unsigned_ladders(&signed), Some(report));
+        assert_eq!(read_unsigned_ladders("nonsense"), None);
     }
 }

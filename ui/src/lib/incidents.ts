@@ -19,6 +19,7 @@ const KIND_LABELS: Record<TimelineKind, string> = {
   resolved: 'Resolved',
   escalated: 'Escalated',
   'escalation-skipped': 'Escalation skipped',
+  handover: 'Ladder handed over',
   'message-sent': 'Message sent',
   'message-failed': 'Message failed',
   'feed-ack': 'Acknowledged in the feed',

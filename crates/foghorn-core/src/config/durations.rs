@@ -35,6 +35,8 @@ pub const MAX_POLL_EVERY: Duration = Duration::from_secs(HOUR);
 pub const MAX_SILENCE_FOR: Duration = Duration::from_secs(30 * DAY);
 /// `[escalation] online_within`.
 pub const MAX_ONLINE_WITHIN: Duration = Duration::from_secs(DAY);
+/// `[escalation] handover_after`: an hour without the ladder is already too long.
+pub const MAX_HANDOVER_AFTER: Duration = Duration::from_secs(HOUR);
 /// `[[escalation.steps]] after`.
 pub const MAX_STEP_AFTER: Duration = Duration::from_secs(7 * DAY);
 /// `[incidents] retrigger_within`.
@@ -145,6 +147,10 @@ pub fn online_within<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Err
     within(read(d)?, None, ONE_SECOND, MAX_ONLINE_WITHIN)
 }
 
+pub fn handover_after<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    within(read(d)?, None, ONE_SECOND, MAX_HANDOVER_AFTER)
+}
+
 pub fn step_after<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     within(read(d)?, None, ANY, MAX_STEP_AFTER)
 }
@@ -253,6 +259,16 @@ mod tests {
                 "`escalation.online_within`: must be at most 1d",
             ),
             (
+                "[escalation]\nhandover_after = \"2h\"\n".to_owned(),
+                2,
+                "`escalation.handover_after`: must be at most 1h",
+            ),
+            (
+                "[escalation]\nhandover_after = \"500ms\"\n".to_owned(),
+                2,
+                "`escalation.handover_after`: must be at least 1s",
+            ),
+            (
                 "[incidents]\nretrigger_within = \"31d\"\n".to_owned(),
                 2,
                 "`incidents.retrigger_within`: must be at most 30d",
@@ -288,7 +304,7 @@ mod tests {
              [[feeds]]\nkind = \"alertmanager\"\nurl = \"http://x\"\npoll_every = \"{}\"\nsilence_for = \"{}\"\n\
              [history]\nkeep_raw = \"{}\"\n[incidents]\nretrigger_within = \"{}\"\n\
              [oncall]\ncalendar = \"x.ics\"\nrefresh = \"{}\"\n[alarm]\nescalate_after = \"{}\"\n\
-             [escalation]\nonline_within = \"{}\"\n[[escalation.steps]]\nafter = \"{}\"\naction = \"chat\"\n",
+             [escalation]\nonline_within = \"{}\"\nhandover_after = \"{}\"\n[[escalation.steps]]\nafter = \"{}\"\naction = \"chat\"\n",
             written(MAX_INTERVAL),
             written(MAX_TIMEOUT),
             written(MAX_FLAP_WITHIN),
@@ -300,10 +316,12 @@ mod tests {
             written(MAX_REFRESH),
             written(MAX_ESCALATE_AFTER),
             written(MAX_ONLINE_WITHIN),
+            written(MAX_HANDOVER_AFTER),
             written(MAX_STEP_AFTER),
         );
         let config = Config::parse(&text, std::path::Path::new("foghorn.toml")).expect("valid");
         assert_eq!(config.escalation.steps[0].after, MAX_STEP_AFTER);
+        assert_eq!(config.escalation.handover_after, MAX_HANDOVER_AFTER);
         assert_eq!(config.monitors[1].heartbeat, Some(MAX_HEARTBEAT));
     }
 

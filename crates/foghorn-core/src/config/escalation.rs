@@ -20,6 +20,14 @@ pub struct EscalationConfig {
         deserialize_with = "durations::online_within"
     )]
     pub online_within: Duration,
+    /// How long the laptop climbing an outage's ladder may stay silent (its presence alert not
+    /// renewed) before another laptop still online takes the remaining steps over; never less
+    /// than two polls of the slowest feed.
+    #[serde(
+        default = "defaults::handover_after",
+        deserialize_with = "durations::handover_after"
+    )]
+    pub handover_after: Duration,
     /// The team's Slack incoming webhook (`env:`/`keyring:`, it is a secret) or, with
     /// `slack_token`, the channel for `chat.postMessage`.
     #[serde(default)]

@@ -311,6 +311,9 @@ pub(crate) mod defaults {
     pub fn online_within() -> Duration {
         Duration::from_secs(5 * 60)
     }
+    pub fn handover_after() -> Duration {
+        Duration::from_secs(60)
+    }
     pub fn slack_api() -> String {
         "https://slack.com/api".to_owned()
     }

@@ -19,6 +19,9 @@ use crate::incident::{
     IncidentAction, IncidentState, IncidentView, Severity, Signal, TimelineKind,
 };
 
+/// The longest an announcement made out of turn (see [`Engine::announce_now`]) is waited for.
+const ANNOUNCE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A configured feed and what the engine remembers of it between polls.
 #[derive(Debug)]
 struct FeedEntry {
@@ -89,6 +92,17 @@ impl Feeds {
         self.entries
             .iter()
             .any(|f| f.config.push && f.config.kind == crate::config::FeedKind::Alertmanager)
+    }
+
+    /// The last time a feed that takes Foghorn's own incidents (where the team's presence is
+    /// read) answered a poll.
+    pub(super) fn last_pushing_poll(&self) -> Option<OffsetDateTime> {
+        let health = lock(&self.health);
+        self.entries
+            .iter()
+            .filter(|e| e.config.push)
+            .filter_map(|e| health.get(e.feed.name()).and_then(|h| h.last_ok_at))
+            .max()
     }
 
     /// The longest `times` polls of any feed take, for deciding whose laptop climbs a ladder.
@@ -209,6 +223,7 @@ impl Engine {
                     started_at: self.now(),
                     signature: None,
                     starts: BTreeMap::new(),
+                    ladders: None,
                 },
             );
         }
@@ -232,16 +247,54 @@ impl Engine {
             }
             let starts = self.push_to_feed(entry, &mut seen).await;
             if entry.config.push {
-                let until = crate::deadline::after(self.now(), self.ladder().config.online_within);
-                let signature = self.shared.team.presence_signature(&self.shared.me, until);
-                match entry
-                    .feed
-                    .announce(&self.shared.me, until, signature.as_deref(), &starts)
-                    .await
-                {
-                    Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
-                    Err(e) => tracing::debug!(error = %e, "cannot say this Foghorn is online"),
-                }
+                self.announce(entry, &starts).await;
+            }
+        }
+    }
+
+    /// Says on `entry` that this laptop's Foghorn runs, with the signed `starts` of its
+    /// pushed incidents and its ladder report.
+    async fn announce(&self, entry: &FeedEntry, starts: &BTreeMap<String, String>) {
+        let now = self.now();
+        let until = crate::deadline::after(now, self.ladder().config.online_within);
+        let team = &self.shared.team;
+        let signature = team.presence_signature(&self.shared.me, until);
+        let report = self.ladder_report(now);
+        let ladders = team.ladders_annotation(&self.shared.me, &report);
+        match entry
+            .feed
+            .announce(
+                &self.shared.me,
+                until,
+                signature.as_deref(),
+                starts,
+                Some(&ladders),
+            )
+            .await
+        {
+            Ok(()) | Err(crate::feed::FeedError::Unsupported { .. }) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot say this Foghorn is online"),
+        }
+    }
+
+    /// Announces this laptop's presence and ladder report on every feed that takes pushes,
+    /// now rather than at each feed's next poll (a step is told before it is sent; a ladder
+    /// taken over is told at once). Bounded: an unreachable feed must not hold the ladder up.
+    pub(super) async fn announce_now(&self) {
+        let now = self.now();
+        let starts: BTreeMap<String, String> = self
+            .open_incidents()
+            .iter()
+            .filter(|i| i.dedup_key.starts_with("monitor:"))
+            .filter_map(|i| {
+                let (_, signature) = self.shared.team.start_to_push(i, now);
+                signature.map(|s| (i.dedup_key.clone(), s))
+            })
+            .collect();
+        for entry in self.shared.feeds.entries.iter().filter(|e| e.config.push) {
+            let told = tokio::time::timeout(ANNOUNCE_WAIT, self.announce(entry, &starts)).await;
+            if told.is_err() {
+                tracing::debug!(feed = entry.feed.name(), "announcing took too long");
             }
         }
     }

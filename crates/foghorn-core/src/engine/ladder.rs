@@ -64,6 +64,9 @@ pub(super) struct Escalation {
     ownership_grace: time::Duration,
     /// How long after an incident opens every laptop that saw it earlier has pushed it.
     ownership_settle: time::Duration,
+    /// The shortest silence that hands a ladder over: a laptop announces once a poll, so two
+    /// polls missed (and a second) are not yet absence, whatever `handover_after` says.
+    handover_floor: time::Duration,
     /// The configuration in use is not the user's (the demo, or a stand-in for a file that
     /// failed to load) until an escalation policy from a file arrives.
     stand_in: AtomicBool,
@@ -87,8 +90,19 @@ impl Escalation {
             pushes,
             ownership_settle: polls(2).saturating_add(time::Duration::seconds(1)),
             ownership_grace: polls(3).saturating_add(time::Duration::seconds(5)),
+            handover_floor: polls(2).saturating_add(time::Duration::seconds(1)),
             stand_in: AtomicBool::new(stand_in),
         }
+    }
+
+    /// Whether some feed takes Foghorn's own incidents (ownership and hand-over go through it).
+    pub(super) fn pushes(&self) -> bool {
+        self.pushes
+    }
+
+    /// See the field.
+    pub(super) fn handover_floor(&self) -> time::Duration {
+        self.handover_floor
     }
 
     /// The ladder as it is now; a policy saved meanwhile does not change this copy.
@@ -195,6 +209,7 @@ impl Engine {
                 continue;
             }
             let now = self.now();
+            self.hand_over_ladders(now).await;
             match self.shared.store.read(|c| store::due_steps(c, now)) {
                 Ok(due) => {
                     for (incident, step) in due {
@@ -334,6 +349,13 @@ impl Engine {
         message: Option<Message>,
     ) {
         let at = self.now();
+        // A pushed outage's step is told to the team before its message is sent (below, by
+        // the same tick): should this laptop go away now, the laptop taking the ladder over
+        // does not send it again.
+        let tell_team = message
+            .as_ref()
+            .is_some_and(|m| m.incident.dedup_key.starts_with("monitor:"))
+            && self.shared.escalation.pushes;
         let payload = message.as_ref().map(|m| {
             (
                 m.idempotency_key.clone(),
@@ -380,6 +402,9 @@ impl Engine {
                     "escalation step"
                 );
                 self.republish(incident_id);
+                if tell_team {
+                    self.announce_now().await;
+                }
             }
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "cannot record an escalation step"),
@@ -510,6 +535,23 @@ impl Engine {
         if incident.dedup_key.starts_with("monitor:") {
             if !self.shared.escalation.pushes {
                 return Elsewhere::Here;
+            }
+            // A ladder taken over from a laptop that went away is climbed here; one another
+            // laptop took over while this one was away is climbed there.
+            if self.took_over(incident.id) {
+                return Elsewhere::Here;
+            }
+            let heard = self.shared.team.reports();
+            if let Some(who) = super::handover::taken_over_by(
+                &self.shared.me,
+                &incident.dedup_key,
+                &heard,
+                now,
+                self.handover_grace(),
+            ) {
+                return Elsewhere::There(format!(
+                    "{who}'s Foghorn took the ladder over and climbs it"
+                ));
             }
             let start = self.shared.team.pushed_start(&incident.dedup_key, now);
             let ms = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1_000_000;

@@ -20,7 +20,8 @@
 //! | `notifications.rs` | `Notifications` | the notifier, the mute, the notification policy's settings |
 //! | `feeds.rs` | `Feeds` | the feeds that run and every feed's health |
 //! | `ladder.rs` | `Escalation` | the ladder in use and what rebuilds it, ownership timing, whether the configuration is a stand-in |
-//! | `team.rs` | `Team` | the team secret and the other laptops' believed claims (presence, pushed starts) |
+//! | `team.rs` | `Team` | the team secret and the other laptops' believed claims (presence, pushed starts, ladder reports), the ladders taken over |
+//! | `handover.rs` | — | who takes a ladder over when its laptop goes away (a pure rule), and doing it |
 //! | `cadence.rs` | `Cadence` | the status publisher and the promised public updates |
 //! | `support.rs` | `Support` | the helpdesk and the words the queue searches for |
 //! | `oncall.rs` | — | the on-call watcher (its memory lives in its task; the schedule is the injected [`OnCall`]) |
@@ -69,6 +70,7 @@ mod bulletin;
 mod cadence;
 mod durable;
 mod feeds;
+mod handover;
 mod heartbeats;
 mod incidents;
 mod ladder;

@@ -9,10 +9,11 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
+use super::handover::Heard;
 use super::{lock, Engine};
 use crate::feed::FeedAlert;
 use crate::incident::{IncidentView, TimelineKind};
-use crate::team::{StartClaim, TeamKey};
+use crate::team::{LadderReport, StartClaim, TeamKey};
 
 /// Clocks of two laptops may differ this much.
 pub(super) const CLOCK_SKEW: time::Duration = time::Duration::seconds(30);
@@ -46,6 +47,11 @@ struct Claims {
     pushed_starts: HashMap<String, PushedStart>,
     /// Ignored claims already reported.
     reported: HashSet<String>,
+    /// Person → their latest ladder report and when this laptop first read it.
+    reports: HashMap<String, Heard>,
+    /// This laptop's incidents whose ladders it took over from a laptop that went away (the
+    /// store's timeline is the record; this remembers what was read from it).
+    took_over: HashSet<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +98,55 @@ impl Team {
         let mut claims = lock(&self.claims);
         let known = claims.online.entry(person.to_owned()).or_insert(until);
         *known = (*known).max(until);
+    }
+
+    /// `person`'s ladder report as read at `now`: a newer one than known (a later `at`) is
+    /// news of that laptop; the same one read again is not.
+    fn heard(&self, person: &str, report: LadderReport, now: OffsetDateTime) {
+        let mut claims = lock(&self.claims);
+        match claims.reports.get_mut(person) {
+            Some(known) if known.report.at >= report.at => {}
+            Some(known) => {
+                known.report = report;
+                known.heard_at = now;
+            }
+            None => {
+                if claims.reports.len() >= MAX_REPORTED {
+                    claims.reports.clear();
+                }
+                claims.reports.insert(
+                    person.to_owned(),
+                    Heard {
+                        person: person.to_owned(),
+                        heard_at: now,
+                        report,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Every other laptop's latest ladder report.
+    pub(super) fn reports(&self) -> Vec<Heard> {
+        lock(&self.claims).reports.values().cloned().collect()
+    }
+
+    /// Whether this laptop took over the ladder of `incident` (as far as remembered).
+    pub(super) fn took_over(&self, incident: i64) -> bool {
+        lock(&self.claims).took_over.contains(&incident)
+    }
+
+    /// Remembers that this laptop took over the ladder of `incident`.
+    pub(super) fn take_over(&self, incident: i64) {
+        lock(&self.claims).took_over.insert(incident);
+    }
+
+    /// The ladder report this laptop posts with its presence: signed with the team secret.
+    pub(super) fn ladders_annotation(&self, me: &str, report: &LadderReport) -> String {
+        match self.key() {
+            Some(key) => key.sign_ladders(me, report),
+            None => crate::team::unsigned_ladders(report),
+        }
     }
 
     /// Whether another engineer's Foghorn said recently that it is running.
@@ -221,6 +276,19 @@ impl Engine {
             },
         };
         team.online_until(person, until);
+        let report = match team.key() {
+            Some(key) => key
+                .verify_ladders(person, alert.ladders.as_deref())
+                .map_err(|why| tracing::debug!(feed, person, %why, "ignored a ladder report"))
+                .ok(),
+            None => alert
+                .ladders
+                .as_deref()
+                .and_then(crate::team::read_unsigned_ladders),
+        };
+        if let Some(report) = report {
+            team.heard(person, report, now);
+        }
         // The starts that laptop pushed, as signed: the shared alert shows only the last
         // push's, so a laptop that always pushes last would otherwise never learn of an
         // earlier one.

@@ -290,14 +290,23 @@ impl Feed for AlertmanagerFeed {
         until: OffsetDateTime,
         signature: Option<&str>,
         starts: &BTreeMap<String, String>,
+        ladders: Option<&str>,
     ) -> Result<(), FeedError> {
         let now = OffsetDateTime::now_utc();
         let mut annotations = annotations(format!("{person}'s Foghorn is running"), signature);
-        if let (false, Some(map)) = (starts.is_empty(), annotations.as_object_mut()) {
-            map.insert(
-                crate::team::STARTS_ANNOTATION.to_owned(),
-                Value::String(serde_json::to_string(starts).unwrap_or_default()),
-            );
+        if let Some(map) = annotations.as_object_mut() {
+            if !starts.is_empty() {
+                map.insert(
+                    crate::team::STARTS_ANNOTATION.to_owned(),
+                    Value::String(serde_json::to_string(starts).unwrap_or_default()),
+                );
+            }
+            if let Some(ladders) = ladders {
+                map.insert(
+                    crate::team::LADDERS_ANNOTATION.to_owned(),
+                    Value::String(ladders.to_owned()),
+                );
+            }
         }
         let body = json!([{
             "labels": {
@@ -395,9 +404,11 @@ fn to_feed_alert(
         .get(crate::team::STARTS_ANNOTATION)
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
+    let ladders = a.annotations.get(crate::team::LADDERS_ANNOTATION).cloned();
     FeedAlert {
         signature,
         starts,
+        ladders,
         key: a.fingerprint,
         title,
         severity: severity_of(a.labels.get("severity").map(String::as_str)),

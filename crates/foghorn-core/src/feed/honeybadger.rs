@@ -185,6 +185,7 @@ impl HoneybadgerFeed {
                 started_at: created_at,
                 signature: None,
                 starts: BTreeMap::new(),
+                ladders: None,
             });
         }
         Ok(())
@@ -237,6 +238,7 @@ impl HoneybadgerFeed {
                 started_at: down_at.unwrap_or(now),
                 signature: None,
                 starts: BTreeMap::new(),
+                ladders: None,
             });
         }
         Ok(())

@@ -361,6 +361,7 @@ impl Feed for JsonFeed {
                 started_at: now,
                 signature: None,
                 starts: BTreeMap::new(),
+                ladders: None,
             });
         }
         if let Ok(mut first_seen) = self.first_seen.lock() {

@@ -48,6 +48,9 @@ pub struct FeedAlert {
     /// annotations for the shared alert (the last push's), so a start is also told here,
     /// where no other laptop's push replaces it.
     pub starts: BTreeMap<String, String>,
+    /// The ladder report a Foghorn carries in its presence alert (`foghorn_ladders`, see
+    /// [`crate::team::LadderReport`]), as read: signed or not is the reader's call.
+    pub ladders: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,16 +143,18 @@ pub trait Feed: Send + Sync + fmt::Debug {
 
     /// Says this person's Foghorn is running until `until`, for the ladder's "nobody online"
     /// on other laptops (Alertmanager: a `FoghornOnline` alert), with the team signature when
-    /// there is a team secret and the signed starts of this laptop's pushed incidents.
-    /// Feeds that cannot say so answer `Unsupported`.
+    /// there is a team secret, the signed starts of this laptop's pushed incidents and its
+    /// ladder report (`ladders`, the annotation as written). Feeds that cannot say so answer
+    /// `Unsupported`.
     async fn announce(
         &self,
         person: &str,
         until: OffsetDateTime,
         signature: Option<&str>,
         starts: &BTreeMap<String, String>,
+        ladders: Option<&str>,
     ) -> Result<(), FeedError> {
-        let _ = (until, signature, starts);
+        let _ = (until, signature, starts, ladders);
         Err(FeedError::Unsupported {
             feed: self.name().to_owned(),
             what: format!("announcing {person}"),

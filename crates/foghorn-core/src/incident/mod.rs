@@ -177,6 +177,8 @@ pub enum TimelineKind {
     Escalated,
     /// A ladder step was skipped (by hand, or not this laptop's to climb).
     EscalationSkipped,
+    /// This laptop took over the ladder of a laptop that went away.
+    Handover,
     /// A ladder message reached its vendor.
     MessageSent,
     /// A ladder message failed for good.
@@ -198,7 +200,7 @@ pub enum TimelineKind {
 }
 
 impl TimelineKind {
-    const ALL: [TimelineKind; 19] = [
+    const ALL: [TimelineKind; 20] = [
         TimelineKind::Triggered,
         TimelineKind::Joined,
         TimelineKind::Retriggered,
@@ -210,6 +212,7 @@ impl TimelineKind {
         TimelineKind::Notified,
         TimelineKind::Escalated,
         TimelineKind::EscalationSkipped,
+        TimelineKind::Handover,
         TimelineKind::MessageSent,
         TimelineKind::MessageFailed,
         TimelineKind::FeedAck,
@@ -234,6 +237,7 @@ impl TimelineKind {
             TimelineKind::Notified => "notified",
             TimelineKind::Escalated => "escalated",
             TimelineKind::EscalationSkipped => "escalation-skipped",
+            TimelineKind::Handover => "handover",
             TimelineKind::MessageSent => "message-sent",
             TimelineKind::MessageFailed => "message-failed",
             TimelineKind::FeedAck => "feed-ack",

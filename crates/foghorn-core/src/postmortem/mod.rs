@@ -268,6 +268,7 @@ fn describe(row: &TimelineRow, many: bool) -> Option<String> {
         TimelineKind::Acknowledged => format!("Acknowledged{by}{of}"),
         TimelineKind::Assigned => format!("{}{of}", capitalise(detail)),
         TimelineKind::Escalated => format!("Escalated{of}: {detail}"),
+        TimelineKind::Handover => format!("Ladder handed over{of}: {detail}"),
         TimelineKind::MessageSent => format!("Delivered{of}: {}", delivery(detail)),
         TimelineKind::MessageFailed => format!("Not delivered{of}: {}", delivery(detail)),
         TimelineKind::StatusUpdate | TimelineKind::StatusRecord | TimelineKind::FeedIgnored => {

@@ -144,6 +144,49 @@ pub(crate) fn skip_next(tx: &Transaction<'_>, incident_id: i64, who: &str) -> Re
     Ok(next)
 }
 
+/// Takes over an incident's ladder from a laptop that went away, having settled the steps in
+/// `done`: those still pending here are skipped with `note`; the others this laptop skipped
+/// (it was not climbing then) are pending again, due at `now`; pending ones keep their
+/// times. Returns the steps left to climb, in order.
+pub(crate) fn take_over_steps(
+    tx: &Transaction<'_>,
+    incident_id: i64,
+    done: &std::collections::BTreeSet<u32>,
+    note: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<u32>> {
+    let mut remaining = Vec::new();
+    for step in ladder_of(tx, incident_id)? {
+        if done.contains(&step.step) {
+            settle_step(tx, incident_id, step.step, "skipped", note)?;
+            continue;
+        }
+        match step.state.as_str() {
+            "pending" => remaining.push(step.step),
+            // A step fired here is never fired twice.
+            "fired" => {}
+            _ => {
+                tx.execute(
+                    "UPDATE escalation_steps SET state = 'pending', note = NULL, due_at = ?3
+                     WHERE incident_id = ?1 AND step = ?2",
+                    params![incident_id, step.step, rfc3339(now.max(step.due_at))],
+                )?;
+                remaining.push(step.step);
+            }
+        }
+    }
+    Ok(remaining)
+}
+
+/// Whether this laptop took over the ladder of an incident (its timeline says so).
+pub(crate) fn took_over_ladder(c: &rusqlite::Connection, incident_id: i64) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM timeline WHERE incident_id = ?1 AND kind = 'handover')",
+        [incident_id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Records a message in the outbox; `None` if one with the same key exists already (the
 /// step fired before a crash: it is not sent twice).
 pub(crate) fn enqueue(

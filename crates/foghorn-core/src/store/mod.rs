@@ -31,7 +31,7 @@ pub(crate) use incidents::{
 };
 pub(crate) use ladder::{
     begin_attempt, due_messages, due_steps, enqueue, escalate_now, mark_failed, mark_retry,
-    mark_sent, schedule_steps, settle_step, skip_next,
+    mark_sent, schedule_steps, settle_step, skip_next, take_over_steps, took_over_ladder,
 };
 pub use ladder::{OutboxEntry, OutboxRow};
 pub(crate) use letters::{

@@ -230,6 +230,7 @@ impl Datadog {
             started_at,
             signature: None,
             starts: BTreeMap::new(),
+            ladders: None,
         }))
     }
 }

@@ -323,6 +323,7 @@ impl Rest {
             started_at,
             signature: None,
             starts: BTreeMap::new(),
+            ladders: None,
         })
     }
 }
