@@ -5,4 +5,4 @@
  * postmortem tells the story from it); a name this version does not know, written by a newer
  * one, reads as `Other`, so the incident still shows.
  */
-export type TimelineKind = "triggered" | "joined" | "retriggered" | "signal-cleared" | "resolved" | "acknowledged" | "snoozed" | "assigned" | "notified" | "escalated" | "escalation-skipped" | "message-sent" | "message-failed" | "feed-ack" | "feed-ignored" | "status-update" | "status-record" | "postmortem-published" | "letter" | "other";
+export type TimelineKind = "triggered" | "joined" | "retriggered" | "signal-cleared" | "resolved" | "acknowledged" | "snoozed" | "assigned" | "notified" | "escalated" | "escalation-skipped" | "handover" | "message-sent" | "message-failed" | "feed-ack" | "feed-ignored" | "status-update" | "status-record" | "postmortem-published" | "letter" | "other";
