@@ -159,6 +159,19 @@ impl Alertmanager {
         self.get("/api/v2/silences").await
     }
 
+    /// The first active silence whose matchers mention `matching` (any when empty).
+    pub async fn active_silence(&self, matching: &str) -> Result<Option<Value>> {
+        let silences = self.silences().await?;
+        Ok(silences
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| {
+                s["status"]["state"] == "active" && s["matchers"].to_string().contains(matching)
+            })
+            .cloned())
+    }
+
     /// Creates a silence matching `labels` exactly, as `amtool silence add` would; its id.
     pub async fn create_silence(
         &self,

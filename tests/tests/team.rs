@@ -163,14 +163,7 @@ async fn alerts_become_incidents_and_acknowledgements_become_silences() -> Resul
     // Acknowledged here: a silence there, matching the alert, saying who.
     laptop.ack(incident["id"].as_i64().unwrap_or_default())?;
     let silence = wait_until_async(WAIT, "the silence", || async {
-        Ok(am
-            .silences()
-            .await?
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s["status"]["state"] == "active"))
+        am.active_silence("").await
     })
     .await
     .with_context(|| laptop.engine.stderr())?;
@@ -238,14 +231,7 @@ async fn an_acknowledgement_is_written_back_at_once_not_at_the_next_poll() -> Re
     .with_context(|| laptop.engine.stderr())?;
     laptop.ack(incident["id"].as_i64().unwrap_or_default())?;
     let silence = wait_until_async(WAIT, "the silence", || async {
-        Ok(am
-            .silences()
-            .await?
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s["status"]["state"] == "active"))
+        am.active_silence("").await
     })
     .await
     .with_context(|| laptop.engine.stderr())?;

@@ -279,14 +279,7 @@ async fn every_feed_kind_starts_from_a_config_file_and_raises_an_incident() -> R
 
     // Written back where the vendor has an acknowledgement: a silence, a PUT, a downtime.
     let silence = wait_until_async(WAIT, "the Alertmanager silence", || async {
-        Ok(am
-            .silences()
-            .await?
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s["status"]["state"] == "active"))
+        am.active_silence("").await
     })
     .await
     .with_context(|| engine.stderr())?;

@@ -71,12 +71,7 @@ where
 }
 
 async fn silenced(am: &Alertmanager, alertname: &str) -> Result<bool> {
-    let silences = am.silences().await?;
-    Ok(silences
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|s| s["status"]["state"] == "active" && s["matchers"].to_string().contains(alertname)))
+    Ok(am.active_silence(alertname).await?.is_some())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

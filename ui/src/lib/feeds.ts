@@ -3,6 +3,7 @@
 // `feed` events. No Svelte, no IPC: unit tested directly.
 import type { FeedHealth } from './bindings/FeedHealth';
 import type { FeedKind } from './bindings/FeedKind';
+import type { MonitorStatus } from './bindings/MonitorStatus';
 import type { Snapshot } from './bindings/Snapshot';
 
 /**
@@ -37,6 +38,14 @@ const KINDS: Record<FeedKind, string> = {
   datadog: 'Datadog',
   honeybadger: 'Honeybadger',
   json: 'JSON feed',
+};
+
+/** The monitor colours each feed state is shown in. */
+export const PILL_TONES: Record<FeedState, MonitorStatus> = {
+  ok: 'up',
+  failing: 'down',
+  waiting: 'pending',
+  stopped: 'down',
 };
 
 export const STATE_LABELS: Record<FeedState, string> = {
