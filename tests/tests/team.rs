@@ -498,18 +498,7 @@ async fn laptops_sharing_the_team_secret_agree_on_one_owner_and_see_each_other_o
     let bob = Laptop::start_with("Bob Jones", &am, Some(&target.url()), &config)?;
     // Each has read the other's signed presence before the outage.
     wait_until_async(WAIT, "both laptops checking and announcing", || async {
-        let alerts = am.alerts().await?;
-        let online = alerts
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|x| {
-                        x["labels"]["alertname"] == "FoghornOnline"
-                            && x["annotations"]["foghorn_signature"].is_string()
-                    })
-                    .count()
-            })
-            .unwrap_or(0);
+        let online = presence_alerts_with(&am, "foghorn_signature").await?;
         Ok((online == 2 && target.requests() >= 6).then_some(()))
     })
     .await?;
@@ -742,19 +731,7 @@ async fn a_laptop_still_online_takes_over_the_ladder_of_one_killed_mid_climb_sen
     let alice = Laptop::start_with("Alice Smith", &am, Some(&target.url()), &config)?;
     let bob = Laptop::start_with("Bob Jones", &am, Some(&target.url()), &config)?;
     wait_until_async(WAIT, "both laptops checking and announcing", || async {
-        let online = am
-            .alerts()
-            .await?
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|x| {
-                        x["labels"]["alertname"] == "FoghornOnline"
-                            && x["annotations"]["foghorn_ladders"].is_string()
-                    })
-                    .count()
-            })
-            .unwrap_or(0);
+        let online = presence_alerts_with(&am, "foghorn_ladders").await?;
         Ok((online == 2 && target.requests() >= 6).then_some(()))
     })
     .await?;
@@ -849,4 +826,17 @@ async fn a_laptop_still_online_takes_over_the_ladder_of_one_killed_mid_climb_sen
         other.engine.stderr()
     );
     Ok(())
+}
+
+/// How many laptops' presence alerts (`FoghornOnline`) carry the annotation `name`.
+async fn presence_alerts_with(am: &Alertmanager, name: &str) -> Result<usize> {
+    let alerts = am.alerts().await?;
+    Ok(alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| {
+            x["labels"]["alertname"] == "FoghornOnline" && x["annotations"][name].is_string()
+        })
+        .count())
 }
