@@ -59,6 +59,10 @@ impl Engine {
                     (true, None) => "You are on call".to_owned(),
                     (false, _) => "Your on-call shift is over".to_owned(),
                 };
+                // The tray and the window say it first, so the notification never announces
+                // what the summary does not show yet.
+                self.publish(EngineEvent::Oncall { status });
+                self.refresh_summary();
                 self.notify(Notification {
                     title,
                     body: digest(&self.open_incidents()),
@@ -67,8 +71,6 @@ impl Engine {
                     actions: Vec::new(),
                 })
                 .await;
-                self.publish(EngineEvent::Oncall { status });
-                self.refresh_summary();
             }
         }
     }
