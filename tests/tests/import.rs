@@ -50,6 +50,7 @@ fn a_gatus_file_imports_into_a_configuration_foghorn_accepts() -> Result<()> {
         "warning: endpoint \"ping gateway\": `url`: icmp://",
         "warning: external endpoint \"nightly-backup\": the job must now ping `POST http://127.0.0.1:7291/heartbeat/nightly-backup`",
         "warning: `alerting` (line 13) is not converted",
+        "warning: endpoint \"eu/api\": condition \"[BODY].region != us\" (line 71) may not give Gatus' verdict: with `!=`, a value Foghorn cannot read",
     ] {
         ensure!(stderr.contains(expected), "no {expected:?} in:\n{stderr}");
     }

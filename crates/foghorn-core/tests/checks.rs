@@ -306,6 +306,21 @@ async fn certificate_expiration_is_read_from_the_peer_certificate() {
     );
 }
 
+/// Plain HTTP has no certificate: `[CERTIFICATE_EXPIRATION]` reads 0 there, as in Gatus.
+#[tokio::test]
+async fn plain_http_has_no_certificate_time_left() {
+    let url = serve(|_| response("200 OK", "", b"ok")).await;
+    let zero = probe(url.clone(), &["[CERTIFICATE_EXPIRATION] == 0"]);
+    let result = run_http(&client(), &zero).await;
+    assert!(result.ok, "{result:?}");
+    let result = run_http(&client(), &probe(url, &["[CERTIFICATE_EXPIRATION] > 48h"])).await;
+    assert!(!result.ok);
+    assert_eq!(
+        result.outcomes[0].resolved,
+        "[CERTIFICATE_EXPIRATION] (0s) > 48h"
+    );
+}
+
 #[test]
 fn an_unreadable_ca_file_is_named() {
     let err = http_client(&TlsOptions {

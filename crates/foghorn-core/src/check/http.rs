@@ -119,8 +119,12 @@ pub fn http_client(tls: &TlsOptions) -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Milliseconds until the peer certificate expires (negative once expired).
+/// Milliseconds until the peer certificate expires (negative once expired); 0 on plain HTTP,
+/// which has no certificate, as Gatus reads it, so `[CERTIFICATE_EXPIRATION] == 0` holds there.
 fn certificate_expiration_ms(response: &reqwest::Response) -> Option<i64> {
+    if response.url().scheme() == "http" {
+        return Some(0);
+    }
     let der = response
         .extensions()
         .get::<reqwest::tls::TlsInfo>()?

@@ -23,6 +23,8 @@ enum Resolved {
     NotJson,
     /// The check did not produce this value (no status after a refused connection…).
     Unavailable,
+    /// `len()` of a JSON `null`, which Gatus cannot measure either.
+    NullLength,
 }
 
 impl Resolved {
@@ -33,6 +35,7 @@ impl Resolved {
             Resolved::Missing => "missing".to_owned(),
             Resolved::NotJson => "body is not JSON".to_owned(),
             Resolved::Unavailable => "unavailable".to_owned(),
+            Resolved::NullLength => "null has no length".to_owned(),
         }
     }
 }
@@ -47,14 +50,25 @@ pub(super) fn evaluate(condition: &Condition, ctx: &Context<'_>) -> (bool, Strin
         Some(Resolved::Text(t)) => Some(t.clone()),
         Some(_) => None,
     };
-    let ok = match (text(&condition.left, &left), &condition.right.kind) {
-        (Some(l), Kind::Pattern(pattern)) => wildcard(pattern, &l) == (op == Op::Eq),
-        (Some(l), Kind::Any(options)) => options.iter().any(|o| equal(&l, o)) == (op == Op::Eq),
-        (Some(l), _) => match text(&condition.right, &right) {
-            Some(r) => compare(op, &l, &r),
-            None => false,
+    let is_matcher = |kind: &Kind| matches!(kind, Kind::Pattern(_) | Kind::Any(_));
+    // pat() and any() may sit on either side, as in Gatus; the parser allows only one.
+    let matched = if is_matcher(&condition.right.kind) {
+        Some((text(&condition.left, &left), &condition.right.kind))
+    } else if is_matcher(&condition.left.kind) {
+        Some((text(&condition.right, &right), &condition.left.kind))
+    } else {
+        None
+    };
+    let ok = match matched {
+        Some((Some(value), Kind::Pattern(pattern))) => wildcard(pattern, &value) == (op == Op::Eq),
+        Some((Some(value), Kind::Any(options))) => {
+            options.iter().any(|o| equal(&value, o)) == (op == Op::Eq)
+        }
+        Some(_) => false,
+        None => match (text(&condition.left, &left), text(&condition.right, &right)) {
+            (Some(l), Some(r)) => compare(op, &l, &r),
+            _ => false,
         },
-        (None, _) => false,
     };
     let resolved = format!(
         "{} {} {}",
@@ -110,11 +124,11 @@ fn resolve_body(
         return match func {
             None => Resolved::Text(text.to_owned()),
             Some(Func::Has) => boolean(!text.is_empty()),
+            // Gatus counts a JSON array's items, and the bytes of anything else as received,
+            // surrounding whitespace and an object's braces included.
             Some(Func::Len) => match body.json() {
                 Some(Value::Array(items)) => count(items.len()),
-                Some(Value::Object(map)) => count(map.len()),
-                Some(Value::String(s)) => count(s.chars().count()),
-                _ => count(text.chars().count()),
+                _ => count(body.text().len()),
             },
         };
     }
@@ -127,17 +141,49 @@ fn resolve_body(
     match (func, jsonpath::lookup(json, path)) {
         (Some(Func::Has), found) => boolean(found.is_some_and(|v| !v.is_null())),
         (_, None) => Resolved::Missing,
-        (Some(Func::Len), Some(value)) => count(match value {
-            Value::Array(items) => items.len(),
-            Value::Object(map) => map.len(),
-            Value::String(s) => s.chars().count(),
-            Value::Null => 0,
-            other => other.to_string().chars().count(),
-        }),
+        // Bytes, as Gatus counts them; an object is measured as the text Gatus reads it as.
+        (Some(Func::Len), Some(value)) => match value {
+            Value::Array(items) => count(items.len()),
+            Value::String(s) => count(s.len()),
+            Value::Null => Resolved::NullLength,
+            other => count(json_text(other).len()),
+        },
         (None, Some(Value::String(s))) => Resolved::Text(s.clone()),
         // Numbers, booleans, null, and arrays and objects as compact JSON.
-        (None, Some(other)) => Resolved::Text(other.to_string()),
+        (None, Some(other)) => Resolved::Text(json_text(other)),
     }
+}
+
+/// A JSON value as compact text the way Gatus writes it back out with Go's `encoding/json`:
+/// object keys sorted, and `<`, `>`, `&` escaped, so `len()` of an object gives Gatus' count.
+fn json_text(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", json_string(k), json_text(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(json_text).collect();
+            format!("[{}]", inner.join(","))
+        }
+        Value::String(s) => json_string(s),
+        other => other.to_string(),
+    }
+}
+
+fn json_string(s: &str) -> String {
+    Value::String(s.to_owned())
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
 }
 
 fn boolean(value: bool) -> Resolved {
@@ -205,7 +251,7 @@ fn human_ms(ms: i64) -> String {
     out
 }
 
-fn compare(op: Op, left: &str, right: &str) -> bool {
+pub(super) fn compare(op: Op, left: &str, right: &str) -> bool {
     match op {
         Op::Eq => equal(left, right),
         Op::Ne => !equal(left, right),
@@ -235,7 +281,7 @@ fn equal(left: &str, right: &str) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Num {
+pub(super) enum Num {
     Int(i128),
     Float(f64),
 }
@@ -257,16 +303,18 @@ impl Num {
     }
 }
 
-/// A decimal integer or float, refusing Rust's `inf` and `NaN` spellings.
-fn number(s: &str) -> Option<Num> {
+/// A number: an integer as Go's `strconv.ParseInt(s, 0, 64)` reads it for Gatus (`0x1F`,
+/// `0o17`, `0b101`, `1_000`, but a leading zero stays decimal), or a decimal float, refusing
+/// Rust's `inf` and `NaN` spellings.
+pub(super) fn number(s: &str) -> Option<Num> {
+    if let Some(i) = integer(s) {
+        return Some(Num::Int(i));
+    }
     let plausible = s.bytes().any(|b| b.is_ascii_digit())
         && s.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
     if !plausible {
         return None;
-    }
-    if let Ok(i) = s.parse::<i128>() {
-        return Some(Num::Int(i));
     }
     s.parse::<f64>()
         .ok()
@@ -274,14 +322,50 @@ fn number(s: &str) -> Option<Num> {
         .map(Num::Float)
 }
 
+/// An integer with an optional sign, in decimal or with Go's `0x`, `0o` or `0b` prefix, and
+/// `_` only between digits or right after the prefix, as Go's integer literals allow.
+fn integer(s: &str) -> Option<i128> {
+    let (negative, unsigned) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let prefix = unsigned.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match prefix.as_deref() {
+        Some("0x") => (16, &unsigned[2..]),
+        Some("0o") => (8, &unsigned[2..]),
+        Some("0b") => (2, &unsigned[2..]),
+        _ => (10, unsigned),
+    };
+    let mut after_digit = radix != 10;
+    for (i, c) in digits.char_indices() {
+        if c == '_' {
+            if !after_digit || i + 1 == digits.len() {
+                return None;
+            }
+            after_digit = false;
+        } else if c.is_digit(radix) {
+            after_digit = true;
+        } else {
+            return None;
+        }
+    }
+    let digits: String = digits.chars().filter(|&c| c != '_').collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(&digits, radix).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
 /// A number, or a duration read as milliseconds, for ordering comparisons.
-fn magnitude(s: &str) -> Option<Num> {
+pub(super) fn magnitude(s: &str) -> Option<Num> {
     number(s).or_else(|| duration_ms(s).map(Num::Float))
 }
 
 /// A Go duration as Gatus accepts it (`300ms`, `1.5h`, `1h30m`), plus days (`7d`), in
 /// milliseconds.
-fn duration_ms(s: &str) -> Option<f64> {
+pub(super) fn duration_ms(s: &str) -> Option<f64> {
     let (negative, mut rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -408,8 +492,18 @@ mod tests {
         assert_eq!(number("0.75"), Some(Num::Float(0.75)));
         assert_eq!(number("1e3"), Some(Num::Float(1000.0)));
         assert_eq!(number("1e999"), None);
+        // Go's integer literals, as Gatus reads them.
+        assert_eq!(number("0x10"), Some(Num::Int(16)));
+        assert_eq!(number("0XfF"), Some(Num::Int(255)));
+        assert_eq!(number("0o17"), Some(Num::Int(15)));
+        assert_eq!(number("0b0010"), Some(Num::Int(2)));
+        assert_eq!(number("-0x1"), Some(Num::Int(-1)));
+        assert_eq!(number("1_000"), Some(Num::Int(1000)));
+        assert_eq!(number("0x_1"), Some(Num::Int(1)));
+        assert_eq!(number("010"), Some(Num::Int(10)));
         for not in [
-            "", "inf", "NaN", "infinity", "e", "-", "1.2.3", "0x10", "1_000",
+            "", "inf", "NaN", "infinity", "e", "-", "1.2.3", "0x", "0xg", "0b2", "0o8", "_1", "1_",
+            "1__0", "0x1.5", "+", "1_000.5",
         ] {
             assert_eq!(number(not), None, "{not}");
         }

@@ -8,37 +8,54 @@
 //! `>=` and, as in Gatus, must have a space on both sides. Each side is one of:
 //!
 //! * a placeholder: `[STATUS]`, `[RESPONSE_TIME]` (ms), `[BODY]`, `[IP]`, `[CONNECTED]`,
-//!   `[CERTIFICATE_EXPIRATION]` (ms left), `[DNS_RCODE]`; names are case-insensitive;
+//!   `[CERTIFICATE_EXPIRATION]` (ms left; 0 on plain HTTP), `[DNS_RCODE]`; names are
+//!   case-insensitive;
 //! * a JSON path into the body: `[BODY].data.items[0].id`, `[BODY][0].name`;
-//! * `len(X)` (items of an array, keys of an object, characters of anything else) or `has(X)`
-//!   (`true` when the value exists and is not `null`);
-//! * on the right of `==`/`!=` only: `pat(…)`, a wildcard pattern where `*` is any run of
+//! * `len(X)` (items of an array, bytes of anything else, an object as its compact JSON) or
+//!   `has(X)` (`true` when the value exists and is not `null`);
+//! * on either side of `==`/`!=`: `pat(…)`, a wildcard pattern where `*` is any run of
 //!   characters and everything else is literal, or `any(a, b, c)`;
 //! * anything else is literal text.
 //!
-//! Both sides are compared as numbers when both read as numbers, otherwise as exact text.
-//! Ordering operators also read durations (`500ms`, `1s`, `1h30m`, `2d`) as milliseconds.
+//! Both sides are compared as numbers when both read as numbers (decimal, or Go's `0x1F`,
+//! `0o17`, `0b101`, `1_000` as Gatus reads them), otherwise as exact text. Ordering operators
+//! also read durations (`500ms`, `1s`, `1h30m`, `2d`) as milliseconds.
 //!
-//! # Where Foghorn differs from Gatus, on purpose
+//! # Where Foghorn differs from Gatus
+//!
+//! Gatus' own condition tests run in `gatus_conformance.rs`: of its 98 cases, 97 give Gatus'
+//! verdict and `1 == 2` is refused. `foghorn import gatus` names every imported condition whose
+//! text runs into one of the differences below ([`Condition::gatus_differences`]); the README's
+//! "Import from Gatus" lists them for users.
 //!
 //! * A side that cannot be resolved (a missing JSON path, a body that is not JSON, a value the
 //!   check did not produce) fails the condition whatever the operator, even `!=`: Gatus would
-//!   compare the text `(INVALID)` and could report a healthy service it never saw.
+//!   compare the text `(INVALID)` and could report a healthy service it never saw. Without a
+//!   response Gatus reads `[STATUS]` and `[CERTIFICATE_EXPIRATION]` as 0, so `[STATUS] < 300`
+//!   passes there and fails here.
 //! * `<`, `<=`, `>`, `>=` on something that is neither a number nor a duration are false;
 //!   Gatus reads such a value as 0, so a missing `[BODY].latency < 500` would pass.
-//! * Numbers are compared exactly, floats included (Gatus truncates floats to integers) and a
-//!   leading zero is decimal (Gatus reads `010` as octal).
+//! * Numbers are compared exactly, fractions included (Gatus compares `200.0` with `200` as
+//!   text and drops fractions with `<`, `>`), and a leading zero is decimal (Gatus reads `010`
+//!   as octal). `any()` compares its options as numbers too (Gatus: as text).
 //! * Typos are errors at load time, not silent literals: an unknown placeholder or function,
-//!   unbalanced brackets, `pat()`/`any()` on the left, two operators, or two fixed values.
-//! * `pat()` treats only `*` as special; Gatus' `?` and `[…]` glob syntax is literal here.
-//! * JSON arrays and objects read as compact JSON, `len()` of an object counts its keys and
-//!   `len()` counts characters, not bytes. `null` reads as `null` (Gatus fails the condition)
-//!   but `has()` is false for it, as in Gatus, so `has([BODY].errors) == false` accepts
-//!   `"errors": null`.
-//! * Durations also accept days (`7d`). `[*]` wildcards, `age()`, `[HEADER]`, `[CONTEXT]` and
-//!   `[DOMAIN_EXPIRATION]` are not supported yet and say so.
+//!   unbalanced brackets, two operators, or two fixed values (`1 == 2`, which Gatus evaluates
+//!   to false on every check).
+//! * `pat()` treats only `*` as special; Gatus' `?`, `[…]` and `\` glob syntax is literal here,
+//!   and `/` counts (Gatus removes it from both sides).
+//! * JSON arrays read as compact JSON (`["a","b"]`; Gatus prints `[a b]`). `null` reads as
+//!   `null` (Gatus fails the condition) but `has()` is false for it, as in Gatus, so
+//!   `has([BODY].errors) == false` accepts `"errors": null`. `len([BODY])` of a JSON array
+//!   with whitespace around it counts its items (Gatus then counts bytes).
+//! * Durations also accept days (`7d`; Gatus reads it as 0). `[*]` wildcards, `age()`,
+//!   `[HEADER]` and `[CONTEXT]` are not supported yet and say so. `[DOMAIN_EXPIRATION]` is
+//!   refused: Gatus reads it by asking the domain's registry (RDAP, or WHOIS as a fallback),
+//!   and Foghorn only talks to the services it checks.
 
 mod eval;
+mod gatus;
+#[cfg(test)]
+mod gatus_conformance;
 mod jsonpath;
 mod parse;
 #[cfg(test)]

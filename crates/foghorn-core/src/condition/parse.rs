@@ -4,6 +4,13 @@
 use super::jsonpath::{self, Segment};
 use super::{ConditionError, Op, Placeholder};
 
+/// Why `[DOMAIN_EXPIRATION]` is refused rather than read: Gatus asks the domain's registry
+/// (RDAP, or WHOIS as a fallback) on every check, a third party Foghorn does not talk to.
+pub(super) const DOMAIN_EXPIRATION_REFUSED: &str =
+    "`[DOMAIN_EXPIRATION]` is not supported: Gatus reads it by asking the domain's registry \
+     (RDAP, or WHOIS as a fallback), and Foghorn only talks to the services it checks; let \
+     the registrar renew the domain automatically, or watch its expiry there";
+
 /// One side of a condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Operand {
@@ -89,22 +96,19 @@ fn parse_bytes(text: &str) -> Result<Parsed, Failure> {
     let left = operand(left, left_start)?;
     let right = operand(right, right_start)?;
 
-    if let Kind::Pattern(_) | Kind::Any(_) = left.kind {
-        return Err((
-            left_start,
-            "pat() and any() go on the right of `==` or `!=`, e.g. `[BODY] == pat(*ok*)`".into(),
-        ));
-    }
-    match right.kind {
-        Kind::Pattern(_) | Kind::Any(_) if !op.is_equality() => {
+    // pat() and any() go on either side, as in Gatus, but only with `==` and `!=`.
+    for (side, side_start) in [(&left, left_start), (&right, right_start)] {
+        if matches!(side.kind, Kind::Pattern(_) | Kind::Any(_)) && !op.is_equality() {
             return Err((
-                right_start,
+                side_start,
                 format!(
                     "pat() and any() only work with `==` or `!=`, not `{}`",
                     op.as_str()
                 ),
             ));
         }
+    }
+    match right.kind {
         Kind::Literal | Kind::Value { .. } => {
             if let Some((second, other)) = find_operator(&right.text) {
                 return Err((
@@ -321,8 +325,11 @@ fn placeholder(s: &str, start: usize) -> Result<Option<(Placeholder, Vec<Segment
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if name.eq_ignore_ascii_case("DOMAIN_EXPIRATION") {
+        return Err((start, DOMAIN_EXPIRATION_REFUSED.to_owned()));
+    }
     let Some(placeholder) = Placeholder::from_bare_name(name) else {
-        let gatus_only = ["HEADER", "CONTEXT", "DOMAIN_EXPIRATION"]
+        let gatus_only = ["HEADER", "CONTEXT"]
             .iter()
             .any(|g| g.eq_ignore_ascii_case(name));
         let why = if gatus_only {

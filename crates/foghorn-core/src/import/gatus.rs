@@ -750,7 +750,15 @@ fn read_conditions(d: &mut Draft, poll: &mut Poll, conditions: &Node) {
             continue;
         };
         match text.parse::<Condition>() {
-            Ok(_) => poll.conditions.push(Cond::Valid(text)),
+            Ok(condition) => {
+                for why in condition.gatus_differences() {
+                    d.warn(format!(
+                        "condition {text:?} (line {}) may not give Gatus' verdict: {why}",
+                        node.line
+                    ));
+                }
+                poll.conditions.push(Cond::Valid(text));
+            }
             Err(e) => {
                 let why = format!("{} (at character {})", e.message, e.offset + 1);
                 d.warn(format!(

@@ -249,6 +249,86 @@ fn the_fixture_says_what_it_could_not_convert() {
     );
 }
 
+/// Every imported condition whose verdict can differ from Gatus' is named with its monitor,
+/// its line and the reason; one that always agrees is imported without a word.
+#[test]
+fn conditions_that_may_not_give_gatus_verdict_are_named() {
+    let yaml = "endpoints:
+  - name: shop
+    url: https://shop.example/
+    conditions:
+      - \"[STATUS] == 200\"
+      - \"[BODY].cart != empty\"
+      - \"[STATUS] < 300\"
+      - \"[BODY].latency < 500\"
+      - \"[BODY].ratio == 0.5\"
+      - \"[BODY].code == 010\"
+      - \"[CERTIFICATE_EXPIRATION] > 7d\"
+      - \"[BODY].errors == null\"
+      - \"[BODY] == pat(*/ok?*)\"
+      - \"[STATUS] == any(200.0, 201)\"
+      - \"len([BODY]) > 2\"
+      - \"[BODY].status == any(UP, OK)\"
+      - \"pat(4*) == [STATUS]\"
+      - \"[CERTIFICATE_EXPIRATION] > 48h\"
+";
+    let (out, config) = load(yaml);
+    assert_eq!(
+        monitor(&config, "shop").conditions.len(),
+        14,
+        "all are imported"
+    );
+    let expected: &[(&str, &str)] = &[
+        (
+            "[BODY].cart != empty",
+            "(line 6) may not give Gatus' verdict: with `!=`",
+        ),
+        (
+            "[STATUS] < 300",
+            "Gatus reads [STATUS] and [CERTIFICATE_EXPIRATION] as 0",
+        ),
+        ("[BODY].latency < 500", "Gatus reads such a value as 0"),
+        ("[BODY].ratio == 0.5", "`200.0` is not `200`"),
+        ("[BODY].code == 010", "`010` is 10"),
+        ("[CERTIFICATE_EXPIRATION] > 7d", "no `d` unit"),
+        ("[BODY].errors == null", "JSON null"),
+        ("[BODY] == pat(*/ok?*)", "glob syntax"),
+        ("[STATUS] == any(200.0, 201)", "any()'s options as numbers"),
+        ("len([BODY]) > 2", "JSON array with whitespace around it"),
+    ];
+    for (condition, reason) in expected {
+        assert!(
+            has_warning(
+                &out,
+                &["endpoint \"shop\"", &format!("{condition:?}"), reason]
+            ),
+            "no warning about {condition} with {reason:?} among:\n{}",
+            out.warnings.join("\n")
+        );
+    }
+    for agrees in [
+        "[STATUS] == 200",
+        "[BODY].status == any(UP, OK)",
+        "pat(4*) == [STATUS]",
+        "[CERTIFICATE_EXPIRATION] > 48h",
+    ] {
+        assert!(
+            !out.warnings
+                .iter()
+                .any(|w| w.contains(&format!("{agrees:?}"))),
+            "{agrees} always gives Gatus' verdict: {:?}",
+            out.warnings
+        );
+    }
+    // The warnings are also comments above the monitor.
+    assert!(
+        out.toml
+            .contains("# warning: condition \"[STATUS] < 300\" (line 7)"),
+        "{}",
+        out.toml
+    );
+}
+
 /// Each monitor's warnings sit right above it in the file, so they are read where they matter.
 #[test]
 fn warnings_are_comments_next_to_their_monitor() {
