@@ -22,7 +22,7 @@ pub enum FeedKind {
 }
 
 /// One escalation feed. Keys that a kind does not use are errors at load (see
-/// `feed::check_config`), so a PagerDuty key on a Datadog feed is caught, not ignored.
+/// `FeedConfig::check`), so a PagerDuty key on a Datadog feed is caught, not ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
