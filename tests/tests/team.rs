@@ -239,13 +239,15 @@ async fn an_acknowledgement_is_written_back_at_once_not_at_the_next_poll() -> Re
         silence["matchers"].to_string().contains("QueueStuck"),
         "{silence}"
     );
-    let timeline = laptop.timeline()?;
-    ensure!(
-        timeline
-            .iter()
-            .any(|t| t == "feed-ack: acknowledged in alertmanager"),
-        "{timeline:?}"
-    );
+    // The note follows Alertmanager's answer, so it may land just after the silence shows.
+    wait_until_async(WAIT, "the write-back on the timeline", || async {
+        Ok(laptop
+            .timeline()?
+            .into_iter()
+            .find(|t| t == "feed-ack: acknowledged in alertmanager"))
+    })
+    .await
+    .with_context(|| format!("{:?}", laptop.timeline()))?;
     Ok(())
 }
 
