@@ -100,6 +100,15 @@ impl Laptop {
             .collect())
     }
 
+    /// Waits for an open incident titled `title`; the engine's log when none comes.
+    async fn wait_open(&self, title: &str) -> Result<Value> {
+        wait_until_async(WAIT, &format!("an open incident {title:?}"), || async {
+            Ok(self.open()?.into_iter().find(|i| i["title"] == title))
+        })
+        .await
+        .with_context(|| self.engine.stderr())
+    }
+
     /// The decided escalation steps (`state: note`), from the database.
     fn decided(&self) -> Result<Vec<String>> {
         self.query(
@@ -150,14 +159,7 @@ async fn alerts_become_incidents_and_acknowledgements_become_silences() -> Resul
         &[("summary", "Disk full on db1")],
     )
     .await?;
-    let incident = wait_until_async(WAIT, "the alert as an incident", || async {
-        Ok(laptop
-            .open()?
-            .into_iter()
-            .find(|i| i["title"] == "Disk full on db1"))
-    })
-    .await
-    .with_context(|| laptop.engine.stderr())?;
+    let incident = laptop.wait_open("Disk full on db1").await?;
     ensure!(incident["severity"] == "critical", "{incident}");
 
     // Acknowledged here: a silence there, matching the alert, saying who.
@@ -185,13 +187,7 @@ async fn alerts_become_incidents_and_acknowledgements_become_silences() -> Resul
         &[("summary", "Certificate expires in 3 days")],
     )
     .await?;
-    wait_until_async(WAIT, "the second alert as an incident", || async {
-        Ok(laptop
-            .open()?
-            .into_iter()
-            .find(|i| i["title"] == "Certificate expires in 3 days"))
-    })
-    .await?;
+    laptop.wait_open("Certificate expires in 3 days").await?;
     am.create_silence(
         &[("alertname", "CertExpiring"), ("severity", "major")],
         "bob",
@@ -221,14 +217,7 @@ async fn an_acknowledgement_is_written_back_at_once_not_at_the_next_poll() -> Re
     .await?;
     // The first poll is at start, so the alert is an incident before the hour-long wait.
     let laptop = Laptop::start_polling("Alice Smith", &am, None, "", "1h")?;
-    let incident = wait_until_async(WAIT, "the alert as an incident", || async {
-        Ok(laptop
-            .open()?
-            .into_iter()
-            .find(|i| i["title"] == "Queue stuck"))
-    })
-    .await
-    .with_context(|| laptop.engine.stderr())?;
+    let incident = laptop.wait_open("Queue stuck").await?;
     laptop.ack(incident["id"].as_i64().unwrap_or_default())?;
     let silence = wait_until_async(WAIT, "the silence", || async {
         am.active_silence("").await
